@@ -1,0 +1,39 @@
+// lienthong-admin subcommands: one function per subcommand, each registered with its own
+// options and usage text. They talk to the node only through node/api_client.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "protocol/result.h"
+
+namespace lienthong::admin {
+
+struct Globals {
+    std::string config_path = "node.yaml";
+    bool json = false;
+};
+
+// Each add_* registers one subcommand; its callback sets the exit code.
+void add_init(CLI::App& app, Globals& g, int& rc);
+void add_id(CLI::App& app, Globals& g, int& rc);
+void add_status(CLI::App& app, Globals& g, int& rc);
+void add_peer(CLI::App& app, Globals& g, int& rc);
+void add_send(CLI::App& app, Globals& g, int& rc);
+void add_inbox(CLI::App& app, Globals& g, int& rc);
+void add_outbox(CLI::App& app, Globals& g, int& rc);
+void add_show(CLI::App& app, Globals& g, int& rc);
+void add_export(CLI::App& app, Globals& g, int& rc);
+void add_receipt(CLI::App& app, Globals& g, int& rc);
+
+// Shared helpers (format.cpp).
+Result<nlohmann::json> call_node(const Globals& g, const nlohmann::json& request);
+int report_error(const std::string& message);  // prints "lienthong-admin: <message>", returns 1
+void print_json(const nlohmann::json& j);       // binary fields are left out
+std::string format_time(uint64_t ms);           // "2026-11-27 09:11:11Z", or "-" for 0
+std::string format_bytes(uint64_t n);
+Result<std::string> read_file(const std::string& path);
+
+}  // namespace lienthong::admin

@@ -1,0 +1,110 @@
+// init, id, status
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "admin/commands.h"
+#include "node/config.h"
+#include "node/keyfile.h"
+
+namespace lienthong::admin {
+
+using nlohmann::json;
+
+void add_init(CLI::App& app, Globals& g, int& rc) {
+    auto* cmd = app.add_subcommand("init", "create this node's keys and a commented config skeleton");
+    struct Opts {
+        std::string agency, name, listen = "tcp://127.0.0.1:7001", dir = ".";
+    };
+    auto o = std::make_shared<Opts>();
+    cmd->add_option("--agency", o->agency, "agency code (mã định danh), e.g. 000.00.31.H14")->required();
+    cmd->add_option("--name", o->name, "display name of the agency");
+    cmd->add_option("--listen", o->listen, "where peers will connect (default tcp://127.0.0.1:7001)");
+    cmd->add_option("--dir", o->dir, "directory for node.yaml and node.key (default .)");
+    cmd->callback([&g, &rc, o] {
+        (void)g;
+        if (auto st = protocol::check_agency(o->agency, "--agency"); !st.ok()) {
+            rc = report_error(st.error());
+            return;
+        }
+        if (auto st = node::check_endpoint(o->listen, true, "--listen"); !st.ok()) {
+            rc = report_error(st.error());
+            return;
+        }
+        std::error_code ec;
+        std::filesystem::create_directories(o->dir, ec);
+        const std::string key_path = o->dir + "/node.key", cfg_path = o->dir + "/node.yaml";
+        if (std::filesystem::exists(cfg_path)) {
+            rc = report_error("'" + cfg_path + "' already exists; refusing to overwrite it");
+            return;
+        }
+        const auto id = protocol::SecretIdentity::generate(o->agency);
+        if (auto st = node::write_key_file(key_path, id); !st.ok()) {
+            rc = report_error(st.error());
+            return;
+        }
+        std::ofstream out(cfg_path);
+        out << node::config_skeleton(o->agency, o->name.empty() ? o->agency : o->name, o->listen);
+        out.close();
+        if (!out) {
+            rc = report_error("cannot write '" + cfg_path + "'");
+            return;
+        }
+        std::printf("created %s (secret, mode 0600) and %s\n", key_path.c_str(), cfg_path.c_str());
+        std::printf("public identity (give it to each peer's admin):\n  %s\n", id.pub.to_line().c_str());
+        std::printf("next: add peers to %s, then run: lienthong-node --config %s\n", cfg_path.c_str(), cfg_path.c_str());
+    });
+}
+
+void add_id(CLI::App& app, Globals& g, int& rc) {
+    auto* cmd = app.add_subcommand("id", "print this node's public identity, ready to paste into a peer's config");
+    cmd->add_flag("--json", g.json, "print JSON");
+    cmd->callback([&g, &rc] {
+        auto config = node::load_config(g.config_path);
+        if (!config.ok()) {
+            rc = report_error(config.error());
+            return;
+        }
+        auto id = node::load_key_file(config->key_file);
+        if (!id.ok()) {
+            rc = report_error(id.error());
+            return;
+        }
+        const std::string line = id->pub.to_line();
+        std::string endpoint = config->listen;
+        if (auto p = endpoint.find("://*:"); p != std::string::npos) endpoint.replace(p + 3, 1, "<this-host>");
+        if (g.json) {
+            print_json(json{{"agency", id->pub.agency}, {"identity", line}, {"endpoint", endpoint}});
+            return;
+        }
+        std::printf("%s\n\n# for a peer's node.yaml, under 'peers:'\n", line.c_str());
+        std::printf("  - agency: \"%s\"\n    endpoint: \"%s\"\n    identity: \"%s\"\n", id->pub.agency.c_str(),
+                    endpoint.c_str(), line.c_str());
+    });
+}
+
+void add_status(CLI::App& app, Globals& g, int& rc) {
+    auto* cmd = app.add_subcommand("status", "show whether the node runs, its queues and counters");
+    cmd->add_flag("--json", g.json, "print JSON");
+    cmd->callback([&g, &rc] {
+        auto r = call_node(g, {{"op", "status"}});
+        if (!r.ok()) {
+            rc = report_error(r.error());
+            return;
+        }
+        if (g.json) return print_json(*r);
+        const auto& j = *r;
+        std::printf("agency:          %s (%s)\n", j["agency"].get<std::string>().c_str(), j["name"].get<std::string>().c_str());
+        std::printf("listen:          %s\n", j["listen"].get<std::string>().c_str());
+        std::printf("uptime:          %llu s\n", static_cast<unsigned long long>(j["uptime_ms"].get<uint64_t>() / 1000));
+        std::printf("peers:           %llu (%llu connected)\n", static_cast<unsigned long long>(j["peers"].get<uint64_t>()),
+                    static_cast<unsigned long long>(j["peers_connected"].get<uint64_t>()));
+        std::printf("outbox pending:  %llu\n", static_cast<unsigned long long>(j["outbox_pending"].get<uint64_t>()));
+        std::printf("inbox total:     %llu\n", static_cast<unsigned long long>(j["inbox_total"].get<uint64_t>()));
+        std::printf("counters:        %s\n", j["counters"].dump().c_str());
+    });
+}
+
+}  // namespace lienthong::admin

@@ -1,0 +1,63 @@
+// peer add | remove | list
+#include <cstdio>
+
+#include "admin/commands.h"
+
+namespace lienthong::admin {
+
+using nlohmann::json;
+
+void add_peer(CLI::App& app, Globals& g, int& rc) {
+    auto* peer = app.add_subcommand("peer", "manage the peers this node trusts and delivers to");
+    peer->require_subcommand(1);
+
+    auto* add = peer->add_subcommand("add", "trust a peer and start delivering to it (no restart needed)");
+    auto identity = std::make_shared<std::string>();
+    auto endpoint = std::make_shared<std::string>();
+    add->add_option("--identity", *identity, "the peer's 'lienthong-id v1 ...' line (from 'lienthong-admin id' there)")->required();
+    add->add_option("--endpoint", *endpoint, "where to reach the peer, e.g. tcp://10.1.2.3:7001")->required();
+    add->callback([&g, &rc, identity, endpoint] {
+        auto r = call_node(g, {{"op", "peer_add"}, {"identity", *identity}, {"endpoint", *endpoint}});
+        if (!r.ok()) {
+            rc = report_error(r.error());
+            return;
+        }
+        std::printf("peer %s added\n", (*r)["agency"].get<std::string>().c_str());
+    });
+
+    auto* rm = peer->add_subcommand("remove", "stop trusting a peer (its pending documents are kept)");
+    auto agency = std::make_shared<std::string>();
+    rm->add_option("agency", *agency, "the peer's agency code")->required();
+    rm->callback([&g, &rc, agency] {
+        auto r = call_node(g, {{"op", "peer_remove"}, {"agency", *agency}});
+        if (!r.ok()) {
+            rc = report_error(r.error());
+            return;
+        }
+        std::printf("peer %s removed (%llu pending documents kept)\n", agency->c_str(),
+                    static_cast<unsigned long long>((*r)["pending_kept"].get<uint64_t>()));
+        if (r->contains("note")) std::printf("note: %s\n", (*r)["note"].get<std::string>().c_str());
+    });
+
+    auto* list = peer->add_subcommand("list", "peers with state, last contact, queue depth and last error");
+    list->add_flag("--json", g.json, "print JSON");
+    list->callback([&g, &rc] {
+        auto r = call_node(g, {{"op", "peer_list"}});
+        if (!r.ok()) {
+            rc = report_error(r.error());
+            return;
+        }
+        if (g.json) return print_json(*r);
+        std::printf("%-20s %-13s %-21s %7s %9s %9s  %s\n", "AGENCY", "STATE", "LAST CONTACT", "QUEUE", "IN FLIGHT",
+                    "DELIVERED", "LAST ERROR");
+        for (const auto& p : (*r)["peers"])
+            std::printf("%-20s %-13s %-21s %7llu %9llu %9llu  %s\n", p["agency"].get<std::string>().c_str(),
+                        p["state"].get<std::string>().c_str(), format_time(p["last_contact_ms"].get<uint64_t>()).c_str(),
+                        static_cast<unsigned long long>(p["queue"].get<uint64_t>()),
+                        static_cast<unsigned long long>(p["in_flight"].get<uint64_t>()),
+                        static_cast<unsigned long long>(p["delivered"].get<uint64_t>()),
+                        p["last_error"].get<std::string>().empty() ? "-" : p["last_error"].get<std::string>().c_str());
+    });
+}
+
+}  // namespace lienthong::admin

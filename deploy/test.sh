@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs the whole test suite with ctest.
+# Exits non-zero on any failure. SANITIZE=1 builds and tests with ASan/UBSan in build-asan/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./deploy/install-deps.sh
+if [ "${SANITIZE:-0}" = "1" ]; then
+  export BUILD_DIR=build-asan
+  ./deploy/build.sh -DLIENTHONG_SANITIZE=ON
+else
+  export BUILD_DIR=build
+  ./deploy/build.sh
+fi
+cd "$BUILD_DIR"
+ctest --output-on-failure --timeout 600 -j2

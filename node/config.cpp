@@ -1,0 +1,211 @@
+#include "node/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace lienthong::node {
+
+namespace {
+
+std::string resolve(const std::string& base_dir, const std::string& p) {
+    if (p.empty() || p[0] == '/') return p;
+    return (std::filesystem::path(base_dir) / p).lexically_normal().string();
+}
+
+Status check_keys(const YAML::Node& map, const std::string& where, const std::set<std::string>& allowed) {
+    for (const auto& kv : map) {
+        const auto key = kv.first.as<std::string>();
+        if (!allowed.count(key)) {
+            std::string list;
+            for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+            return make_error("config: unknown key '" + where + key + "' (allowed here: " + list + ")");
+        }
+    }
+    return ok_status();
+}
+
+Result<std::string> get_string(const YAML::Node& map, const std::string& key, const std::string& where,
+                               bool required) {
+    const auto n = map[key];
+    if (!n || n.IsNull()) {
+        if (required) return make_error("config: key '" + where + key + "' is required");
+        return std::string();
+    }
+    if (!n.IsScalar()) return make_error("config: key '" + where + key + "' must be a single value");
+    return n.as<std::string>();
+}
+
+Status get_uint(const YAML::Node& map, const std::string& key, const std::string& where, uint64_t lo,
+                uint64_t hi, uint64_t& out) {
+    const auto n = map[key];
+    if (!n) return ok_status();
+    const std::string text = n.IsScalar() ? n.as<std::string>() : "";
+    uint64_t v = 0;
+    size_t used = 0;
+    try {
+        if (text.empty() || text[0] == '-') throw std::invalid_argument("negative");
+        v = std::stoull(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used == 0 || used != text.size() || v < lo || v > hi)
+        return make_error("config: key '" + where + key + "' must be a whole number from " +
+                          std::to_string(lo) + " to " + std::to_string(hi) + ", not '" + text + "'");
+    out = v;
+    return ok_status();
+}
+
+Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
+    if (!root.IsMap()) return make_error("config: '" + path + "' must be a YAML mapping of keys");
+    LT_TRY(check_keys(root, "", {"agency", "name", "data_dir", "key_file", "listen", "peers", "retry",
+                                 "limits", "heartbeat_ms", "log_level"}));
+    NodeConfig c;
+    c.config_path = path;
+    const std::string base = std::filesystem::path(path).parent_path().string();
+    LT_ASSIGN(c.agency, get_string(root, "agency", "", true));
+    LT_TRY(protocol::check_agency(c.agency, "config: key 'agency'"));
+    LT_ASSIGN(c.name, get_string(root, "name", "", false));
+    LT_ASSIGN(auto data_dir, get_string(root, "data_dir", "", true));
+    c.data_dir = resolve(base.empty() ? "." : base, data_dir);
+    if (c.api_socket_path().size() > 100)
+        return make_error("config: key 'data_dir' path is too long for the local API socket (" +
+                          std::to_string(c.api_socket_path().size()) + " > 100 characters); use a shorter path");
+    LT_ASSIGN(auto key_file, get_string(root, "key_file", "", true));
+    c.key_file = resolve(base.empty() ? "." : base, key_file);
+    LT_ASSIGN(c.listen, get_string(root, "listen", "", true));
+    LT_TRY(check_endpoint(c.listen, true, "listen"));
+    LT_TRY(get_uint(root, "heartbeat_ms", "", 50, 600000, c.heartbeat_ms));
+    LT_ASSIGN(auto level, get_string(root, "log_level", "", false));
+    if (!level.empty() && !parse_log_level(level, c.log_level))
+        return make_error("config: key 'log_level' must be one of debug, info, warn, error, not '" + level + "'");
+
+    if (const auto retry = root["retry"]) {
+        if (!retry.IsMap()) return make_error("config: key 'retry' must be a mapping");
+        LT_TRY(check_keys(retry, "retry.", {"initial_ms", "max_ms"}));
+        LT_TRY(get_uint(retry, "initial_ms", "retry.", 10, 3600000, c.retry.initial_ms));
+        LT_TRY(get_uint(retry, "max_ms", "retry.", 10, 86400000, c.retry.max_ms));
+        if (c.retry.max_ms < c.retry.initial_ms)
+            return make_error("config: key 'retry.max_ms' must not be below 'retry.initial_ms'");
+    }
+    if (const auto lim = root["limits"]) {
+        if (!lim.IsMap()) return make_error("config: key 'limits' must be a mapping");
+        LT_TRY(check_keys(lim, "limits.", {"max_envelope_bytes", "window_documents", "window_bytes",
+                                          "batch_documents"}));
+        LT_TRY(get_uint(lim, "max_envelope_bytes", "limits.", 4096, 1ull << 30, c.limits.max_envelope_bytes));
+        LT_TRY(get_uint(lim, "window_documents", "limits.", 1, 100000, c.limits.window_documents));
+        LT_TRY(get_uint(lim, "window_bytes", "limits.", 4096, 1ull << 32, c.limits.window_bytes));
+        LT_TRY(get_uint(lim, "batch_documents", "limits.", 1, 100000, c.limits.batch_documents));
+    }
+    if (const auto peers = root["peers"]) {
+        if (!peers.IsSequence() && !peers.IsNull())
+            return make_error("config: key 'peers' must be a list");
+        std::set<std::string> seen_agency, seen_key;
+        size_t i = 0;
+        for (const auto& p : peers) {
+            const std::string where = "peers[" + std::to_string(i++) + "].";
+            if (!p.IsMap()) return make_error("config: '" + where + "' must be a mapping");
+            LT_TRY(check_keys(p, where, {"agency", "endpoint", "identity"}));
+            PeerConfig pc;
+            LT_ASSIGN(auto agency, get_string(p, "agency", where, true));
+            LT_ASSIGN(pc.endpoint, get_string(p, "endpoint", where, true));
+            LT_TRY(check_endpoint(pc.endpoint, false, where + "endpoint"));
+            LT_ASSIGN(auto line, get_string(p, "identity", where, true));
+            auto id = protocol::PublicIdentity::from_line(line);
+            if (!id.ok()) return make_error("config: key '" + where + "identity': " + id.error());
+            pc.identity = std::move(id).value();
+            if (pc.identity.agency != agency)
+                return make_error("config: key '" + where + "identity' is for agency '" +
+                                  pc.identity.agency + "', not '" + agency + "'");
+            if (agency == c.agency) return make_error("config: key '" + where + "agency' is this node itself");
+            if (!seen_agency.insert(agency).second)
+                return make_error("config: duplicate peer '" + agency + "' in 'peers'");
+            if (!seen_key.insert(protocol::to_base64(pc.identity.box_key)).second)
+                return make_error("config: peer '" + agency + "' reuses another peer's key");
+            c.peers.push_back(std::move(pc));
+        }
+    }
+    return c;
+}
+
+}  // namespace
+
+Status check_endpoint(const std::string& endpoint, bool listening, const std::string& key) {
+    const auto bad = [&](const std::string& why) {
+        return make_error("config: key '" + key + "' endpoint '" + endpoint + "' " + why +
+                          " (expected tcp://HOST:PORT" + (listening ? " or tcp://*:PORT" : "") + ")");
+    };
+    if (endpoint.rfind("tcp://", 0) != 0) return bad("is not a tcp:// endpoint");
+    const std::string rest = endpoint.substr(6);
+    const auto colon = rest.rfind(':');
+    if (colon == std::string::npos || colon == 0) return bad("has no host:port");
+    const std::string host = rest.substr(0, colon), port = rest.substr(colon + 1);
+    if (host == "*" && !listening) return bad("uses '*', which only a listen address may");
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+        return bad("has an invalid port");
+    const unsigned long p = std::stoul(port);
+    if (p == 0 || p > 65535) return bad("has a port outside 1-65535");
+    for (char ch : host)
+        if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == '*' ||
+              ch == '[' || ch == ']' || ch == ':'))
+            return bad("has an invalid host");
+    return ok_status();
+}
+
+Result<NodeConfig> parse_config(const std::string& yaml_text, const std::string& path) {
+    try {
+        return parse_node(YAML::Load(yaml_text), path);
+    } catch (const YAML::Exception& e) {
+        return make_error("config: '" + path + "' is not valid YAML: " + e.what());
+    }
+}
+
+Result<NodeConfig> load_config(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return make_error("config: cannot read '" + path + "' (does the file exist?)");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return parse_config(ss.str(), path);
+}
+
+std::string config_skeleton(const std::string& agency, const std::string& name, const std::string& listen) {
+    std::ostringstream o;
+    o << "# lienthong-node configuration. Paths are relative to this file's directory.\n"
+      << "# Every key is checked at start-up; an unknown key or bad value stops the node with a\n"
+      << "# one-line error naming it.\n\n"
+      << "# This node's agency code (mã định danh), e.g. 000.00.31.H14.\n"
+      << "agency: \"" << agency << "\"\n"
+      << "# Display name of the agency.\n"
+      << "name: \"" << name << "\"\n"
+      << "# Where the LMDB database and the local API socket (api.sock, mode 0600) live.\n"
+      << "data_dir: data\n"
+      << "# Secret key file (mode 0600), written by 'lienthong-admin init'.\n"
+      << "key_file: node.key\n"
+      << "# Where peers connect to this node (ZeroMQ CURVE over TCP).\n"
+      << "listen: \"" << listen << "\"\n"
+      << "# Peers this node trusts and delivers to. 'identity' is the line printed by\n"
+      << "# 'lienthong-admin id' on the peer. Peers can also be added live with\n"
+      << "# 'lienthong-admin peer add'.\n"
+      << "peers: []\n"
+      << "#  - agency: \"000.00.00.H41\"\n"
+      << "#    endpoint: \"tcp://127.0.0.1:7002\"\n"
+      << "#    identity: \"lienthong-id v1 000.00.00.H41 sign:... box:...\"\n"
+      << "# Retransmission and reconnect backoff: starts at initial_ms, doubles up to max_ms,\n"
+      << "# with random jitter.\n"
+      << "retry:\n  initial_ms: 500\n  max_ms: 30000\n"
+      << "# Liveness probe interval; a peer silent for 3 intervals is treated as down.\n"
+      << "heartbeat_ms: 1000\n"
+      << "limits:\n"
+      << "  max_envelope_bytes: 67108864   # largest document (with attachments) sent or accepted\n"
+      << "  window_documents: 512          # unacknowledged documents in flight per peer\n"
+      << "  window_bytes: 16777216         # unacknowledged bytes in flight per peer\n"
+      << "  batch_documents: 1024          # documents per group commit (one fsync) at most\n"
+      << "# debug, info, warn or error.\n"
+      << "log_level: info\n";
+    return o.str();
+}
+
+}  // namespace lienthong::node

@@ -1,0 +1,60 @@
+// NodeConfig: everything lienthong-node reads from its YAML file, validated.
+//
+// This is the only place that sees YAML; the engine and transport get plain structs.
+// Relative paths are resolved against the config file's directory. Every bad value stops
+// start-up with one line naming the key (see load_config).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "node/log.h"
+#include "protocol/identity.h"
+
+namespace lienthong::node {
+
+struct PeerConfig {
+    protocol::PublicIdentity identity;
+    std::string endpoint;  // where to connect, e.g. tcp://127.0.0.1:7002
+};
+
+struct RetryConfig {
+    uint64_t initial_ms = 500;   // first retransmission / reconnect delay
+    uint64_t max_ms = 30000;     // cap of the exponential backoff
+};
+
+struct LimitsConfig {
+    uint64_t max_envelope_bytes = 64ull << 20;  // largest document accepted or sent
+    uint64_t window_documents = 512;            // unacknowledged documents in flight per peer
+    uint64_t window_bytes = 16ull << 20;        // unacknowledged bytes in flight per peer
+    uint64_t batch_documents = 1024;            // documents committed per group commit at most
+};
+
+struct NodeConfig {
+    std::string config_path;
+    std::string agency;
+    std::string name;
+    std::string data_dir;
+    std::string key_file;
+    std::string listen;
+    std::vector<PeerConfig> peers;
+    RetryConfig retry;
+    LimitsConfig limits;
+    uint64_t heartbeat_ms = 1000;
+    LogLevel log_level = LogLevel::info;
+
+    std::string api_endpoint() const { return "ipc://" + data_dir + "/api.sock"; }
+    std::string api_socket_path() const { return data_dir + "/api.sock"; }
+};
+
+Result<NodeConfig> load_config(const std::string& path);
+Result<NodeConfig> parse_config(const std::string& yaml_text, const std::string& path);
+
+// Checks a ZeroMQ endpoint of the forms tcp://HOST:PORT (or tcp://*:PORT when `listening`).
+Status check_endpoint(const std::string& endpoint, bool listening, const std::string& key);
+
+// A commented skeleton for `lienthong-admin init`.
+std::string config_skeleton(const std::string& agency, const std::string& name,
+                            const std::string& listen);
+
+}  // namespace lienthong::node

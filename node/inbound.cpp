@@ -1,0 +1,181 @@
+// Incoming links: the CURVE ROUTER where peers deliver documents, and the ZAP handler that
+// admits only keys of known peers. Bad input never stops the loop: it is refused, counted,
+// logged, and the peer is told why.
+#include <zmq.h>
+
+#include "node/node_impl.h"
+
+namespace lienthong::node {
+
+const PeerLink* NodeImpl::find_peer_by_box_key(ByteView key) const {
+    for (const auto& [agency, link] : m_links)
+        if (key.size() == 32 && std::equal(key.begin(), key.end(), link.record.identity.box_key.begin()))
+            return &link;
+    return nullptr;
+}
+
+void NodeImpl::on_zap_request() {
+    std::vector<zmq::message_t> parts;
+    try {
+        for (int i = 0; i < 10; ++i) {
+            zmq::message_t part;
+            if (!m_zap->recv(part, zmq::recv_flags::dontwait)) break;
+            const bool more = part.more();
+            parts.push_back(std::move(part));
+            if (!more) break;
+        }
+    } catch (const zmq::error_t&) {
+        return;
+    }
+    if (parts.size() < 6) return;
+    const std::string mechanism = parts[5].to_string();
+    const std::string address = parts[3].to_string();
+    std::string status = "400", text = "unknown key", user;
+    if (mechanism == "CURVE" && parts.size() >= 7) {
+        const ByteView key(parts[6].data<uint8_t>(), parts[6].size());
+        if (const auto* link = find_peer_by_box_key(key)) {
+            status = "200";
+            text = "OK";
+            user = link->record.identity.agency;
+        } else {
+            ++m_counters.refused_connections;
+            m_log.warn("connection_refused", {{"address", address},
+                                              {"key", protocol::to_base64(key)},
+                                              {"reason", "key is not a configured peer; add it with 'lienthong-admin peer add'"}});
+        }
+    }
+    try {
+        m_zap->send(zmq::str_buffer("1.0"), zmq::send_flags::sndmore);
+        m_zap->send(parts[1], zmq::send_flags::sndmore);
+        m_zap->send(zmq::buffer(status), zmq::send_flags::sndmore);
+        m_zap->send(zmq::buffer(text), zmq::send_flags::sndmore);
+        m_zap->send(zmq::buffer(user), zmq::send_flags::sndmore);
+        m_zap->send(zmq::str_buffer(""), zmq::send_flags::none);
+    } catch (const zmq::error_t& e) {
+        m_log.error("zap_reply_failed", {{"error", e.what()}});
+    }
+}
+
+void NodeImpl::reject(const Bytes& routing_id, const std::string& peer, const std::string& kind,
+                      const std::string& reason, const Bytes& message_id) {
+    ++m_counters.rejected[kind];
+    m_log.warn("envelope_rejected", {{"peer", peer},
+                                     {"msg", message_id.empty() ? "-" : protocol::to_hex(message_id)},
+                                     {"kind", kind},
+                                     {"error", reason}});
+    send_frame(*m_router, protocol::RejectFrame{message_id, reason.substr(0, 1000)}, routing_id);
+}
+
+void NodeImpl::on_router_readable() {
+    const auto& lim = m_config.limits;
+    for (size_t n = 0; n < lim.batch_documents && m_batch.documents < lim.batch_documents &&
+                       m_batch.bytes < lim.window_bytes * 2;
+         ++n) {
+        std::vector<zmq::message_t> parts;
+        try {
+            zmq::message_t part;
+            if (!m_router->recv(part, zmq::recv_flags::dontwait)) break;
+            parts.push_back(std::move(part));
+            while (parts.back().more()) {
+                zmq::message_t more;
+                (void)m_router->recv(more, zmq::recv_flags::none);
+                if (parts.size() < 4) parts.push_back(std::move(more));
+            }
+        } catch (const zmq::error_t&) {
+            break;
+        }
+        if (parts.size() < 2) continue;
+        const Bytes rid(parts[0].data<uint8_t>(), parts[0].data<uint8_t>() + parts[0].size());
+        const char* user = parts[1].gets("User-Id");
+        const std::string peer = user ? user : "";
+        if (peer.empty() || !m_links.count(peer)) continue;  // removed while connected
+        m_links[peer].last_contact_ms = m_clock->now_ms();
+        std::optional<ByteView> body;
+        if (parts.size() == 3) body = ByteView(parts[2].data<uint8_t>(), parts[2].size());
+        auto frame = parts.size() > 3
+                         ? Result<protocol::Frame>(make_error("frame: too many parts"))
+                         : protocol::decode_frame(ByteView(parts[1].data<uint8_t>(), parts[1].size()), body,
+                                                  lim.max_envelope_bytes);
+        if (!frame.ok()) {
+            reject(rid, peer, "malformed_frame", frame.error(), {});
+            continue;
+        }
+        std::visit(
+            [&](auto&& f) {
+                using T = std::decay_t<decltype(f)>;
+                if constexpr (std::is_same_v<T, protocol::DeliverFrame>) {
+                    on_deliver(rid, peer, std::move(f.envelope));
+                } else if constexpr (std::is_same_v<T, protocol::PingFrame>) {
+                    send_frame(*m_router, protocol::PongFrame{f.nonce}, rid);
+                } else {
+                    reject(rid, peer, "unexpected_frame", "frame type not accepted on an incoming link", {});
+                }
+            },
+            std::move(frame).value());
+    }
+}
+
+void NodeImpl::on_deliver(const Bytes& routing_id, const std::string& peer, Bytes envelope) {
+    auto se = protocol::decode_envelope(envelope, m_limits);
+    if (!se.ok()) return reject(routing_id, peer, "malformed_envelope", se.error(), {});
+    const Bytes mid(se->id.begin(), se->id.end());
+    const std::string short_msg = hex_id(se->id);
+    if (se->env.kind != protocol::Kind::document)
+        return reject(routing_id, peer, "wrong_kind", "only documents are delivered on this link", mid);
+    if (se->env.from != peer)
+        return reject(routing_id, peer, "wrong_sender",
+                      "envelope from '" + se->env.from + "' arrived over the link of '" + peer + "'", mid);
+    if (std::find(se->env.to.begin(), se->env.to.end(), m_config.agency) == se->env.to.end())
+        return reject(routing_id, peer, "not_addressed", "document is not addressed to " + m_config.agency, mid);
+    const auto& sender = m_links.at(peer).record.identity;
+    if (!protocol::verify_envelope(*se, sender.sign_key))
+        return reject(routing_id, peer, "bad_signature", "envelope signature does not verify with the sender's key", mid);
+
+    const Bytes rid = routing_id;
+    // Fast path for a re-sent document we already hold: answer with the stored receipt.
+    auto existing = m_store->env().read([&](const storage::ReadTxn& t) { return m_store->inbox_record(t, se->id); });
+    if (existing) {
+        ++m_counters.duplicates;
+        m_log.debug("duplicate", {{"peer", peer}, {"msg", short_msg}});
+        send_frame(*m_router, protocol::AckFrame{existing->receipt}, rid);
+        return;
+    }
+    auto opened = protocol::open_document(*se, m_identity, sender.sign_key, m_limits);
+    if (!opened.ok()) return reject(routing_id, peer, "undecryptable", opened.error(), mid);
+    if (!opened->content_signature_valid)
+        return reject(routing_id, peer, "bad_content_signature", "the sender's signature over the content is invalid", mid);
+
+    auto rec = std::make_shared<storage::InboxRecord>();
+    rec->id = se->id;
+    rec->sender = peer;
+    rec->content_hash = opened->content_hash;
+    rec->subject = opened->content.meta.subject;
+    rec->size = envelope.size();
+    auto fresh = std::make_shared<bool>(false);
+    m_batch.documents += 1;
+    m_batch.bytes += envelope.size();
+    m_batch.writes.push_back([this, rec, fresh, wire = std::move(se->wire)](storage::WriteTxn& t) -> Status {
+        if (auto prior = m_store->inbox_record(t, rec->id)) {  // same document twice in one batch
+            rec->receipt = prior->receipt;
+            *fresh = false;
+            return ok_status();
+        }
+        rec->received_ms = m_clock->now_ms();
+        protocol::Receipt r{rec->id, rec->content_hash, m_config.agency, rec->received_ms};
+        rec->receipt = protocol::make_receipt(r, m_identity, rec->sender).wire;
+        *fresh = true;
+        return m_store->add_inbox(t, *rec, wire);
+    });
+    m_batch.after.push_back([this, rec, fresh, rid](bool ok, const std::string&) {
+        if (!ok) return;  // not durable: no receipt; the sender will retransmit
+        if (*fresh) {
+            ++m_counters.received;
+            m_log.info("received", {{"peer", rec->sender}, {"msg", hex_id(rec->id)}, {"bytes", std::to_string(rec->size)}});
+        } else {
+            ++m_counters.duplicates;
+        }
+        send_frame(*m_router, protocol::AckFrame{rec->receipt}, rid);
+    });
+}
+
+}  // namespace lienthong::node

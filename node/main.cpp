@@ -1,0 +1,48 @@
+// lienthong-node --config node.yaml
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "node/keyfile.h"
+#include "node/node.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"lienthong-node: federated document exchange node"};
+    std::string config_path;
+    app.add_option("-c,--config", config_path, "path to node.yaml")->required();
+    CLI11_PARSE(app, argc, argv);
+    try {
+        if (sodium_init() < 0) {
+            std::fprintf(stderr, "lienthong-node: libsodium failed to initialise\n");
+            return 1;
+        }
+        ::umask(077);  // every file and socket the node creates is private to its user
+        auto config = lienthong::node::load_config(config_path);
+        if (!config.ok()) {
+            std::fprintf(stderr, "lienthong-node: %s\n", config.error().c_str());
+            return 2;
+        }
+        auto identity = lienthong::node::load_key_file(config->key_file);
+        if (!identity.ok()) {
+            std::fprintf(stderr, "lienthong-node: %s\n", identity.error().c_str());
+            return 2;
+        }
+        auto node = lienthong::node::make_node(*config, std::move(identity).value(),
+                                               lienthong::node::make_system_clock());
+        if (!node.ok()) {
+            std::fprintf(stderr, "lienthong-node: %s\n", node.error().c_str());
+            return 1;
+        }
+        auto st = (*node)->run();
+        if (!st.ok()) {
+            std::fprintf(stderr, "lienthong-node: %s\n", st.error().c_str());
+            return 1;
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "lienthong-node: fatal: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,188 @@
+#include <signal.h>
+#include <sodium.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "node/node_impl.h"
+
+namespace lienthong::node {
+
+std::string hex_id(const Hash32& id) { return protocol::to_hex(id); }
+
+NodeImpl::NodeImpl(NodeConfig config, protocol::SecretIdentity identity, std::unique_ptr<Clock> clock)
+    : m_config(std::move(config)),
+      m_identity(std::move(identity)),
+      m_clock(std::move(clock)),
+      m_rng(randombytes_random() | (uint64_t(randombytes_random()) << 32)),
+      m_log(m_config.agency, m_config.log_level) {
+    m_limits.max_envelope_bytes = m_config.limits.max_envelope_bytes;
+}
+
+Result<std::unique_ptr<Node>> make_node(const NodeConfig& config, protocol::SecretIdentity identity,
+                                        std::unique_ptr<Clock> clock) {
+    if (identity.pub.agency != config.agency)
+        return make_error("key file '" + config.key_file + "' belongs to agency '" + identity.pub.agency +
+                          "', not '" + config.agency + "' named in the config");
+    auto node = std::make_unique<NodeImpl>(config, std::move(identity), std::move(clock));
+    LT_TRY(node->start());
+    return std::unique_ptr<Node>(std::move(node));
+}
+
+Status NodeImpl::start() {
+    m_started_ms = m_clock->now_ms();
+    storage::EnvOptions eo;
+    eo.dir = m_config.data_dir;
+    LT_ASSIGN(m_store, storage::Store::open(eo, m_config.agency));
+
+    // Peers from the config are (re)written at every start; peers added with the admin
+    // CLI live only in the database.
+    const uint64_t now = m_clock->now_ms();
+    LT_TRY(m_store->env().write([&](storage::WriteTxn& t) -> Status {
+        for (const auto& p : m_config.peers) {
+            storage::PeerRecord rec{p.identity, p.endpoint, "config", now};
+            if (auto old = m_store->peer(t, p.identity.agency)) rec.added_ms = old->added_ms;
+            LT_TRY(m_store->put_peer(t, rec));
+        }
+        return ok_status();
+    }));
+
+    try {
+        // The ZAP handler must be bound before any CURVE server socket exists.
+        m_zap = std::make_unique<zmq::socket_t>(m_ctx, zmq::socket_type::rep);
+        m_zap->set(zmq::sockopt::linger, 0);
+        m_zap->bind("inproc://zeromq.zap.01");
+
+        m_router = std::make_unique<zmq::socket_t>(m_ctx, zmq::socket_type::router);
+        m_router->set(zmq::sockopt::linger, 0);
+        m_router->set(zmq::sockopt::curve_server, 1);
+        m_router->set(zmq::sockopt::curve_secretkey,
+                      zmq::const_buffer(m_identity.box_secret.data(), m_identity.box_secret.size()));
+        m_router->set(zmq::sockopt::zap_domain, "lienthong");
+        m_router->set(zmq::sockopt::maxmsgsize,
+                      static_cast<int64_t>(m_config.limits.max_envelope_bytes + 4096));
+        m_router->set(zmq::sockopt::heartbeat_ivl, static_cast<int>(m_config.heartbeat_ms));
+        m_router->set(zmq::sockopt::heartbeat_timeout, static_cast<int>(3 * m_config.heartbeat_ms));
+        m_router->set(zmq::sockopt::sndhwm, 100000);
+        m_router->set(zmq::sockopt::rcvhwm, 100000);
+        m_router->bind(m_config.listen);
+
+        const std::string sock_path = m_config.api_socket_path();
+        ::unlink(sock_path.c_str());  // a stale socket from a killed node
+        m_api = std::make_unique<zmq::socket_t>(m_ctx, zmq::socket_type::router);
+        m_api->set(zmq::sockopt::linger, 0);
+        m_api->bind(m_config.api_endpoint());
+        ::chmod(sock_path.c_str(), 0600);
+    } catch (const zmq::error_t& e) {
+        return make_error("cannot open sockets (listen " + m_config.listen + "): " + e.what() +
+                          "; is another node using this address or data_dir?");
+    }
+
+    const auto peers = m_store->env().read([&](const storage::ReadTxn& t) { return m_store->peers(t); });
+    for (const auto& p : peers) LT_TRY(add_link(p));
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    m_signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (m_signal_fd < 0) return make_error("cannot create signalfd");
+
+    const auto pending = m_store->env().read([&](const storage::ReadTxn& t) { return m_store->outbox_total(t); });
+    m_log.info("node_started", {{"listen", m_config.listen},
+                                {"api", m_config.api_endpoint()},
+                                {"peers", std::to_string(m_links.size())},
+                                {"outbox_pending", std::to_string(pending)}});
+    return ok_status();
+}
+
+uint64_t NodeImpl::next_timeout_ms() {
+    // Timers are coarse: retransmission and heartbeats need no better than ~1/4 heartbeat.
+    return std::clamp<uint64_t>(m_config.heartbeat_ms / 4, 10, 250);
+}
+
+Status NodeImpl::run() {
+    std::vector<zmq::pollitem_t> items;
+    std::vector<PeerLink*> item_links;
+    while (!m_stop) {
+        items.clear();
+        item_links.clear();
+        items.push_back({nullptr, m_signal_fd, ZMQ_POLLIN, 0});
+        items.push_back({m_zap->handle(), 0, ZMQ_POLLIN, 0});
+        items.push_back({m_router->handle(), 0, ZMQ_POLLIN, 0});
+        items.push_back({m_api->handle(), 0, ZMQ_POLLIN, 0});
+        for (auto& [agency, link] : m_links) {
+            items.push_back({link.dealer->handle(), 0, ZMQ_POLLIN, 0});
+            item_links.push_back(&link);
+            items.push_back({link.monitor->handle(), 0, ZMQ_POLLIN, 0});
+            item_links.push_back(&link);
+        }
+        try {
+            zmq::poll(items.data(), items.size(), std::chrono::milliseconds(next_timeout_ms()));
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EINTR) return make_error(std::string("poll failed: ") + e.what());
+        }
+        if (items[0].revents & ZMQ_POLLIN) {
+            signalfd_siginfo si{};
+            if (::read(m_signal_fd, &si, sizeof si) == sizeof si) {
+                m_log.info("shutdown", {{"signal", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
+                m_stop = true;
+            }
+        }
+        // ZAP first: handshakes wait on it.
+        if (items[1].revents & ZMQ_POLLIN) on_zap_request();
+        if (items[2].revents & ZMQ_POLLIN) on_router_readable();
+        if (items[3].revents & ZMQ_POLLIN) on_api_readable();
+        // Links may be removed by an API call above; copy what we need by name.
+        std::vector<std::pair<std::string, bool>> ready;  // (agency, is_monitor)
+        for (size_t i = 4; i < items.size(); ++i)
+            if (items[i].revents & ZMQ_POLLIN)
+                ready.emplace_back(item_links[i - 4]->record.identity.agency, (i - 4) % 2 == 1);
+        for (const auto& [agency, is_monitor] : ready) {
+            auto it = m_links.find(agency);
+            if (it == m_links.end()) continue;
+            if (is_monitor)
+                on_monitor_event(it->second);
+            else
+                on_dealer_readable(it->second);
+        }
+        commit_batch();
+        on_timers();
+        pump_all();
+    }
+    commit_batch();
+    m_log.info("node_stopped", {});
+    return ok_status();
+}
+
+void NodeImpl::commit_batch() {
+    if (m_batch.writes.empty() && m_batch.after.empty()) return;
+    Batch batch = std::move(m_batch);
+    m_batch = Batch{};
+    bool ok = true;
+    std::string error;
+    if (!batch.writes.empty()) {
+        const Status st = m_store->env().write([&](storage::WriteTxn& t) -> Status {
+            for (auto& w : batch.writes) LT_TRY(w(t));
+            return ok_status();
+        });
+        ok = st.ok();
+        if (!ok) {
+            error = st.error();
+            m_log.error("commit_failed", {{"error", error}, {"items", std::to_string(batch.writes.size())}});
+        } else {
+            ++m_counters.commits;
+        }
+    }
+    for (auto& a : batch.after) a(ok, error);
+}
+
+void NodeImpl::on_timers() {
+    const uint64_t now = m_clock->now_ms();
+    for (auto& [agency, link] : m_links) on_peer_timers(link, now);
+}
+
+}  // namespace lienthong::node

@@ -1,0 +1,143 @@
+// Internals of the Node shared by its .cpp files (loop, peers, inbound, api). Not a public
+// header: only node/*.cpp include it.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include <functional>
+#include <map>
+#include <unordered_map>
+
+#include "node/log.h"
+#include "node/node.h"
+#include "protocol/document.h"
+#include "protocol/frame.h"
+#include "protocol/receipt.h"
+#include "storage/store.h"
+
+namespace lienthong::node {
+
+using protocol::Bytes;
+using protocol::ByteView;
+using protocol::Hash32;
+
+struct HashLess {
+    bool operator()(const Hash32& a, const Hash32& b) const { return a < b; }
+};
+
+struct InFlight {
+    Bytes outbox_key;
+    size_t bytes = 0;
+    uint64_t sent_ms = 0;
+};
+
+// One outgoing link: our DEALER to the peer's ROUTER, and what is in flight on it.
+struct PeerLink {
+    storage::PeerRecord record;
+    std::unique_ptr<zmq::socket_t> dealer;
+    std::unique_ptr<zmq::socket_t> monitor;
+    bool connected = false;
+    uint64_t last_contact_ms = 0;
+    std::string last_error;
+    std::map<Hash32, InFlight, HashLess> inflight;
+    size_t inflight_bytes = 0;
+    Bytes cursor;          // outbox key of the last document handed to the socket
+    bool has_more = true;  // the outbox may hold entries after the cursor
+    uint64_t backoff_ms = 0;
+    uint64_t last_progress_ms = 0;
+    uint64_t next_ping_ms = 0;
+    uint64_t reconnect_at_ms = 0;  // after a refused handshake zmq gives up: we retry
+    uint64_t reconnect_backoff_ms = 0;
+    uint64_t ping_nonce = 0;
+    uint64_t delivered = 0;
+    uint64_t retries = 0;
+};
+
+// Work gathered in one loop turn: storage changes, then what to do once they are durable.
+struct Batch {
+    std::vector<std::function<Status(storage::WriteTxn&)>> writes;
+    std::vector<std::function<void(bool ok, const std::string& error)>> after;
+    size_t documents = 0;
+    size_t bytes = 0;
+};
+
+struct Counters {
+    uint64_t received = 0;
+    uint64_t duplicates = 0;
+    uint64_t receipts = 0;
+    uint64_t sent = 0;
+    uint64_t refused_connections = 0;
+    uint64_t commits = 0;
+    std::map<std::string, uint64_t> rejected;  // by reason kind
+};
+
+class NodeImpl final : public Node {
+public:
+    NodeImpl(NodeConfig config, protocol::SecretIdentity identity, std::unique_ptr<Clock> clock);
+    Status start();
+    Status run() override;
+
+private:
+    // loop (node.cpp)
+    void commit_batch();
+    void on_timers();
+    uint64_t next_timeout_ms();
+    // peers (peers.cpp)
+    Status add_link(const storage::PeerRecord& rec);
+    void remove_link(const std::string& agency);
+    void pump(PeerLink& link);
+    void pump_all();
+    void on_dealer_readable(PeerLink& link);
+    void on_monitor_event(PeerLink& link);
+    void on_ack(PeerLink& link, Bytes envelope);
+    void on_peer_timers(PeerLink& link, uint64_t now);
+    // An empty routing_id sends on a DEALER; otherwise it addresses one ROUTER peer.
+    bool send_frame(zmq::socket_t& sock, const protocol::Frame& f, ByteView routing_id = {});
+    // inbound (inbound.cpp)
+    void on_router_readable();
+    void on_deliver(const Bytes& routing_id, const std::string& peer, Bytes envelope);
+    void reject(const Bytes& routing_id, const std::string& peer, const std::string& kind,
+                const std::string& reason, const Bytes& message_id);
+    void on_zap_request();
+    // api (api_server.cpp)
+    void on_api_readable();
+    void handle_api(const Bytes& routing_id, const nlohmann::json& req);
+    void api_reply(const Bytes& routing_id, const nlohmann::json& resp);
+    nlohmann::json api_status();
+    void api_send(const Bytes& routing_id, const nlohmann::json& req);
+    nlohmann::json api_inbox(const nlohmann::json& req);
+    nlohmann::json api_outbox(const nlohmann::json& req);
+    nlohmann::json api_show(const nlohmann::json& req, bool with_content);
+    nlohmann::json api_receipt(const nlohmann::json& req);
+    void api_peer_add(const Bytes& routing_id, const nlohmann::json& req);
+    void api_peer_remove(const Bytes& routing_id, const nlohmann::json& req);
+    nlohmann::json api_peer_list();
+    Result<Hash32> resolve_id(const std::string& text);
+
+    const PeerLink* find_peer_by_box_key(ByteView key) const;
+
+    NodeConfig m_config;
+    protocol::SecretIdentity m_identity;
+    std::unique_ptr<Clock> m_clock;
+    Rng m_rng;
+    Logger m_log;
+    protocol::EnvelopeLimits m_limits;
+    std::unique_ptr<storage::Store> m_store;
+
+    zmq::context_t m_ctx{1};
+    std::unique_ptr<zmq::socket_t> m_zap;
+    std::unique_ptr<zmq::socket_t> m_router;
+    std::unique_ptr<zmq::socket_t> m_api;
+    int m_signal_fd = -1;
+    std::map<std::string, PeerLink> m_links;
+    Batch m_batch;
+    Counters m_counters;
+    uint64_t m_started_ms = 0;
+    uint64_t m_monitor_seq = 0;
+    bool m_stop = false;
+};
+
+std::string hex_id(const Hash32& id);
+
+}  // namespace lienthong::node

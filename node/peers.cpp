@@ -1,0 +1,344 @@
+// Outgoing links: one DEALER per peer, a window of documents in flight, go-back retransmission
+// with capped exponential backoff and jitter, heartbeats, and receipt handling.
+#include <zmq.h>
+
+#include <algorithm>
+
+#include "node/node_impl.h"
+
+namespace lienthong::node {
+
+namespace {
+std::string z85(const std::array<uint8_t, 32>& key) {
+    char out[41] = {};
+    zmq_z85_encode(out, key.data(), key.size());
+    return std::string(out, 40);
+}
+}  // namespace
+
+Status NodeImpl::add_link(const storage::PeerRecord& rec) {
+    const std::string& agency = rec.identity.agency;
+    remove_link(agency);
+    PeerLink link;
+    link.record = rec;
+    link.backoff_ms = m_config.retry.initial_ms;
+    try {
+        link.dealer = std::make_unique<zmq::socket_t>(m_ctx, zmq::socket_type::dealer);
+        auto& d = *link.dealer;
+        d.set(zmq::sockopt::linger, 0);
+        d.set(zmq::sockopt::immediate, 1);
+        d.set(zmq::sockopt::curve_serverkey, z85(rec.identity.box_key));
+        d.set(zmq::sockopt::curve_publickey, z85(m_identity.pub.box_key));
+        d.set(zmq::sockopt::curve_secretkey, z85(m_identity.box_secret));
+        d.set(zmq::sockopt::reconnect_ivl, static_cast<int>(m_config.retry.initial_ms));
+        d.set(zmq::sockopt::reconnect_ivl_max, static_cast<int>(m_config.retry.max_ms));
+        d.set(zmq::sockopt::heartbeat_ivl, static_cast<int>(m_config.heartbeat_ms));
+        d.set(zmq::sockopt::heartbeat_timeout, static_cast<int>(3 * m_config.heartbeat_ms));
+        d.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(m_config.limits.max_envelope_bytes + 4096));
+        d.set(zmq::sockopt::sndhwm, static_cast<int>(m_config.limits.window_documents * 2 + 16));
+        const std::string mon = "inproc://monitor-" + std::to_string(++m_monitor_seq);
+        if (zmq_socket_monitor(d.handle(), mon.c_str(),
+                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0)
+            return make_error("cannot monitor the link to '" + agency + "'");
+        link.monitor = std::make_unique<zmq::socket_t>(m_ctx, zmq::socket_type::pair);
+        link.monitor->set(zmq::sockopt::linger, 0);
+        link.monitor->connect(mon);
+        d.connect(rec.endpoint);
+    } catch (const zmq::error_t& e) {
+        return make_error("cannot connect to peer '" + agency + "' at " + rec.endpoint + ": " + e.what());
+    }
+    m_links.emplace(agency, std::move(link));
+    m_log.info("peer_added", {{"peer", agency}, {"endpoint", rec.endpoint}, {"source", rec.source}});
+    return ok_status();
+}
+
+void NodeImpl::remove_link(const std::string& agency) {
+    auto it = m_links.find(agency);
+    if (it == m_links.end()) return;
+    zmq_socket_monitor(it->second.dealer->handle(), nullptr, 0);
+    m_links.erase(it);
+}
+
+bool NodeImpl::send_frame(zmq::socket_t& sock, const protocol::Frame& f, ByteView routing_id) {
+    auto enc = protocol::encode_frame(f);
+    try {
+        if (!routing_id.empty()) {
+            zmq::message_t rid(routing_id.data(), routing_id.size());
+            if (!sock.send(rid, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return false;
+        }
+        const auto more = enc.body ? zmq::send_flags::sndmore : zmq::send_flags::none;
+        if (!sock.send(zmq::buffer(enc.header), more | zmq::send_flags::dontwait)) return false;
+        if (enc.body) {
+            // Hand the body to zmq without another copy.
+            auto* body = new Bytes(std::move(*enc.body));
+            zmq::message_t msg(body->data(), body->size(),
+                               [](void*, void* hint) { delete static_cast<Bytes*>(hint); }, body);
+            if (!sock.send(msg, zmq::send_flags::dontwait)) return false;
+        }
+        return true;
+    } catch (const zmq::error_t&) {
+        return false;
+    }
+}
+
+void NodeImpl::pump_all() {
+    for (auto& [agency, link] : m_links) pump(link);
+}
+
+void NodeImpl::pump(PeerLink& link) {
+    const auto& lim = m_config.limits;
+    if (!link.connected) return;
+    while (link.has_more && link.inflight.size() < lim.window_documents && link.inflight_bytes < lim.window_bytes) {
+        const size_t want = lim.window_documents - link.inflight.size();
+        struct Item {
+            storage::OutboxItem item;
+            Bytes doc;
+        };
+        std::vector<Item> items;
+        size_t scanned = 0;
+        m_store->env().read([&](const storage::ReadTxn& t) {
+            size_t bytes = link.inflight_bytes;
+            for (auto& it : m_store->outbox_after(t, link.record.identity.agency, link.cursor, want)) {
+                ++scanned;
+                auto doc = m_store->document(t, it.id);
+                if (!doc) continue;
+                bytes += doc->size();
+                items.push_back(Item{std::move(it), std::move(*doc)});
+                if (bytes >= lim.window_bytes) break;
+            }
+            return 0;
+        });
+        if (scanned < want && items.size() == scanned) link.has_more = false;
+        if (items.empty()) {
+            link.has_more = false;
+            break;
+        }
+        const uint64_t now = m_clock->now_ms();
+        for (auto& it : items) {
+            if (link.inflight.count(it.item.id)) {
+                link.cursor = it.item.key;
+                continue;
+            }
+            const size_t size = it.doc.size();
+            if (!send_frame(*link.dealer, protocol::DeliverFrame{std::move(it.doc)})) {
+                link.has_more = true;
+                return;  // socket full or link went down; resume from the cursor later
+            }
+            if (link.inflight.empty()) link.last_progress_ms = now;
+            link.inflight.emplace(it.item.id, InFlight{it.item.key, size, now});
+            link.inflight_bytes += size;
+            link.cursor = it.item.key;
+            m_log.debug("document_sent", {{"peer", link.record.identity.agency}, {"msg", hex_id(it.item.id)}});
+        }
+    }
+}
+
+void NodeImpl::on_monitor_event(PeerLink& link) {
+    zmq::message_t ev, addr;
+    try {
+        if (!link.monitor->recv(ev, zmq::recv_flags::dontwait)) return;
+        if (ev.more()) (void)link.monitor->recv(addr, zmq::recv_flags::dontwait);
+    } catch (const zmq::error_t&) {
+        return;
+    }
+    if (ev.size() < 6) return;
+    uint16_t event = 0;
+    std::memcpy(&event, ev.data(), 2);
+    const std::string& agency = link.record.identity.agency;
+    const uint64_t now = m_clock->now_ms();
+    switch (event) {
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            link.connected = true;
+            link.reconnect_backoff_ms = 0;
+            link.reconnect_at_ms = 0;
+            link.last_contact_ms = now;
+            link.last_error.clear();
+            // Whatever was in flight on an earlier connection may be lost: start over from
+            // the oldest pending entry. The recipient is idempotent.
+            link.inflight.clear();
+            link.inflight_bytes = 0;
+            link.cursor.clear();
+            link.has_more = true;
+            link.backoff_ms = m_config.retry.initial_ms;
+            link.next_ping_ms = now + m_config.heartbeat_ms;
+            m_log.info("peer_connected", {{"peer", agency}, {"endpoint", link.record.endpoint}});
+            break;
+        case ZMQ_EVENT_DISCONNECTED:
+            if (link.connected) m_log.warn("peer_disconnected", {{"peer", agency}, {"pending", std::to_string(link.inflight.size())}});
+            link.connected = false;
+            link.inflight.clear();
+            link.inflight_bytes = 0;
+            break;
+        default: {
+            // libzmq does not reconnect after a failed handshake; schedule it ourselves, with
+            // capped exponential backoff and jitter, so a peer that adds us later is reached.
+            link.connected = false;
+            link.last_error = "CURVE handshake refused by the peer (is this node in its peer list, with the current key?)";
+            const uint64_t next = std::clamp(link.reconnect_backoff_ms * 2, m_config.retry.initial_ms, m_config.retry.max_ms);
+            link.reconnect_backoff_ms = next;
+            link.reconnect_at_ms = now + next / 2 + m_rng.between(0, next / 2);
+            m_log.warn("handshake_failed", {{"peer", agency}, {"endpoint", link.record.endpoint}, {"error", link.last_error},
+                                            {"retry_in_ms", std::to_string(link.reconnect_at_ms - now)}});
+            break;
+        }
+    }
+}
+
+void NodeImpl::on_dealer_readable(PeerLink& link) {
+    const std::string agency = link.record.identity.agency;
+    for (size_t n = 0; n < m_config.limits.batch_documents; ++n) {
+        std::vector<zmq::message_t> parts;
+        try {
+            zmq::message_t part;
+            if (!link.dealer->recv(part, zmq::recv_flags::dontwait)) break;
+            parts.push_back(std::move(part));
+            while (parts.back().more() && parts.size() < 4) {
+                zmq::message_t more;
+                (void)link.dealer->recv(more, zmq::recv_flags::none);
+                parts.push_back(std::move(more));
+            }
+        } catch (const zmq::error_t&) {
+            break;
+        }
+        auto it = m_links.find(agency);
+        if (it == m_links.end()) return;
+        PeerLink& l = it->second;
+        l.last_contact_ms = m_clock->now_ms();
+        std::optional<ByteView> body;
+        if (parts.size() == 2) body = ByteView(parts[1].data<uint8_t>(), parts[1].size());
+        auto frame = parts.size() > 2
+                         ? Result<protocol::Frame>(make_error("frame: too many parts"))
+                         : protocol::decode_frame(ByteView(parts[0].data<uint8_t>(), parts[0].size()), body,
+                                                  m_config.limits.max_envelope_bytes);
+        if (!frame.ok()) {
+            ++m_counters.rejected["malformed_frame"];
+            m_log.warn("frame_rejected", {{"peer", agency}, {"error", frame.error()}});
+            continue;
+        }
+        std::visit(
+            [&](auto&& f) {
+                using T = std::decay_t<decltype(f)>;
+                if constexpr (std::is_same_v<T, protocol::AckFrame>) {
+                    on_ack(l, std::move(f.envelope));
+                } else if constexpr (std::is_same_v<T, protocol::RejectFrame>) {
+                    l.last_error = "peer refused a document: " + f.reason;
+                    m_log.warn("document_refused_by_peer",
+                               {{"peer", agency}, {"msg", protocol::to_hex(f.message_id)}, {"reason", f.reason}});
+                    if (f.message_id.size() == 32) {
+                        Hash32 id{};
+                        std::copy(f.message_id.begin(), f.message_id.end(), id.begin());
+                        const std::string err = l.last_error;
+                        m_batch.writes.push_back([this, id, agency, err](storage::WriteTxn& t) {
+                            return m_store->note_attempt(t, id, agency, err);
+                        });
+                    }
+                } else if constexpr (std::is_same_v<T, protocol::PongFrame>) {
+                    // last_contact_ms already updated
+                } else {
+                    ++m_counters.rejected["unexpected_frame"];
+                    m_log.warn("frame_rejected", {{"peer", agency}, {"error", "unexpected frame type on outgoing link"}});
+                }
+            },
+            std::move(frame).value());
+    }
+}
+
+void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
+    const std::string agency = link.record.identity.agency;
+    auto se = protocol::decode_envelope(envelope, m_limits);
+    const auto refuse = [&](const std::string& kind, const std::string& why) {
+        ++m_counters.rejected[kind];
+        m_log.warn("receipt_rejected", {{"peer", agency}, {"error", why}});
+    };
+    if (!se.ok()) return refuse("malformed_receipt", se.error());
+    if (se->env.kind != protocol::Kind::receipt) return refuse("malformed_receipt", "ack does not carry a receipt");
+    if (se->env.from != agency) return refuse("wrong_sender", "receipt signed by '" + se->env.from + "' arrived from '" + agency + "'");
+    if (!protocol::verify_envelope(*se, link.record.identity.sign_key)) return refuse("bad_signature", "receipt signature is invalid");
+    auto receipt = protocol::parse_receipt(*se);
+    if (!receipt.ok()) return refuse("malformed_receipt", receipt.error());
+    const Hash32 id = receipt->message_id;
+    const Hash32 hash = receipt->document_hash;
+    const uint64_t received_ms = receipt->received_ms;
+    auto outcome = std::make_shared<std::string>();
+    m_batch.writes.push_back([this, id, hash, agency, received_ms, wire = std::move(se->wire), outcome](
+                                 storage::WriteTxn& t) -> Status {
+        auto sent = m_store->sent_record(t, id);
+        if (!sent) {
+            *outcome = "unknown";
+            return ok_status();
+        }
+        if (sent->content_hash != hash) {
+            *outcome = "hash_mismatch";
+            return ok_status();
+        }
+        LT_ASSIGN(bool fresh, m_store->record_receipt(t, id, agency, received_ms, wire));
+        *outcome = fresh ? "delivered" : "duplicate";
+        return ok_status();
+    });
+    m_batch.after.push_back([this, id, agency, outcome](bool ok, const std::string&) {
+        if (!ok) return;  // the receipt will come again when we retransmit
+        auto it = m_links.find(agency);
+        if (*outcome == "delivered" || *outcome == "duplicate") {
+            if (it != m_links.end()) {
+                auto& l = it->second;
+                if (auto f = l.inflight.find(id); f != l.inflight.end()) {
+                    l.inflight_bytes -= f->second.bytes;
+                    l.inflight.erase(f);
+                }
+                l.last_progress_ms = m_clock->now_ms();
+                l.backoff_ms = m_config.retry.initial_ms;
+                if (*outcome == "delivered") ++l.delivered;
+            }
+            if (*outcome == "delivered") {
+                ++m_counters.receipts;
+                m_log.info("delivered", {{"peer", agency}, {"msg", hex_id(id)}});
+            }
+        } else {
+            ++m_counters.rejected["bad_receipt"];
+            m_log.warn("receipt_rejected",
+                       {{"peer", agency}, {"msg", hex_id(id)},
+                        {"error", *outcome == "unknown" ? "receipt for a document this node did not send"
+                                                        : "receipt signs a different document hash"}});
+        }
+    });
+}
+
+void NodeImpl::on_peer_timers(PeerLink& link, uint64_t now) {
+    if (link.reconnect_at_ms && now >= link.reconnect_at_ms) {
+        link.reconnect_at_ms = 0;
+        try {
+            link.dealer->disconnect(link.record.endpoint);
+        } catch (const zmq::error_t&) {
+            // already gone: zmq dropped the failed connection
+        }
+        try {
+            link.dealer->connect(link.record.endpoint);
+        } catch (const zmq::error_t& e) {
+            link.last_error = std::string("cannot reconnect: ") + e.what();
+        }
+    }
+    if (!link.connected) return;
+    const std::string& agency = link.record.identity.agency;
+    if (!link.inflight.empty() && now >= link.last_progress_ms + link.backoff_ms) {
+        // No receipt for a whole backoff period: go back and resend from the oldest pending.
+        m_log.warn("retransmit", {{"peer", agency},
+                                  {"in_flight", std::to_string(link.inflight.size())},
+                                  {"waited_ms", std::to_string(now - link.last_progress_ms)}});
+        ++link.retries;
+        link.inflight.clear();
+        link.inflight_bytes = 0;
+        link.cursor.clear();
+        link.has_more = true;
+        const uint64_t next = std::min(link.backoff_ms * 2, m_config.retry.max_ms);
+        link.backoff_ms = next / 2 + m_rng.between(0, next / 2);  // "equal jitter"
+        link.last_progress_ms = now;
+    }
+    if (now >= link.next_ping_ms) {
+        link.next_ping_ms = now + m_config.heartbeat_ms;
+        send_frame(*link.dealer, protocol::PingFrame{++link.ping_nonce});
+    }
+}
+
+}  // namespace lienthong::node

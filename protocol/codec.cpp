@@ -1,0 +1,139 @@
+#include "protocol/codec.h"
+
+namespace lienthong::protocol {
+
+Writer::Writer() : m_pk(m_buf) {}
+
+Writer& Writer::array(size_t n) {
+    m_pk.pack_array(static_cast<uint32_t>(n));
+    return *this;
+}
+Writer& Writer::u64(uint64_t v) {
+    m_pk.pack_uint64(v);
+    return *this;
+}
+Writer& Writer::boolean(bool v) {
+    if (v)
+        m_pk.pack_true();
+    else
+        m_pk.pack_false();
+    return *this;
+}
+Writer& Writer::str(std::string_view s) {
+    m_pk.pack_str(static_cast<uint32_t>(s.size()));
+    m_pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
+    return *this;
+}
+Writer& Writer::bin(ByteView b) {
+    m_pk.pack_bin(static_cast<uint32_t>(b.size()));
+    m_pk.pack_bin_body(reinterpret_cast<const char*>(b.data()), static_cast<uint32_t>(b.size()));
+    return *this;
+}
+Writer& Writer::nil() {
+    m_pk.pack_nil();
+    return *this;
+}
+Writer& Writer::raw(ByteView encoded) {
+    m_buf.write(reinterpret_cast<const char*>(encoded.data()), encoded.size());
+    return *this;
+}
+Bytes Writer::take() {
+    Bytes out(reinterpret_cast<const uint8_t*>(m_buf.data()),
+              reinterpret_cast<const uint8_t*>(m_buf.data()) + m_buf.size());
+    m_buf.clear();
+    return out;
+}
+
+Error ArrayReader::fail(std::string_view what, std::string_view problem) const {
+    return make_error(m_context + ": field '" + std::string(what) + "' " + std::string(problem));
+}
+
+Result<const msgpack::object*> ArrayReader::next(std::string_view what) {
+    if (m_pos >= m_count) return fail(what, "is missing");
+    return &m_items[m_pos++];
+}
+
+Result<uint64_t> ArrayReader::u64(std::string_view what) {
+    LT_ASSIGN(auto o, next(what));
+    if (o->type != msgpack::type::POSITIVE_INTEGER) return fail(what, "is not an unsigned integer");
+    return o->via.u64;
+}
+
+Result<bool> ArrayReader::boolean(std::string_view what) {
+    LT_ASSIGN(auto o, next(what));
+    if (o->type != msgpack::type::BOOLEAN) return fail(what, "is not a boolean");
+    return o->via.boolean;
+}
+
+Result<std::string> ArrayReader::str(std::string_view what, size_t max_len) {
+    LT_ASSIGN(auto o, next(what));
+    if (o->type != msgpack::type::STR) return fail(what, "is not text");
+    if (o->via.str.size > max_len)
+        return fail(what, "is longer than " + std::to_string(max_len) + " bytes");
+    std::string s(o->via.str.ptr, o->via.str.size);
+    if (!is_valid_utf8(s)) return fail(what, "is not valid UTF-8");
+    return s;
+}
+
+Result<ByteView> ArrayReader::bin(std::string_view what, size_t max_len) {
+    LT_ASSIGN(auto o, next(what));
+    if (o->type != msgpack::type::BIN) return fail(what, "is not binary");
+    if (o->via.bin.size > max_len)
+        return fail(what, "is larger than " + std::to_string(max_len) + " bytes");
+    return ByteView(reinterpret_cast<const uint8_t*>(o->via.bin.ptr), o->via.bin.size);
+}
+
+Result<ArrayReader> ArrayReader::array(std::string_view what, size_t max_len) {
+    LT_ASSIGN(auto o, next(what));
+    if (o->type != msgpack::type::ARRAY) return fail(what, "is not a list");
+    if (o->via.array.size > max_len)
+        return fail(what, "has more than " + std::to_string(max_len) + " entries");
+    return ArrayReader(o->via.array.ptr, o->via.array.size, m_context + "." + std::string(what));
+}
+
+Status ArrayReader::finish() {
+    if (m_pos != m_count)
+        return make_error(m_context + ": " + std::to_string(m_count - m_pos) +
+                          " unexpected extra field(s)");
+    return ok_status();
+}
+
+Result<Decoded> Decoded::parse(ByteView bytes, std::string_view context,
+                               const DecodeLimits& limits) {
+    const std::string ctx(context);
+    if (bytes.size() > limits.max_bytes)
+        return make_error(ctx + ": " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
+                          std::to_string(limits.max_bytes));
+    if (bytes.empty()) return make_error(ctx + ": empty");
+    Decoded d;
+    d.m_context = ctx;
+    try {
+        size_t offset = 0;
+        msgpack::unpack_limit lim(limits.max_array, 0, limits.max_str, limits.max_bin, 0,
+                                  limits.max_depth);
+        auto oh = msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size(), offset,
+                                  nullptr, nullptr, lim);
+        if (offset != bytes.size())
+            return make_error(ctx + ": " + std::to_string(bytes.size() - offset) +
+                              " trailing bytes after the value");
+        if (oh.get().type != msgpack::type::ARRAY) return make_error(ctx + ": root is not a list");
+        msgpack::sbuffer again;
+        msgpack::pack(again, oh.get());
+        if (again.size() != bytes.size() ||
+            std::memcmp(again.data(), bytes.data(), bytes.size()) != 0)
+            return make_error(ctx + ": not in canonical encoding");
+        d.m_handle = std::make_shared<msgpack::object_handle>(std::move(oh));
+    } catch (const msgpack::insufficient_bytes&) {
+        return make_error(ctx + ": truncated");
+    } catch (const std::exception& e) {
+        return make_error(ctx + ": malformed (" + e.what() + ")");
+    }
+    return d;
+}
+
+ArrayReader Decoded::root() const {
+    const auto& o = m_handle->get();
+    return ArrayReader(o.via.array.ptr, o.via.array.size, m_context);
+}
+
+}  // namespace lienthong::protocol

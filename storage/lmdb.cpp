@@ -1,0 +1,163 @@
+#include "storage/lmdb.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace lienthong::storage {
+
+namespace {
+MDB_val to_val(ByteView b) {
+    return MDB_val{b.size(), const_cast<uint8_t*>(b.data())};
+}
+ByteView from_val(const MDB_val& v) { return {static_cast<const uint8_t*>(v.mv_data), v.mv_size}; }
+}  // namespace
+
+std::string lmdb_error(int rc) {
+    if (rc == ENOSPC) return "the disk is full; free space and the node will continue";
+    return mdb_strerror(rc);
+}
+
+ReadTxn::~ReadTxn() {
+    if (m_txn) mdb_txn_abort(m_txn);
+}
+
+std::optional<ByteView> ReadTxn::get(MDB_dbi table, ByteView key) const {
+    MDB_val k = to_val(key), v{};
+    if (mdb_get(m_txn, table, &k, &v) != 0) return std::nullopt;
+    return from_val(v);
+}
+
+void ReadTxn::scan(MDB_dbi table, ByteView from,
+                   const std::function<bool(ByteView, ByteView)>& fn) const {
+    MDB_cursor* cur = nullptr;
+    if (mdb_cursor_open(m_txn, table, &cur) != 0) return;
+    MDB_val k = to_val(from), v{};
+    int rc = from.empty() ? mdb_cursor_get(cur, &k, &v, MDB_FIRST)
+                          : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0) {
+        if (!fn(from_val(k), from_val(v))) break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+}
+
+void ReadTxn::scan_prefix(MDB_dbi table, ByteView prefix,
+                          const std::function<bool(ByteView, ByteView)>& fn) const {
+    scan(table, prefix, [&](ByteView k, ByteView v) {
+        if (k.size() < prefix.size() || std::memcmp(k.data(), prefix.data(), prefix.size()) != 0)
+            return false;
+        return fn(k, v);
+    });
+}
+
+std::optional<std::pair<ByteView, ByteView>> ReadTxn::last(MDB_dbi table) const {
+    MDB_cursor* cur = nullptr;
+    if (mdb_cursor_open(m_txn, table, &cur) != 0) return std::nullopt;
+    MDB_val k{}, v{};
+    std::optional<std::pair<ByteView, ByteView>> out;
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0) out.emplace(from_val(k), from_val(v));
+    mdb_cursor_close(cur);
+    return out;
+}
+
+size_t ReadTxn::count(MDB_dbi table) const {
+    MDB_stat st{};
+    if (mdb_stat(m_txn, table, &st) != 0) return 0;
+    return st.ms_entries;
+}
+
+Status WriteTxn::check(int rc, const char* what) {
+    if (rc == 0) return ok_status();
+    if (rc == MDB_MAP_FULL) m_map_full = true;
+    return make_error(std::string("storage ") + what + " failed: " + lmdb_error(rc));
+}
+
+Status WriteTxn::put(MDB_dbi table, ByteView key, ByteView value) {
+    MDB_val k = to_val(key), v = to_val(value);
+    return check(mdb_put(m_txn, table, &k, &v, 0), "put");
+}
+
+Status WriteTxn::del(MDB_dbi table, ByteView key) {
+    MDB_val k = to_val(key);
+    const int rc = mdb_del(m_txn, table, &k, nullptr);
+    if (rc == MDB_NOTFOUND) return ok_status();
+    return check(rc, "delete");
+}
+
+Result<std::unique_ptr<Env>> Env::open(const EnvOptions& options) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.dir, ec);
+    if (ec) return make_error("cannot create data directory '" + options.dir + "': " + ec.message());
+    ::chmod(options.dir.c_str(), 0700);
+    std::unique_ptr<Env> env(new Env());
+    env->m_dir = options.dir;
+    env->m_map_bytes = options.initial_map_bytes;
+    env->m_max_map_bytes = options.max_map_bytes;
+    int rc = mdb_env_create(&env->m_env);
+    if (rc != 0) return make_error("cannot create LMDB environment: " + lmdb_error(rc));
+    mdb_env_set_maxdbs(env->m_env, options.max_tables);
+    // Respect a map that already grew larger than our initial size.
+    mdb_env_set_mapsize(env->m_env, options.initial_map_bytes);
+    rc = mdb_env_open(env->m_env, options.dir.c_str(), MDB_NOTLS | MDB_NORDAHEAD, 0600);
+    if (rc != 0)
+        return make_error("cannot open database in '" + options.dir + "': " + lmdb_error(rc) +
+                          " (is another lienthong-node using this data directory?)");
+    MDB_envinfo info{};
+    mdb_env_info(env->m_env, &info);
+    env->m_map_bytes = std::max(env->m_map_bytes, info.me_mapsize);
+    return env;
+}
+
+Env::~Env() {
+    if (m_env) mdb_env_close(m_env);
+}
+
+Result<MDB_dbi> Env::table(const std::string& name) {
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(m_env, nullptr, 0, &txn);
+    if (rc != 0) return make_error("cannot begin transaction: " + lmdb_error(rc));
+    MDB_dbi dbi = 0;
+    rc = mdb_dbi_open(txn, name.c_str(), MDB_CREATE, &dbi);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return make_error("cannot open table '" + name + "': " + lmdb_error(rc));
+    }
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) return make_error("cannot create table '" + name + "': " + lmdb_error(rc));
+    return dbi;
+}
+
+Status Env::write(const std::function<Status(WriteTxn&)>& fn) {
+    for (int attempt = 0; attempt < 16; ++attempt) {
+        MDB_txn* raw = nullptr;
+        int rc = mdb_txn_begin(m_env, nullptr, 0, &raw);
+        if (rc != 0) return make_error("cannot begin write transaction: " + lmdb_error(rc));
+        WriteTxn txn(raw);
+        Status st = fn(txn);
+        bool map_full = txn.map_full();
+        if (st.ok() && !map_full) {
+            txn.m_txn = nullptr;
+            rc = mdb_txn_commit(raw);
+            if (rc == 0) return ok_status();
+            if (rc != MDB_MAP_FULL) return make_error("storage commit failed: " + lmdb_error(rc));
+            map_full = true;
+        }
+        if (!map_full) return st;  // txn aborted by its destructor
+        if (txn.m_txn) {
+            mdb_txn_abort(txn.m_txn);
+            txn.m_txn = nullptr;
+        }
+        if (m_map_bytes * 2 > m_max_map_bytes)
+            return make_error("storage is full at its maximum map size of " +
+                              std::to_string(m_max_map_bytes >> 20) + " MiB");
+        m_map_bytes *= 2;
+        rc = mdb_env_set_mapsize(m_env, m_map_bytes);
+        if (rc != 0) return make_error("cannot grow the storage map: " + lmdb_error(rc));
+    }
+    return make_error("storage write kept running out of map space");
+}
+
+}  // namespace lienthong::storage

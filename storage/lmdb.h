@@ -1,0 +1,110 @@
+// Thin RAII layer over LMDB: one environment, named tables, read and write transactions.
+//
+// Durability: the environment is opened without MDB_NOSYNC/MDB_NOMETASYNC, so a successful
+// Env::write() has been fsync'd. Group commit is the caller's job: put many changes in one
+// write() (the engine does one write per loop turn).
+// Thread-safety: Env may be shared; a transaction belongs to the thread that began it. There
+// is one writer (LMDB serialises writers anyway); readers never block.
+#pragma once
+
+#include <lmdb.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "protocol/bytes.h"
+#include "protocol/result.h"
+
+namespace lienthong::storage {
+
+using protocol::Bytes;
+using protocol::ByteView;
+
+struct EnvOptions {
+    std::string dir;                         // created if missing (mode 0700)
+    size_t initial_map_bytes = 256u << 20;   // the map doubles on MDB_MAP_FULL
+    size_t max_map_bytes = 1ull << 40;
+    unsigned max_tables = 32;
+};
+
+class Env;
+
+class ReadTxn {
+public:
+    ReadTxn(const ReadTxn&) = delete;
+    ReadTxn& operator=(const ReadTxn&) = delete;
+    virtual ~ReadTxn();
+
+    // The returned view is valid until the transaction ends.
+    std::optional<ByteView> get(MDB_dbi table, ByteView key) const;
+    // Calls fn(key, value) for keys >= `from` in order while fn returns true.
+    void scan(MDB_dbi table, ByteView from, const std::function<bool(ByteView, ByteView)>& fn) const;
+    // Like scan, but only keys starting with `prefix`.
+    void scan_prefix(MDB_dbi table, ByteView prefix,
+                     const std::function<bool(ByteView, ByteView)>& fn) const;
+    // Last entry in the table, if any.
+    std::optional<std::pair<ByteView, ByteView>> last(MDB_dbi table) const;
+    size_t count(MDB_dbi table) const;
+    MDB_txn* raw() const { return m_txn; }
+
+protected:
+    friend class Env;
+    explicit ReadTxn(MDB_txn* txn) : m_txn(txn) {}
+    MDB_txn* m_txn;
+};
+
+class WriteTxn : public ReadTxn {
+public:
+    Status put(MDB_dbi table, ByteView key, ByteView value);
+    // Deleting a missing key is not an error.
+    Status del(MDB_dbi table, ByteView key);
+    bool map_full() const { return m_map_full; }
+
+private:
+    friend class Env;
+    explicit WriteTxn(MDB_txn* txn) : ReadTxn(txn) {}
+    Status check(int rc, const char* what);
+    bool m_map_full = false;
+};
+
+class Env {
+public:
+    static Result<std::unique_ptr<Env>> open(const EnvOptions& options);
+    ~Env();
+
+    // Opens (creating if needed) a named table. Call before any other transaction.
+    Result<MDB_dbi> table(const std::string& name);
+
+    // Runs fn in a write transaction and commits it with fsync. If the map fills, the
+    // transaction is aborted, the map doubled and fn run again: fn must not have effects
+    // outside the transaction. Nothing is committed if fn returns an error.
+    Status write(const std::function<Status(WriteTxn&)>& fn);
+
+    // Runs fn in a read-only snapshot.
+    template <class F>
+    auto read(F&& fn) const -> decltype(fn(std::declval<const ReadTxn&>())) {
+        MDB_txn* txn = nullptr;
+        mdb_txn_begin(m_env, nullptr, MDB_RDONLY, &txn);
+        struct Guard : ReadTxn {
+            explicit Guard(MDB_txn* t) : ReadTxn(t) {}
+        } guard(txn);
+        return fn(static_cast<const ReadTxn&>(guard));
+    }
+
+    size_t map_bytes() const { return m_map_bytes; }
+    const std::string& dir() const { return m_dir; }
+
+private:
+    Env() = default;
+    MDB_env* m_env = nullptr;
+    size_t m_map_bytes = 0;
+    size_t m_max_map_bytes = 0;
+    std::string m_dir;
+};
+
+std::string lmdb_error(int rc);
+
+}  // namespace lienthong::storage

@@ -1,0 +1,418 @@
+#include "storage/store.h"
+
+#include "protocol/codec.h"
+
+namespace lienthong::storage {
+
+using protocol::Decoded;
+using protocol::Writer;
+
+Bytes be64(uint64_t v) {
+    Bytes b(8);
+    for (int i = 7; i >= 0; --i, v >>= 8) b[i] = static_cast<uint8_t>(v & 0xff);
+    return b;
+}
+
+uint64_t read_be64(ByteView b) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8 && i < b.size(); ++i) v = (v << 8) | b[i];
+    return v;
+}
+
+namespace {
+constexpr std::string_view kSchemaKey = "schema_version";
+constexpr std::string_view kAgencyKey = "agency";
+constexpr std::string_view kSeqKey = "next_seq";
+
+Bytes id_agency_key(const Hash32& id, const std::string& agency) {
+    Bytes k(id.begin(), id.end());
+    k.insert(k.end(), agency.begin(), agency.end());
+    return k;
+}
+
+Bytes outbox_key(const std::string& agency, uint64_t seq) {
+    Bytes k(agency.begin(), agency.end());
+    k.push_back(0);
+    const Bytes s = be64(seq);
+    k.insert(k.end(), s.begin(), s.end());
+    return k;
+}
+
+Bytes outbox_prefix(const std::string& agency) {
+    Bytes k(agency.begin(), agency.end());
+    k.push_back(0);
+    return k;
+}
+
+Hash32 to_hash(ByteView b) {
+    Hash32 h{};
+    if (b.size() == h.size()) std::copy(b.begin(), b.end(), h.begin());
+    return h;
+}
+
+Bytes encode(const SentRecord& r) {
+    Writer w;
+    w.array(6).u64(r.seq).u64(r.created_ms).bin(r.content_hash).str(r.subject).array(r.recipients.size());
+    for (const auto& a : r.recipients) w.str(a);
+    w.u64(r.size);
+    return w.take();
+}
+
+Result<SentRecord> decode_sent(const Hash32& id, ByteView v) {
+    LT_ASSIGN(auto d, Decoded::parse(v, "sent_info record"));
+    auto r = d.root();
+    SentRecord s;
+    s.id = id;
+    LT_ASSIGN(s.seq, r.u64("seq"));
+    LT_ASSIGN(s.created_ms, r.u64("created_ms"));
+    LT_ASSIGN(s.content_hash, r.fixed<32>("content_hash"));
+    LT_ASSIGN(s.subject, r.str("subject", 1 << 20));
+    LT_ASSIGN(auto rs, r.array("recipients", 1024));
+    while (rs.remaining() > 0) {
+        LT_ASSIGN(auto a, rs.str("recipient", 64));
+        s.recipients.push_back(std::move(a));
+    }
+    LT_ASSIGN(s.size, r.u64("size"));
+    return s;
+}
+
+Bytes encode(const DeliveryRecord& r) {
+    return Writer()
+        .array(6)
+        .u64(static_cast<uint64_t>(r.state))
+        .u64(r.queued_ms)
+        .u64(r.receipt_ms)
+        .u64(r.attempts)
+        .str(r.last_error)
+        .u64(r.outbox_seq)
+        .take();
+}
+
+Result<DeliveryRecord> decode_delivery(std::string recipient, ByteView v) {
+    LT_ASSIGN(auto d, Decoded::parse(v, "delivery record"));
+    auto r = d.root();
+    DeliveryRecord out;
+    out.recipient = std::move(recipient);
+    LT_ASSIGN(auto state, r.u64("state"));
+    out.state = static_cast<DeliveryState>(state);
+    LT_ASSIGN(out.queued_ms, r.u64("queued_ms"));
+    LT_ASSIGN(out.receipt_ms, r.u64("receipt_ms"));
+    LT_ASSIGN(out.attempts, r.u64("attempts"));
+    LT_ASSIGN(out.last_error, r.str("last_error", 4096));
+    LT_ASSIGN(out.outbox_seq, r.u64("outbox_seq"));
+    return out;
+}
+
+Bytes encode(const InboxRecord& r) {
+    return Writer()
+        .array(7)
+        .u64(r.seq)
+        .u64(r.received_ms)
+        .str(r.sender)
+        .bin(r.content_hash)
+        .str(r.subject)
+        .u64(r.size)
+        .bin(r.receipt)
+        .take();
+}
+
+Result<InboxRecord> decode_inbox(const Hash32& id, ByteView v) {
+    LT_ASSIGN(auto d, Decoded::parse(v, "inbox record"));
+    auto r = d.root();
+    InboxRecord out;
+    out.id = id;
+    LT_ASSIGN(out.seq, r.u64("seq"));
+    LT_ASSIGN(out.received_ms, r.u64("received_ms"));
+    LT_ASSIGN(out.sender, r.str("sender", 64));
+    LT_ASSIGN(out.content_hash, r.fixed<32>("content_hash"));
+    LT_ASSIGN(out.subject, r.str("subject", 1 << 20));
+    LT_ASSIGN(out.size, r.u64("size"));
+    LT_ASSIGN(auto receipt, r.bin("receipt", 1 << 16));
+    out.receipt.assign(receipt.begin(), receipt.end());
+    return out;
+}
+
+Bytes encode(const PeerRecord& p) {
+    return Writer()
+        .array(5)
+        .bin(p.identity.sign_key)
+        .bin(p.identity.box_key)
+        .str(p.endpoint)
+        .str(p.source)
+        .u64(p.added_ms)
+        .take();
+}
+
+Result<PeerRecord> decode_peer(std::string agency, ByteView v) {
+    LT_ASSIGN(auto d, Decoded::parse(v, "peer record"));
+    auto r = d.root();
+    PeerRecord p;
+    p.identity.agency = std::move(agency);
+    LT_ASSIGN(p.identity.sign_key, r.fixed<32>("sign_key"));
+    LT_ASSIGN(p.identity.box_key, r.fixed<32>("box_key"));
+    LT_ASSIGN(p.endpoint, r.str("endpoint", 1024));
+    LT_ASSIGN(p.source, r.str("source", 64));
+    LT_ASSIGN(p.added_ms, r.u64("added_ms"));
+    return p;
+}
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::open(const EnvOptions& options, const std::string& agency) {
+    LT_ASSIGN(auto env, Env::open(options));
+    std::unique_ptr<Store> s(new Store());
+    s->m_env = std::move(env);
+    struct Named {
+        const char* name;
+        MDB_dbi* dbi;
+    };
+    for (auto [name, dbi] : {Named{"meta", &s->m_meta}, Named{"documents", &s->m_documents},
+                             Named{"sent", &s->m_sent}, Named{"sent_info", &s->m_sent_info},
+                             Named{"deliveries", &s->m_deliveries}, Named{"outbox", &s->m_outbox},
+                             Named{"receipts", &s->m_receipts}, Named{"inbox", &s->m_inbox},
+                             Named{"inbox_info", &s->m_inbox_info}, Named{"peers", &s->m_peers}}) {
+        LT_ASSIGN(*dbi, s->m_env->table(name));
+    }
+    LT_TRY(s->check_schema(agency));
+    return s;
+}
+
+Status Store::check_schema(const std::string& agency) {
+    struct Seen {
+        std::optional<uint32_t> version;
+        std::optional<std::string> agency;
+        bool has_data = false;
+    };
+    const Seen seen = m_env->read([&](const ReadTxn& t) {
+        Seen s;
+        if (auto v = t.get(m_meta, protocol::as_bytes(kSchemaKey)); v && v->size() == 4)
+            s.version = (uint32_t((*v)[0]) << 24) | (uint32_t((*v)[1]) << 16) |
+                        (uint32_t((*v)[2]) << 8) | uint32_t((*v)[3]);
+        else if (v)
+            s.version = 0xffffffff;
+        if (auto a = t.get(m_meta, protocol::as_bytes(kAgencyKey))) s.agency = std::string(protocol::as_chars(*a));
+        s.has_data = t.count(m_documents) + t.count(m_peers) + t.count(m_meta) > 0;
+        return s;
+    });
+    const std::string where = " in '" + m_env->dir() + "'";
+    if (!seen.version) {
+        if (seen.has_data)
+            return make_error("database" + where +
+                              " has data but no schema version: it was not written by lienthong-node; "
+                              "point data_dir at an empty directory");
+        return m_env->write([&](WriteTxn& t) -> Status {
+            const uint8_t v[4] = {0, 0, 0, kSchemaVersion};
+            LT_TRY(t.put(m_meta, protocol::as_bytes(kSchemaKey), ByteView(v, 4)));
+            return t.put(m_meta, protocol::as_bytes(kAgencyKey), protocol::as_bytes(agency));
+        });
+    }
+    if (*seen.version > kSchemaVersion)
+        return make_error("database" + where + " has schema version " + std::to_string(*seen.version) +
+                          ", newer than this lienthong-node understands (" +
+                          std::to_string(kSchemaVersion) + "); run a newer lienthong-node");
+    if (*seen.version < kSchemaVersion)
+        return make_error("database" + where + " has schema version " + std::to_string(*seen.version) +
+                          " and needs migration to " + std::to_string(kSchemaVersion));
+    if (seen.agency && *seen.agency != agency)
+        return make_error("database" + where + " belongs to agency '" + *seen.agency +
+                          "', not '" + agency + "'; use that agency's config or another data_dir");
+    return ok_status();
+}
+
+Result<uint64_t> Store::next_seq(WriteTxn& t) {
+    uint64_t seq = 0;
+    if (auto v = t.get(m_meta, protocol::as_bytes(kSeqKey))) seq = read_be64(*v);
+    ++seq;
+    LT_TRY(t.put(m_meta, protocol::as_bytes(kSeqKey), be64(seq)));
+    return seq;
+}
+
+Status Store::add_sent(WriteTxn& t, SentRecord& rec, ByteView envelope, uint64_t now_ms) {
+    LT_ASSIGN(rec.seq, next_seq(t));
+    LT_TRY(t.put(m_documents, rec.id, envelope));
+    LT_TRY(t.put(m_sent, be64(rec.seq), rec.id));
+    LT_TRY(t.put(m_sent_info, rec.id, encode(rec)));
+    for (const auto& r : rec.recipients) {
+        DeliveryRecord d;
+        d.recipient = r;
+        d.queued_ms = now_ms;
+        d.outbox_seq = rec.seq;
+        LT_TRY(t.put(m_deliveries, id_agency_key(rec.id, r), encode(d)));
+        LT_TRY(t.put(m_outbox, outbox_key(r, rec.seq), rec.id));
+    }
+    return ok_status();
+}
+
+Result<bool> Store::record_receipt(WriteTxn& t, const Hash32& id, const std::string& recipient,
+                                   uint64_t receipt_ms, ByteView receipt_wire) {
+    const Bytes key = id_agency_key(id, recipient);
+    auto raw = t.get(m_deliveries, key);
+    if (!raw) return false;
+    LT_ASSIGN(auto d, decode_delivery(recipient, *raw));
+    if (d.state != DeliveryState::pending) return false;
+    d.state = DeliveryState::delivered;
+    d.receipt_ms = receipt_ms;
+    d.last_error.clear();
+    LT_TRY(t.put(m_deliveries, key, encode(d)));
+    LT_TRY(t.put(m_receipts, key, receipt_wire));
+    LT_TRY(t.del(m_outbox, outbox_key(recipient, d.outbox_seq)));
+    return true;
+}
+
+Status Store::note_attempt(WriteTxn& t, const Hash32& id, const std::string& recipient,
+                           const std::string& error) {
+    const Bytes key = id_agency_key(id, recipient);
+    auto raw = t.get(m_deliveries, key);
+    if (!raw) return ok_status();
+    LT_ASSIGN(auto d, decode_delivery(recipient, *raw));
+    if (d.state != DeliveryState::pending) return ok_status();
+    ++d.attempts;
+    d.last_error = error;
+    return t.put(m_deliveries, key, encode(d));
+}
+
+Status Store::add_inbox(WriteTxn& t, InboxRecord& rec, ByteView envelope) {
+    LT_ASSIGN(rec.seq, next_seq(t));
+    LT_TRY(t.put(m_documents, rec.id, envelope));
+    LT_TRY(t.put(m_inbox, be64(rec.seq), rec.id));
+    return t.put(m_inbox_info, rec.id, encode(rec));
+}
+
+Status Store::put_peer(WriteTxn& t, const PeerRecord& p) {
+    return t.put(m_peers, protocol::as_bytes(p.identity.agency), encode(p));
+}
+
+Status Store::remove_peer(WriteTxn& t, const std::string& agency) {
+    return t.del(m_peers, protocol::as_bytes(agency));
+}
+
+std::optional<Bytes> Store::document(const ReadTxn& t, const Hash32& id) const {
+    auto v = t.get(m_documents, id);
+    if (!v) return std::nullopt;
+    return Bytes(v->begin(), v->end());
+}
+
+std::optional<InboxRecord> Store::inbox_record(const ReadTxn& t, const Hash32& id) const {
+    auto v = t.get(m_inbox_info, id);
+    if (!v) return std::nullopt;
+    auto r = decode_inbox(id, *v);
+    if (!r.ok()) return std::nullopt;
+    return std::move(r).value();
+}
+
+std::optional<SentRecord> Store::sent_record(const ReadTxn& t, const Hash32& id) const {
+    auto v = t.get(m_sent_info, id);
+    if (!v) return std::nullopt;
+    auto r = decode_sent(id, *v);
+    if (!r.ok()) return std::nullopt;
+    return std::move(r).value();
+}
+
+std::vector<DeliveryRecord> Store::deliveries(const ReadTxn& t, const Hash32& id) const {
+    std::vector<DeliveryRecord> out;
+    t.scan_prefix(m_deliveries, id, [&](ByteView k, ByteView v) {
+        auto d = decode_delivery(std::string(protocol::as_chars(k.subspan(32))), v);
+        if (d.ok()) out.push_back(std::move(d).value());
+        return true;
+    });
+    return out;
+}
+
+std::optional<DeliveryRecord> Store::delivery(const ReadTxn& t, const Hash32& id,
+                                              const std::string& recipient) const {
+    auto v = t.get(m_deliveries, id_agency_key(id, recipient));
+    if (!v) return std::nullopt;
+    auto d = decode_delivery(recipient, *v);
+    if (!d.ok()) return std::nullopt;
+    return std::move(d).value();
+}
+
+std::optional<Bytes> Store::receipt(const ReadTxn& t, const Hash32& id, const std::string& recipient) const {
+    auto v = t.get(m_receipts, id_agency_key(id, recipient));
+    if (!v) return std::nullopt;
+    return Bytes(v->begin(), v->end());
+}
+
+std::vector<OutboxItem> Store::outbox_after(const ReadTxn& t, const std::string& agency,
+                                            ByteView after_key, size_t max) const {
+    std::vector<OutboxItem> out;
+    const Bytes prefix = outbox_prefix(agency);
+    const ByteView start = after_key.empty() ? ByteView(prefix) : after_key;
+    t.scan(m_outbox, start, [&](ByteView k, ByteView v) {
+        if (k.size() < prefix.size() || !std::equal(prefix.begin(), prefix.end(), k.begin())) return false;
+        if (!after_key.empty() && std::equal(k.begin(), k.end(), after_key.begin(), after_key.end()))
+            return true;  // strictly after
+        out.push_back(OutboxItem{Bytes(k.begin(), k.end()), to_hash(v)});
+        return out.size() < max;
+    });
+    return out;
+}
+
+size_t Store::outbox_depth(const ReadTxn& t, const std::string& agency) const {
+    size_t n = 0;
+    t.scan_prefix(m_outbox, outbox_prefix(agency), [&](ByteView, ByteView) {
+        ++n;
+        return true;
+    });
+    return n;
+}
+
+size_t Store::outbox_total(const ReadTxn& t) const { return t.count(m_outbox); }
+
+std::vector<InboxRecord> Store::list_inbox(const ReadTxn& t, size_t limit) const {
+    std::vector<InboxRecord> out;
+    MDB_cursor* cur = nullptr;
+    if (mdb_cursor_open(t.raw(), m_inbox, &cur) != 0) return out;
+    MDB_val k{}, v{};
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    while (rc == 0 && out.size() < limit) {
+        if (auto rec = inbox_record(t, to_hash(ByteView(static_cast<uint8_t*>(v.mv_data), v.mv_size))))
+            out.push_back(std::move(*rec));
+        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    }
+    mdb_cursor_close(cur);
+    return out;
+}
+
+std::vector<SentRecord> Store::list_sent(const ReadTxn& t, size_t limit) const {
+    std::vector<SentRecord> out;
+    MDB_cursor* cur = nullptr;
+    if (mdb_cursor_open(t.raw(), m_sent, &cur) != 0) return out;
+    MDB_val k{}, v{};
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    while (rc == 0 && out.size() < limit) {
+        if (auto rec = sent_record(t, to_hash(ByteView(static_cast<uint8_t*>(v.mv_data), v.mv_size))))
+            out.push_back(std::move(*rec));
+        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    }
+    mdb_cursor_close(cur);
+    return out;
+}
+
+std::vector<PeerRecord> Store::peers(const ReadTxn& t) const {
+    std::vector<PeerRecord> out;
+    t.scan(m_peers, {}, [&](ByteView k, ByteView v) {
+        auto p = decode_peer(std::string(protocol::as_chars(k)), v);
+        if (p.ok()) out.push_back(std::move(p).value());
+        return true;
+    });
+    return out;
+}
+
+std::vector<Hash32> Store::ids_with_prefix(const ReadTxn& t, ByteView prefix, size_t max) const {
+    std::vector<Hash32> out;
+    t.scan_prefix(m_documents, prefix, [&](ByteView k, ByteView) {
+        out.push_back(to_hash(k));
+        return out.size() < max;
+    });
+    return out;
+}
+
+std::optional<PeerRecord> Store::peer(const ReadTxn& t, const std::string& agency) const {
+    auto v = t.get(m_peers, protocol::as_bytes(agency));
+    if (!v) return std::nullopt;
+    auto p = decode_peer(agency, *v);
+    if (!p.ok()) return std::nullopt;
+    return std::move(p).value();
+}
+
+}  // namespace lienthong::storage

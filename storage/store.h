@@ -1,0 +1,138 @@
+// Store: the node's durable state, as domain operations over one LMDB environment.
+//
+// Tables (key → value; values are canonical msgpack lists unless said otherwise):
+// | table       | key                         | value                                                        |
+// |-------------|-----------------------------|--------------------------------------------------------------|
+// | meta        | "schema_version"            | u32 big-endian                                               |
+// |             | "agency"                    | the agency code this database belongs to (raw text)          |
+// |             | "next_seq"                  | u64 big-endian, the last sequence number handed out          |
+// | documents   | message id (32)             | envelope wire bytes, exactly as signed                       |
+// | sent        | seq (u64 BE)                | message id (32): documents this node sent, oldest first      |
+// | sent_info   | message id (32)             | [seq, created_ms, content_hash, subject, [recipients], size]|
+// | deliveries  | message id (32) + agency    | [state, queued_ms, receipt_ms, attempts, last_error, seq]    |
+// | outbox      | agency + 0x00 + seq (u64 BE)| message id (32): pending deliveries per peer, FIFO           |
+// | receipts    | message id (32) + agency    | receipt envelope wire bytes                                  |
+// | inbox       | seq (u64 BE)                | message id (32): received documents, oldest first            |
+// | inbox_info  | message id (32)             | [seq, received_ms, sender, content_hash, subject, size, receipt wire] |
+// | peers       | agency                      | [sign_key, box_key, endpoint, source, added_ms]              |
+// An outbox entry exists exactly while its delivery is pending: it is deleted in the same
+// transaction that stores the verified receipt.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/identity.h"
+#include "storage/lmdb.h"
+
+namespace lienthong::storage {
+
+using protocol::Hash32;
+
+constexpr uint32_t kSchemaVersion = 1;
+
+enum class DeliveryState : uint8_t { pending = 0, delivered = 1 };
+
+struct SentRecord {
+    Hash32 id{};
+    uint64_t seq = 0;
+    uint64_t created_ms = 0;
+    Hash32 content_hash{};
+    std::string subject;
+    std::vector<std::string> recipients;
+    uint64_t size = 0;
+};
+
+struct DeliveryRecord {
+    std::string recipient;
+    DeliveryState state = DeliveryState::pending;
+    uint64_t queued_ms = 0;
+    uint64_t receipt_ms = 0;
+    uint64_t attempts = 0;
+    std::string last_error;
+    uint64_t outbox_seq = 0;
+};
+
+struct InboxRecord {
+    Hash32 id{};
+    uint64_t seq = 0;
+    uint64_t received_ms = 0;
+    std::string sender;
+    Hash32 content_hash{};
+    std::string subject;
+    uint64_t size = 0;
+    Bytes receipt;  // our signed receipt, re-sent if the sender asks again
+};
+
+struct PeerRecord {
+    protocol::PublicIdentity identity;
+    std::string endpoint;
+    std::string source;  // "config" or "admin"
+    uint64_t added_ms = 0;
+};
+
+struct OutboxItem {
+    Bytes key;  // the outbox key, to resume a scan after it
+    Hash32 id{};
+};
+
+class Store {
+public:
+    // Opens or creates the database for `agency`. Refuses a database of another agency, one
+    // written by a newer schema, or a non-empty one without a schema version.
+    static Result<std::unique_ptr<Store>> open(const EnvOptions& options, const std::string& agency);
+
+    Env& env() { return *m_env; }
+
+    // --- writes (inside Env::write) ---
+    // Records a document this node sends: the envelope, its history entry, a pending
+    // delivery and an outbox entry for every recipient.
+    Status add_sent(WriteTxn& t, SentRecord& rec, ByteView envelope, uint64_t now_ms);
+    // Retires the outbox entry of (id, recipient) and stores the verified receipt.
+    // Returns false if that delivery was not pending (a duplicate receipt).
+    Result<bool> record_receipt(WriteTxn& t, const Hash32& id, const std::string& recipient,
+                                uint64_t receipt_ms, ByteView receipt_wire);
+    Status note_attempt(WriteTxn& t, const Hash32& id, const std::string& recipient,
+                        const std::string& error);
+    // Adds a received document. REQUIRES: !has_inbox(id).
+    Status add_inbox(WriteTxn& t, InboxRecord& rec, ByteView envelope);
+    Status put_peer(WriteTxn& t, const PeerRecord& p);
+    Status remove_peer(WriteTxn& t, const std::string& agency);
+
+    // --- reads ---
+    std::optional<Bytes> document(const ReadTxn& t, const Hash32& id) const;
+    std::optional<InboxRecord> inbox_record(const ReadTxn& t, const Hash32& id) const;
+    std::optional<SentRecord> sent_record(const ReadTxn& t, const Hash32& id) const;
+    std::vector<DeliveryRecord> deliveries(const ReadTxn& t, const Hash32& id) const;
+    std::optional<DeliveryRecord> delivery(const ReadTxn& t, const Hash32& id,
+                                           const std::string& recipient) const;
+    std::optional<Bytes> receipt(const ReadTxn& t, const Hash32& id, const std::string& recipient) const;
+    // Pending outbox entries for `agency` after `after_key` (empty = from the start).
+    std::vector<OutboxItem> outbox_after(const ReadTxn& t, const std::string& agency,
+                                         ByteView after_key, size_t max) const;
+    size_t outbox_depth(const ReadTxn& t, const std::string& agency) const;
+    size_t outbox_total(const ReadTxn& t) const;
+    // Newest first, at most `limit`.
+    std::vector<InboxRecord> list_inbox(const ReadTxn& t, size_t limit) const;
+    std::vector<SentRecord> list_sent(const ReadTxn& t, size_t limit) const;
+    std::vector<PeerRecord> peers(const ReadTxn& t) const;
+    // Ids of stored documents whose bytes start with `prefix`, at most `max`.
+    std::vector<Hash32> ids_with_prefix(const ReadTxn& t, ByteView prefix, size_t max) const;
+    size_t inbox_count(const ReadTxn& t) const { return t.count(m_inbox); }
+    std::optional<PeerRecord> peer(const ReadTxn& t, const std::string& agency) const;
+
+private:
+    Result<uint64_t> next_seq(WriteTxn& t);
+    Status check_schema(const std::string& agency);
+
+    std::unique_ptr<Env> m_env;
+    MDB_dbi m_meta{}, m_documents{}, m_sent{}, m_sent_info{}, m_deliveries{}, m_outbox{},
+        m_receipts{}, m_inbox{}, m_inbox_info{}, m_peers{};
+};
+
+Bytes be64(uint64_t v);
+uint64_t read_be64(ByteView b);
+
+}  // namespace lienthong::storage
