@@ -210,6 +210,7 @@ void NodeImpl::api_send(const Bytes& rid, const json& req) {
     rec->subject = c.meta.subject;
     rec->recipients = c.recipients;
     rec->size = sealed->envelope.wire.size();
+    rec->urgency = c.meta.urgency;
     const uint64_t now = c.created_ms;
     m_batch.writes.push_back([this, rec, now, wire = std::move(sealed->envelope.wire)](storage::WriteTxn& t) {
         return m_store->add_sent(t, *rec, wire, now);
@@ -220,7 +221,10 @@ void NodeImpl::api_send(const Bytes& rid, const json& req) {
         std::string to;
         for (const auto& r : rec->recipients) {
             to += (to.empty() ? "" : ",") + r;
-            if (auto it = m_links.find(r); it != m_links.end()) it->second.has_more = true;
+            if (auto it = m_links.find(r); it != m_links.end()) {
+                it->second.has_more = true;
+                if (rec->urgency > 0) it->second.cursor.clear();  // may sort before the cursor
+            }
         }
         m_log.info("queued", {{"msg", hex_id(rec->id)}, {"to", to}, {"bytes", std::to_string(rec->size)}});
         api_reply(rid, json{{"ok", true}, {"id", hex_id(rec->id)}});
@@ -350,6 +354,7 @@ json NodeImpl::api_show(const json& req, bool with_content) {
                         {"state", d.state == storage::DeliveryState::pending ? "pending" : "delivered"},
                         {"queued_ms", d.queued_ms},
                         {"receipt_ms", d.receipt_ms},
+                        {"acked_ms", d.acked_ms},
                         {"attempts", d.attempts},
                         {"last_error", d.last_error}});
     out["deliveries"] = dels;

@@ -89,50 +89,53 @@ void NodeImpl::pump_all() {
 
 void NodeImpl::pump(PeerLink& link) {
     const auto& lim = m_config.limits;
-    if (!link.connected) return;
-    while (link.has_more && link.inflight.size() < lim.window_documents && link.inflight_bytes < lim.window_bytes) {
-        const size_t want = lim.window_documents - link.inflight.size();
-        struct Item {
-            storage::OutboxItem item;
-            Bytes doc;
-        };
-        std::vector<Item> items;
-        size_t scanned = 0;
-        m_store->env().read([&](const storage::ReadTxn& t) {
-            size_t bytes = link.inflight_bytes;
-            for (auto& it : m_store->outbox_after(t, link.record.identity.agency, link.cursor, want)) {
-                ++scanned;
-                auto doc = m_store->document(t, it.id);
-                if (!doc) continue;
-                bytes += doc->size();
-                items.push_back(Item{std::move(it), std::move(*doc)});
-                if (bytes >= lim.window_bytes) break;
+    if (!link.connected || !link.has_more) return;
+    if (link.inflight.size() >= lim.window_documents || link.inflight_bytes >= lim.window_bytes) return;
+    // Read what fits in the window in one snapshot, skipping what is already in flight (the
+    // cursor restarts from the top when an urgent document jumps the queue).
+    struct Item {
+        Bytes key;
+        Hash32 id;
+        Bytes doc;
+    };
+    std::vector<Item> items;
+    bool exhausted = true;
+    Bytes cursor = link.cursor;
+    m_store->env().read([&](const storage::ReadTxn& t) {
+        size_t n = link.inflight.size(), bytes = link.inflight_bytes, scanned = 0;
+        m_store->scan_outbox(t, link.record.identity.agency, cursor, [&](ByteView key, const Hash32& id) {
+            if (n >= lim.window_documents || bytes >= lim.window_bytes || ++scanned > 4 * lim.window_documents) {
+                exhausted = false;
+                return false;
             }
-            return 0;
+            if (link.inflight.count(id)) {
+                cursor.assign(key.begin(), key.end());
+                return true;
+            }
+            auto doc = m_store->document(t, id);
+            if (!doc) return true;  // cannot happen: outbox and documents change together
+            ++n;
+            bytes += doc->size();
+            items.push_back(Item{Bytes(key.begin(), key.end()), id, std::move(*doc)});
+            return true;
         });
-        if (scanned < want && items.size() == scanned) link.has_more = false;
-        if (items.empty()) {
-            link.has_more = false;
-            break;
+        return 0;
+    });
+    link.cursor = std::move(cursor);
+    const uint64_t now = m_clock->now_ms();
+    for (auto& it : items) {
+        const size_t size = it.doc.size();
+        if (!send_frame(*link.dealer, protocol::DeliverFrame{std::move(it.doc)})) {
+            link.has_more = true;
+            return;  // socket full or link went down; resume from the cursor later
         }
-        const uint64_t now = m_clock->now_ms();
-        for (auto& it : items) {
-            if (link.inflight.count(it.item.id)) {
-                link.cursor = it.item.key;
-                continue;
-            }
-            const size_t size = it.doc.size();
-            if (!send_frame(*link.dealer, protocol::DeliverFrame{std::move(it.doc)})) {
-                link.has_more = true;
-                return;  // socket full or link went down; resume from the cursor later
-            }
-            if (link.inflight.empty()) link.last_progress_ms = now;
-            link.inflight.emplace(it.item.id, InFlight{it.item.key, size, now});
-            link.inflight_bytes += size;
-            link.cursor = it.item.key;
-            m_log.debug("document_sent", {{"peer", link.record.identity.agency}, {"msg", hex_id(it.item.id)}});
-        }
+        if (link.inflight.empty()) link.last_progress_ms = now;
+        link.inflight.emplace(it.id, InFlight{it.key, size, now});
+        link.inflight_bytes += size;
+        link.cursor = std::move(it.key);
+        m_log.debug("document_sent", {{"peer", link.record.identity.agency}, {"msg", hex_id(it.id)}});
     }
+    link.has_more = !exhausted;
 }
 
 void NodeImpl::on_monitor_event(PeerLink& link) {
@@ -273,7 +276,7 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
             *outcome = "hash_mismatch";
             return ok_status();
         }
-        LT_ASSIGN(bool fresh, m_store->record_receipt(t, id, agency, received_ms, wire));
+        LT_ASSIGN(bool fresh, m_store->record_receipt(t, id, agency, received_ms, m_clock->now_ms(), wire));
         *outcome = fresh ? "delivered" : "duplicate";
         return ok_status();
     });

@@ -1,5 +1,7 @@
 #include "storage/store.h"
 
+#include <algorithm>
+
 #include "protocol/codec.h"
 
 namespace lienthong::storage {
@@ -30,9 +32,10 @@ Bytes id_agency_key(const Hash32& id, const std::string& agency) {
     return k;
 }
 
-Bytes outbox_key(const std::string& agency, uint64_t seq) {
+Bytes outbox_key(const std::string& agency, uint64_t urgency, uint64_t seq) {
     Bytes k(agency.begin(), agency.end());
     k.push_back(0);
+    k.push_back(static_cast<uint8_t>(3 - std::min<uint64_t>(urgency, 3)));
     const Bytes s = be64(seq);
     k.insert(k.end(), s.begin(), s.end());
     return k;
@@ -52,9 +55,9 @@ Hash32 to_hash(ByteView b) {
 
 Bytes encode(const SentRecord& r) {
     Writer w;
-    w.array(6).u64(r.seq).u64(r.created_ms).bin(r.content_hash).str(r.subject).array(r.recipients.size());
+    w.array(7).u64(r.seq).u64(r.created_ms).bin(r.content_hash).str(r.subject).array(r.recipients.size());
     for (const auto& a : r.recipients) w.str(a);
-    w.u64(r.size);
+    w.u64(r.size).u64(r.urgency);
     return w.take();
 }
 
@@ -73,18 +76,21 @@ Result<SentRecord> decode_sent(const Hash32& id, ByteView v) {
         s.recipients.push_back(std::move(a));
     }
     LT_ASSIGN(s.size, r.u64("size"));
+    LT_ASSIGN(s.urgency, r.u64("urgency"));
     return s;
 }
 
 Bytes encode(const DeliveryRecord& r) {
     return Writer()
-        .array(6)
+        .array(8)
         .u64(static_cast<uint64_t>(r.state))
         .u64(r.queued_ms)
         .u64(r.receipt_ms)
         .u64(r.attempts)
         .str(r.last_error)
         .u64(r.outbox_seq)
+        .u64(r.urgency)
+        .u64(r.acked_ms)
         .take();
 }
 
@@ -100,6 +106,8 @@ Result<DeliveryRecord> decode_delivery(std::string recipient, ByteView v) {
     LT_ASSIGN(out.attempts, r.u64("attempts"));
     LT_ASSIGN(out.last_error, r.str("last_error", 4096));
     LT_ASSIGN(out.outbox_seq, r.u64("outbox_seq"));
+    LT_ASSIGN(out.urgency, r.u64("urgency"));
+    LT_ASSIGN(out.acked_ms, r.u64("acked_ms"));
     return out;
 }
 
@@ -236,14 +244,15 @@ Status Store::add_sent(WriteTxn& t, SentRecord& rec, ByteView envelope, uint64_t
         d.recipient = r;
         d.queued_ms = now_ms;
         d.outbox_seq = rec.seq;
+        d.urgency = rec.urgency;
         LT_TRY(t.put(m_deliveries, id_agency_key(rec.id, r), encode(d)));
-        LT_TRY(t.put(m_outbox, outbox_key(r, rec.seq), rec.id));
+        LT_TRY(t.put(m_outbox, outbox_key(r, rec.urgency, rec.seq), rec.id));
     }
     return ok_status();
 }
 
 Result<bool> Store::record_receipt(WriteTxn& t, const Hash32& id, const std::string& recipient,
-                                   uint64_t receipt_ms, ByteView receipt_wire) {
+                                   uint64_t receipt_ms, uint64_t acked_ms, ByteView receipt_wire) {
     const Bytes key = id_agency_key(id, recipient);
     auto raw = t.get(m_deliveries, key);
     if (!raw) return false;
@@ -251,10 +260,11 @@ Result<bool> Store::record_receipt(WriteTxn& t, const Hash32& id, const std::str
     if (d.state != DeliveryState::pending) return false;
     d.state = DeliveryState::delivered;
     d.receipt_ms = receipt_ms;
+    d.acked_ms = acked_ms;
     d.last_error.clear();
     LT_TRY(t.put(m_deliveries, key, encode(d)));
     LT_TRY(t.put(m_receipts, key, receipt_wire));
-    LT_TRY(t.del(m_outbox, outbox_key(recipient, d.outbox_seq)));
+    LT_TRY(t.del(m_outbox, outbox_key(recipient, d.urgency, d.outbox_seq)));
     return true;
 }
 
@@ -332,19 +342,16 @@ std::optional<Bytes> Store::receipt(const ReadTxn& t, const Hash32& id, const st
     return Bytes(v->begin(), v->end());
 }
 
-std::vector<OutboxItem> Store::outbox_after(const ReadTxn& t, const std::string& agency,
-                                            ByteView after_key, size_t max) const {
-    std::vector<OutboxItem> out;
+void Store::scan_outbox(const ReadTxn& t, const std::string& agency, ByteView after_key,
+                        const std::function<bool(ByteView key, const Hash32& id)>& fn) const {
     const Bytes prefix = outbox_prefix(agency);
     const ByteView start = after_key.empty() ? ByteView(prefix) : after_key;
     t.scan(m_outbox, start, [&](ByteView k, ByteView v) {
         if (k.size() < prefix.size() || !std::equal(prefix.begin(), prefix.end(), k.begin())) return false;
         if (!after_key.empty() && std::equal(k.begin(), k.end(), after_key.begin(), after_key.end()))
             return true;  // strictly after
-        out.push_back(OutboxItem{Bytes(k.begin(), k.end()), to_hash(v)});
-        return out.size() < max;
+        return fn(k, to_hash(v));
     });
-    return out;
 }
 
 size_t Store::outbox_depth(const ReadTxn& t, const std::string& agency) const {

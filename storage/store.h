@@ -8,9 +8,10 @@
 // |             | "next_seq"                  | u64 big-endian, the last sequence number handed out          |
 // | documents   | message id (32)             | envelope wire bytes, exactly as signed                       |
 // | sent        | seq (u64 BE)                | message id (32): documents this node sent, oldest first      |
-// | sent_info   | message id (32)             | [seq, created_ms, content_hash, subject, [recipients], size]|
-// | deliveries  | message id (32) + agency    | [state, queued_ms, receipt_ms, attempts, last_error, seq]    |
-// | outbox      | agency + 0x00 + seq (u64 BE)| message id (32): pending deliveries per peer, FIFO           |
+// | sent_info   | message id (32)             | [seq, created_ms, content_hash, subject, [recipients], size, urgency] |
+// | deliveries  | message id (32) + agency    | [state, queued_ms, receipt_ms, attempts, last_error, seq, urgency, acked_ms] |
+// | outbox      | agency 0x00 (3-urgency) seq | message id (32): pending deliveries per peer; most urgent    |
+// |             |   (u8)       (u64 BE)       |   first (3 hỏa tốc … 0 thường), then oldest first            |
 // | receipts    | message id (32) + agency    | receipt envelope wire bytes                                  |
 // | inbox       | seq (u64 BE)                | message id (32): received documents, oldest first            |
 // | inbox_info  | message id (32)             | [seq, received_ms, sender, content_hash, subject, size, receipt wire] |
@@ -43,16 +44,19 @@ struct SentRecord {
     std::string subject;
     std::vector<std::string> recipients;
     uint64_t size = 0;
+    uint64_t urgency = 0;  // 0 thường … 3 hỏa tốc: orders the outbox
 };
 
 struct DeliveryRecord {
     std::string recipient;
     DeliveryState state = DeliveryState::pending;
     uint64_t queued_ms = 0;
-    uint64_t receipt_ms = 0;
+    uint64_t receipt_ms = 0;  // the recipient's time of commit, as signed in its receipt
     uint64_t attempts = 0;
     std::string last_error;
     uint64_t outbox_seq = 0;
+    uint64_t urgency = 0;
+    uint64_t acked_ms = 0;  // our time when the verified receipt was committed
 };
 
 struct InboxRecord {
@@ -73,11 +77,6 @@ struct PeerRecord {
     uint64_t added_ms = 0;
 };
 
-struct OutboxItem {
-    Bytes key;  // the outbox key, to resume a scan after it
-    Hash32 id{};
-};
-
 class Store {
 public:
     // Opens or creates the database for `agency`. Refuses a database of another agency, one
@@ -93,7 +92,7 @@ public:
     // Retires the outbox entry of (id, recipient) and stores the verified receipt.
     // Returns false if that delivery was not pending (a duplicate receipt).
     Result<bool> record_receipt(WriteTxn& t, const Hash32& id, const std::string& recipient,
-                                uint64_t receipt_ms, ByteView receipt_wire);
+                                uint64_t receipt_ms, uint64_t acked_ms, ByteView receipt_wire);
     Status note_attempt(WriteTxn& t, const Hash32& id, const std::string& recipient,
                         const std::string& error);
     // Adds a received document. REQUIRES: !has_inbox(id).
@@ -109,9 +108,10 @@ public:
     std::optional<DeliveryRecord> delivery(const ReadTxn& t, const Hash32& id,
                                            const std::string& recipient) const;
     std::optional<Bytes> receipt(const ReadTxn& t, const Hash32& id, const std::string& recipient) const;
-    // Pending outbox entries for `agency` after `after_key` (empty = from the start).
-    std::vector<OutboxItem> outbox_after(const ReadTxn& t, const std::string& agency,
-                                         ByteView after_key, size_t max) const;
+    // Calls fn(outbox key, message id) for pending entries of `agency` strictly after
+    // `after_key` (empty = from the start), in delivery order, while fn returns true.
+    void scan_outbox(const ReadTxn& t, const std::string& agency, ByteView after_key,
+                     const std::function<bool(ByteView key, const Hash32& id)>& fn) const;
     size_t outbox_depth(const ReadTxn& t, const std::string& agency) const;
     size_t outbox_total(const ReadTxn& t) const;
     // Newest first, at most `limit`.
