@@ -65,7 +65,8 @@ Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
                                  "limits", "heartbeat_ms", "log_level"}));
     NodeConfig c;
     c.config_path = path;
-    const std::string base = std::filesystem::path(path).parent_path().string();
+    std::error_code ec;
+    const std::string base = std::filesystem::absolute(path, ec).parent_path().string();
     LT_ASSIGN(c.agency, get_string(root, "agency", "", true));
     LT_TRY(protocol::check_agency(c.agency, "config: key 'agency'"));
     LT_ASSIGN(c.name, get_string(root, "name", "", false));

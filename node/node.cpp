@@ -1,10 +1,15 @@
 #include <signal.h>
 #include <sodium.h>
 #include <sys/signalfd.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 
 #include "node/node_impl.h"
 
@@ -33,6 +38,20 @@ Result<std::unique_ptr<Node>> make_node(const NodeConfig& config, protocol::Secr
 
 Status NodeImpl::start() {
     m_started_ms = m_clock->now_ms();
+    {
+        std::error_code ec;
+        std::filesystem::create_directories(m_config.data_dir, ec);
+        const std::string lock_path = m_config.data_dir + "/node.lock";
+        m_lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (m_lock_fd < 0) return make_error("cannot create '" + lock_path + "': " + std::strerror(errno));
+        if (::flock(m_lock_fd, LOCK_EX | LOCK_NB) != 0)
+            return make_error("another lienthong-node is already running with data_dir '" + m_config.data_dir +
+                              "'; stop it first or use another data_dir");
+        const std::string pid = std::to_string(::getpid()) + "\n";
+        if (::ftruncate(m_lock_fd, 0) != 0 || ::write(m_lock_fd, pid.data(), pid.size()) < 0) {
+            // the pid is informational only
+        }
+    }
     storage::EnvOptions eo;
     eo.dir = m_config.data_dir;
     LT_ASSIGN(m_store, storage::Store::open(eo, m_config.agency));

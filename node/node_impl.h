@@ -130,6 +130,7 @@ private:
     std::unique_ptr<zmq::socket_t> m_router;
     std::unique_ptr<zmq::socket_t> m_api;
     int m_signal_fd = -1;
+    int m_lock_fd = -1;  // flock on <data_dir>/node.lock: one node per data directory
     std::map<std::string, PeerLink> m_links;
     Batch m_batch;
     Counters m_counters;

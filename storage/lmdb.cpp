@@ -105,6 +105,8 @@ Result<std::unique_ptr<Env>> Env::open(const EnvOptions& options) {
     if (rc != 0)
         return make_error("cannot open database in '" + options.dir + "': " + lmdb_error(rc) +
                           " (is another lienthong-node using this data directory?)");
+    int dead = 0;
+    mdb_reader_check(env->m_env, &dead);  // free reader slots of a killed process
     MDB_envinfo info{};
     mdb_env_info(env->m_env, &info);
     env->m_map_bytes = std::max(env->m_map_bytes, info.me_mapsize);
