@@ -211,6 +211,8 @@ void NodeImpl::api_send(const Bytes& rid, const json& req) {
     rec->recipients = c.recipients;
     rec->size = sealed->envelope.wire.size();
     rec->urgency = c.meta.urgency;
+    rec->content_key_wrapped = protocol::wrap_local(sealed->content_key, m_local_key);
+    sodium_memzero(sealed->content_key.data(), sealed->content_key.size());
     const uint64_t now = c.created_ms;
     m_batch.writes.push_back([this, rec, now, wire = std::move(sealed->envelope.wire)](storage::WriteTxn& t) {
         return m_store->add_sent(t, *rec, wire, now);
@@ -317,7 +319,14 @@ json NodeImpl::api_show(const json& req, bool with_content) {
     else
         key_known = false;
     const bool env_sig = key_known && protocol::verify_envelope(*se, sender_key);
-    auto opened = protocol::open_document(*se, m_identity, sender_key, m_limits);
+    Result<protocol::OpenedDocument> opened = make_error("document is neither sent nor received here");
+    if (l.sent) {
+        auto key = protocol::unwrap_local(l.sent->content_key_wrapped, m_local_key);
+        if (!key.ok()) return fail(key.error());
+        opened = protocol::open_document_with_key(*se, *key, m_limits);
+    } else {
+        opened = protocol::open_document(*se, m_identity, m_limits);
+    }
     if (!opened.ok()) return fail("cannot open document: " + opened.error());
     const auto& c = opened->content;
     json atts = json::array();
@@ -345,7 +354,8 @@ json NodeImpl::api_show(const json& req, bool with_content) {
              {"signatures",
               {{"sender_key_known", key_known},
                {"envelope_valid", env_sig},
-               {"content_valid", key_known && opened->content_signature_valid}}}};
+               // The signature covers a commitment to the content, checked when opening.
+               {"content_valid", env_sig}}}};
     if (with_content) out["body"] = binary(c.body);
     if (l.inbox) out["received_ms"] = l.inbox->received_ms;
     json dels = json::array();
@@ -376,24 +386,29 @@ json NodeImpl::api_receipt(const json& req) {
     std::optional<Hash32> expected_hash;
     std::string pending;
     m_store->env().read([&](const storage::ReadTxn& t) {
+        const auto load = [&](const std::string& agency, const Hash32& receipt_id, std::optional<protocol::SignPublicKey> key) {
+            Item it{agency, {}, {}, false};
+            if (auto w = m_store->receipt(t, receipt_id)) it.wire = std::move(*w);
+            if (key) {
+                it.key = *key;
+                it.key_known = true;
+            }
+            items.push_back(std::move(it));
+        };
         if (auto s = m_store->sent_record(t, *id)) {
             expected_hash = s->content_hash;
             for (const auto& d : m_store->deliveries(t, *id)) {
-                auto w = m_store->receipt(t, *id, d.recipient);
-                if (!w) {
+                if (!d.receipt_id) {
                     pending += (pending.empty() ? "" : ",") + d.recipient;
                     continue;
                 }
-                Item it{d.recipient, *w, {}, false};
-                if (auto p = m_store->peer(t, d.recipient)) {
-                    it.key = p->identity.sign_key;
-                    it.key_known = true;
-                }
-                items.push_back(std::move(it));
+                std::optional<protocol::SignPublicKey> key;
+                if (auto p = m_store->peer(t, d.recipient)) key = p->identity.sign_key;
+                load(d.recipient, *d.receipt_id, key);
             }
         } else if (auto r = m_store->inbox_record(t, *id)) {
             expected_hash = r->content_hash;
-            items.push_back(Item{m_config.agency, r->receipt, m_identity.pub.sign_key, true});
+            load(m_config.agency, r->receipt_id, m_identity.pub.sign_key);
         }
         return 0;
     });
@@ -402,16 +417,22 @@ json NodeImpl::api_receipt(const json& req) {
     for (const auto& it : items) {
         auto se = protocol::decode_envelope(it.wire, m_limits);
         if (!se.ok()) {
-            out.push_back({{"agency", it.agency}, {"error", se.error()}});
+            out.push_back({{"agency", it.agency}, {"error", "stored receipt is damaged: " + se.error()}});
             continue;
         }
         auto r = protocol::parse_receipt(*se);
+        const protocol::ReceiptEntry* entry = nullptr;
+        if (r.ok())
+            for (const auto& e : r->entries)
+                if (e.message_id == *id) entry = &e;
         const bool sig = it.key_known && protocol::verify_envelope(*se, it.key);
         out.push_back({{"agency", it.agency},
                        {"received_ms", r.ok() ? r->received_ms : 0},
-                       {"document_hash", r.ok() ? protocol::to_hex(r->document_hash) : ""},
-                       {"hash_matches", r.ok() && r->document_hash == *expected_hash},
-                       {"signature_valid", sig && r.ok()},
+                       {"document_hash", entry ? protocol::to_hex(entry->document_hash) : ""},
+                       {"hash_matches", entry && entry->document_hash == *expected_hash},
+                       {"signature_valid", sig && r.ok() && r->recipient == it.agency},
+                       {"receipt_id", hex_id(se->id)},
+                       {"documents_in_receipt", r.ok() ? r->entries.size() : 0},
                        {"receipt", protocol::to_base64(it.wire)}});
     }
     return json{{"ok", true}, {"id", hex_id(*id)}, {"receipts", out}, {"pending", pending}};

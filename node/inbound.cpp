@@ -131,51 +131,36 @@ void NodeImpl::on_deliver(const Bytes& routing_id, const std::string& peer, Byte
     if (!protocol::verify_envelope(*se, sender.sign_key))
         return reject(routing_id, peer, "bad_signature", "envelope signature does not verify with the sender's key", mid);
 
-    const Bytes rid = routing_id;
     // Fast path for a re-sent document we already hold: answer with the stored receipt.
-    auto existing = m_store->env().read([&](const storage::ReadTxn& t) { return m_store->inbox_record(t, se->id); });
-    if (existing) {
+    bool held = false;
+    m_store->env().read([&](const storage::ReadTxn& t) {
+        auto existing = m_store->inbox_record(t, se->id);
+        if (!existing) return 0;
+        held = true;
+        if (!m_batch.receipt_wires.count(existing->receipt_id))
+            if (auto w = m_store->receipt(t, existing->receipt_id)) m_batch.receipt_wires[existing->receipt_id] = std::move(*w);
+        m_batch.acks.emplace(routing_id, existing->receipt_id);
+        return 0;
+    });
+    if (held) {
         ++m_counters.duplicates;
         m_log.debug("duplicate", {{"peer", peer}, {"msg", short_msg}});
-        send_frame(*m_router, protocol::AckFrame{existing->receipt}, rid);
         return;
     }
-    auto opened = protocol::open_document(*se, m_identity, sender.sign_key, m_limits);
+    auto opened = protocol::open_document(*se, m_identity, m_limits);
     if (!opened.ok()) return reject(routing_id, peer, "undecryptable", opened.error(), mid);
-    if (!opened->content_signature_valid)
-        return reject(routing_id, peer, "bad_content_signature", "the sender's signature over the content is invalid", mid);
 
-    auto rec = std::make_shared<storage::InboxRecord>();
-    rec->id = se->id;
-    rec->sender = peer;
-    rec->content_hash = opened->content_hash;
-    rec->subject = opened->content.meta.subject;
-    rec->size = envelope.size();
-    auto fresh = std::make_shared<bool>(false);
+    InboundDoc d;
+    d.rec.id = se->id;
+    d.rec.sender = peer;
+    d.rec.content_hash = opened->content_hash;
+    d.rec.subject = opened->content.meta.subject;
+    d.rec.size = envelope.size();
+    d.wire = std::move(se->wire);
+    d.routing_id = routing_id;
     m_batch.documents += 1;
     m_batch.bytes += envelope.size();
-    m_batch.writes.push_back([this, rec, fresh, wire = std::move(se->wire)](storage::WriteTxn& t) -> Status {
-        if (auto prior = m_store->inbox_record(t, rec->id)) {  // same document twice in one batch
-            rec->receipt = prior->receipt;
-            *fresh = false;
-            return ok_status();
-        }
-        rec->received_ms = m_clock->now_ms();
-        protocol::Receipt r{rec->id, rec->content_hash, m_config.agency, rec->received_ms};
-        rec->receipt = protocol::make_receipt(r, m_identity, rec->sender).wire;
-        *fresh = true;
-        return m_store->add_inbox(t, *rec, wire);
-    });
-    m_batch.after.push_back([this, rec, fresh, rid](bool ok, const std::string&) {
-        if (!ok) return;  // not durable: no receipt; the sender will retransmit
-        if (*fresh) {
-            ++m_counters.received;
-            m_log.info("received", {{"peer", rec->sender}, {"msg", hex_id(rec->id)}, {"bytes", std::to_string(rec->size)}});
-        } else {
-            ++m_counters.duplicates;
-        }
-        send_frame(*m_router, protocol::AckFrame{rec->receipt}, rid);
-    });
+    m_batch.inbound.push_back(std::move(d));
 }
 
 }  // namespace lienthong::node

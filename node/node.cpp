@@ -24,6 +24,7 @@ NodeImpl::NodeImpl(NodeConfig config, protocol::SecretIdentity identity, std::un
       m_rng(randombytes_random() | (uint64_t(randombytes_random()) << 32)),
       m_log(m_config.agency, m_config.log_level) {
     m_limits.max_envelope_bytes = m_config.limits.max_envelope_bytes;
+    m_local_key = protocol::local_storage_key(m_identity);
 }
 
 Result<std::unique_ptr<Node>> make_node(const NodeConfig& config, protocol::SecretIdentity identity,
@@ -178,25 +179,88 @@ Status NodeImpl::run() {
 }
 
 void NodeImpl::commit_batch() {
-    if (m_batch.writes.empty() && m_batch.after.empty()) return;
+    if (m_batch.writes.empty() && m_batch.after.empty() && m_batch.inbound.empty() && m_batch.acks.empty()) return;
     Batch batch = std::move(m_batch);
     m_batch = Batch{};
     bool ok = true;
     std::string error;
-    if (!batch.writes.empty()) {
+    if (!batch.writes.empty() || !batch.inbound.empty()) {
         const Status st = m_store->env().write([&](storage::WriteTxn& t) -> Status {
             for (auto& w : batch.writes) LT_TRY(w(t));
-            return ok_status();
+            return commit_inbound(t, batch);
         });
         ok = st.ok();
         if (!ok) {
             error = st.error();
-            m_log.error("commit_failed", {{"error", error}, {"items", std::to_string(batch.writes.size())}});
+            m_log.error("commit_failed", {{"error", error},
+                                          {"items", std::to_string(batch.writes.size() + batch.inbound.size())}});
         } else {
             ++m_counters.commits;
         }
     }
     for (auto& a : batch.after) a(ok, error);
+    if (!ok) return;  // nothing durable: no receipts; senders retransmit
+    for (const auto& d : batch.inbound) {
+        if (d.fresh) {
+            ++m_counters.received;
+            m_log.info("received", {{"peer", d.rec.sender}, {"msg", hex_id(d.rec.id)}, {"bytes", std::to_string(d.rec.size)},
+                                    {"receipt", protocol::short_id(d.rec.receipt_id)}});
+        } else {
+            ++m_counters.duplicates;
+        }
+    }
+    send_acks(batch);
+}
+
+// Inside the commit transaction: stores each new document and one signed receipt per sender
+// covering all of that sender's new documents. May run more than once (map growth), so it
+// derives everything from `batch.inbound` afresh.
+Status NodeImpl::commit_inbound(storage::WriteTxn& t, Batch& batch) {
+    std::map<std::string, std::vector<InboundDoc*>> fresh_by_sender;
+    std::map<Hash32, InboundDoc*, HashLess> first_of;
+    std::vector<InboundDoc*> repeats;
+    for (auto& d : batch.inbound) {
+        d.fresh = false;
+        if (first_of.count(d.rec.id)) {
+            repeats.push_back(&d);
+            continue;
+        }
+        first_of[d.rec.id] = &d;
+        if (auto prior = m_store->inbox_record(t, d.rec.id)) {
+            d.rec.receipt_id = prior->receipt_id;
+            if (auto w = m_store->receipt(t, prior->receipt_id)) batch.receipt_wires[prior->receipt_id] = std::move(*w);
+            continue;
+        }
+        d.fresh = true;
+        fresh_by_sender[d.rec.sender].push_back(&d);
+    }
+    const uint64_t now = m_clock->now_ms();
+    for (auto& [sender, docs] : fresh_by_sender) {
+        for (size_t start = 0; start < docs.size(); start += protocol::kMaxReceiptEntries) {
+            const size_t end = std::min(docs.size(), start + protocol::kMaxReceiptEntries);
+            protocol::Receipt r{m_config.agency, now, {}};
+            for (size_t i = start; i < end; ++i) r.entries.push_back({docs[i]->rec.id, docs[i]->rec.content_hash});
+            auto se = protocol::make_receipt(r, m_identity, sender);
+            LT_TRY(m_store->put_receipt(t, se.id, se.wire));
+            for (size_t i = start; i < end; ++i) {
+                docs[i]->rec.receipt_id = se.id;
+                docs[i]->rec.received_ms = now;
+                LT_TRY(m_store->add_inbox(t, docs[i]->rec, docs[i]->wire));
+            }
+            batch.receipt_wires[se.id] = std::move(se.wire);
+        }
+    }
+    for (auto* d : repeats) d->rec.receipt_id = first_of[d->rec.id]->rec.receipt_id;
+    return ok_status();
+}
+
+void NodeImpl::send_acks(Batch& batch) {
+    for (const auto& d : batch.inbound) batch.acks.emplace(d.routing_id, d.rec.receipt_id);
+    for (const auto& [rid, receipt_id] : batch.acks) {
+        auto w = batch.receipt_wires.find(receipt_id);
+        if (w == batch.receipt_wires.end()) continue;
+        send_frame(*m_router, protocol::AckFrame{w->second}, rid);
+    }
 }
 
 void NodeImpl::on_timers() {

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include "node/log.h"
@@ -54,10 +55,23 @@ struct PeerLink {
     uint64_t retries = 0;
 };
 
+// A verified, decrypted document waiting for the group commit that makes it durable.
+struct InboundDoc {
+    storage::InboxRecord rec;  // receipt_id and received_ms are set at commit
+    Bytes wire;
+    Bytes routing_id;
+    bool fresh = false;
+};
+
 // Work gathered in one loop turn: storage changes, then what to do once they are durable.
+// Inbound documents get one receipt per sender per commit (see protocol/receipt.h).
 struct Batch {
     std::vector<std::function<Status(storage::WriteTxn&)>> writes;
     std::vector<std::function<void(bool ok, const std::string& error)>> after;
+    std::vector<InboundDoc> inbound;
+    // Receipts to send once durable: (routing id, receipt id), and the receipts' bytes.
+    std::set<std::pair<Bytes, Hash32>> acks;
+    std::map<Hash32, Bytes, HashLess> receipt_wires;
     size_t documents = 0;
     size_t bytes = 0;
 };
@@ -81,6 +95,8 @@ public:
 private:
     // loop (node.cpp)
     void commit_batch();
+    Status commit_inbound(storage::WriteTxn& t, Batch& batch);
+    void send_acks(Batch& batch);
     void on_timers();
     uint64_t next_timeout_ms();
     // peers (peers.cpp)
@@ -131,7 +147,10 @@ private:
     std::unique_ptr<zmq::socket_t> m_api;
     int m_signal_fd = -1;
     int m_lock_fd = -1;  // flock on <data_dir>/node.lock: one node per data directory
+    protocol::LocalKey m_local_key{};
     std::map<std::string, PeerLink> m_links;
+    // Receipts already applied, so a receipt re-sent for many duplicates is checked once.
+    std::set<Hash32, HashLess> m_applied_receipts;
     Batch m_batch;
     Counters m_counters;
     uint64_t m_started_ms = 0;

@@ -257,53 +257,66 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
     };
     if (!se.ok()) return refuse("malformed_receipt", se.error());
     if (se->env.kind != protocol::Kind::receipt) return refuse("malformed_receipt", "ack does not carry a receipt");
+    if (m_applied_receipts.count(se->id)) {
+        link.last_progress_ms = m_clock->now_ms();
+        return;  // the same receipt again, answering a retransmitted duplicate
+    }
     if (se->env.from != agency) return refuse("wrong_sender", "receipt signed by '" + se->env.from + "' arrived from '" + agency + "'");
     if (!protocol::verify_envelope(*se, link.record.identity.sign_key)) return refuse("bad_signature", "receipt signature is invalid");
     auto receipt = protocol::parse_receipt(*se);
     if (!receipt.ok()) return refuse("malformed_receipt", receipt.error());
-    const Hash32 id = receipt->message_id;
-    const Hash32 hash = receipt->document_hash;
-    const uint64_t received_ms = receipt->received_ms;
-    auto outcome = std::make_shared<std::string>();
-    m_batch.writes.push_back([this, id, hash, agency, received_ms, wire = std::move(se->wire), outcome](
-                                 storage::WriteTxn& t) -> Status {
-        auto sent = m_store->sent_record(t, id);
-        if (!sent) {
-            *outcome = "unknown";
-            return ok_status();
+    struct Outcome {
+        std::vector<Hash32> delivered, known, unknown, mismatched;
+    };
+    auto outcome = std::make_shared<Outcome>();
+    const Hash32 receipt_id = se->id;
+    m_batch.writes.push_back([this, receipt_id, agency, r = std::move(receipt).value(), wire = std::move(se->wire),
+                              outcome](storage::WriteTxn& t) -> Status {
+        *outcome = Outcome{};
+        LT_TRY(m_store->put_receipt(t, receipt_id, wire));
+        const uint64_t now = m_clock->now_ms();
+        for (const auto& e : r.entries) {
+            auto sent = m_store->sent_record(t, e.message_id);
+            if (!sent) {
+                outcome->unknown.push_back(e.message_id);
+                continue;
+            }
+            if (sent->content_hash != e.document_hash) {
+                outcome->mismatched.push_back(e.message_id);
+                continue;
+            }
+            LT_ASSIGN(bool fresh, m_store->record_receipt(t, e.message_id, agency, r.received_ms, now, receipt_id));
+            (fresh ? outcome->delivered : outcome->known).push_back(e.message_id);
         }
-        if (sent->content_hash != hash) {
-            *outcome = "hash_mismatch";
-            return ok_status();
-        }
-        LT_ASSIGN(bool fresh, m_store->record_receipt(t, id, agency, received_ms, m_clock->now_ms(), wire));
-        *outcome = fresh ? "delivered" : "duplicate";
         return ok_status();
     });
-    m_batch.after.push_back([this, id, agency, outcome](bool ok, const std::string&) {
+    m_batch.after.push_back([this, receipt_id, agency, outcome](bool ok, const std::string&) {
         if (!ok) return;  // the receipt will come again when we retransmit
+        if (m_applied_receipts.size() > 100000) m_applied_receipts.clear();
+        m_applied_receipts.insert(receipt_id);
         auto it = m_links.find(agency);
-        if (*outcome == "delivered" || *outcome == "duplicate") {
-            if (it != m_links.end()) {
-                auto& l = it->second;
-                if (auto f = l.inflight.find(id); f != l.inflight.end()) {
-                    l.inflight_bytes -= f->second.bytes;
-                    l.inflight.erase(f);
-                }
-                l.last_progress_ms = m_clock->now_ms();
-                l.backoff_ms = m_config.retry.initial_ms;
-                if (*outcome == "delivered") ++l.delivered;
-            }
-            if (*outcome == "delivered") {
-                ++m_counters.receipts;
-                m_log.info("delivered", {{"peer", agency}, {"msg", hex_id(id)}});
-            }
-        } else {
+        if (it != m_links.end()) {
+            auto& l = it->second;
+            for (const auto* ids : {&outcome->delivered, &outcome->known})
+                for (const auto& id : *ids)
+                    if (auto f = l.inflight.find(id); f != l.inflight.end()) {
+                        l.inflight_bytes -= f->second.bytes;
+                        l.inflight.erase(f);
+                    }
+            l.last_progress_ms = m_clock->now_ms();
+            l.backoff_ms = m_config.retry.initial_ms;
+            l.delivered += outcome->delivered.size();
+        }
+        m_counters.receipts += outcome->delivered.size();
+        for (const auto& id : outcome->delivered)
+            m_log.info("delivered", {{"peer", agency}, {"msg", hex_id(id)}, {"receipt", protocol::short_id(receipt_id)}});
+        for (const auto& id : outcome->unknown) {
             ++m_counters.rejected["bad_receipt"];
-            m_log.warn("receipt_rejected",
-                       {{"peer", agency}, {"msg", hex_id(id)},
-                        {"error", *outcome == "unknown" ? "receipt for a document this node did not send"
-                                                        : "receipt signs a different document hash"}});
+            m_log.warn("receipt_rejected", {{"peer", agency}, {"msg", hex_id(id)}, {"error", "receipt lists a document this node did not send"}});
+        }
+        for (const auto& id : outcome->mismatched) {
+            ++m_counters.rejected["bad_receipt"];
+            m_log.warn("receipt_rejected", {{"peer", agency}, {"msg", hex_id(id)}, {"error", "receipt signs a different document hash"}});
         }
     });
 }

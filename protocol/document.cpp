@@ -8,9 +8,9 @@
 namespace lienthong::protocol {
 
 namespace {
-constexpr std::string_view kContentDomain = "lienthong/v1/document-content";
+constexpr std::string_view kCommitDomain = "lienthong/v1/commit";
 constexpr std::string_view kHashDomain = "lienthong/v1/content";
-constexpr std::string_view kAead = "lienthong/v1/document";
+constexpr std::string_view kLocalDomain = "lienthong/v1/local-storage";
 constexpr size_t kWrappedKeyBytes = crypto_box_SEALBYTES + crypto_aead_xchacha20poly1305_ietf_KEYBYTES;
 
 Bytes encode_content(const DocumentContent& c) {
@@ -25,6 +25,18 @@ Bytes encode_content(const DocumentContent& c) {
     w.bin(c.body).array(c.attachments.size());
     for (const auto& a : c.attachments) w.array(3).str(a.name).str(a.mime).bin(a.data);
     return w.take();
+}
+
+Hash32 commitment_of(const ContentKey& key, ByteView content) {
+    Hash32 out{};
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, key.data(), key.size(), out.size());
+    crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(kCommitDomain.data()), kCommitDomain.size());
+    const uint8_t sep = 0;
+    crypto_generichash_update(&st, &sep, 1);
+    crypto_generichash_update(&st, content.data(), content.size());
+    crypto_generichash_final(&st, out.data(), out.size());
+    return out;
 }
 
 Result<DocumentContent> decode_content(ByteView bytes, const EnvelopeLimits& limits) {
@@ -128,42 +140,32 @@ Result<SealedDocument> seal_document(const DocumentContent& c, const SecretIdent
                                      const std::vector<PublicIdentity>& recipient_keys) {
     LT_TRY(validate_content(c));
     if (c.sender != sender.pub.agency) return make_error("document sender is not this node's agency");
-    const Bytes content = encode_content(c);
-    const Signature inner_sig = sign_domain(sender.sign_secret, kContentDomain, content);
-    Bytes plaintext;
-    {
-        Writer w;
-        w.array(2).bin(content).bin(inner_sig);
-        plaintext = w.take();
-    }
-    std::array<uint8_t, crypto_aead_xchacha20poly1305_ietf_KEYBYTES> key{};
-    crypto_aead_xchacha20poly1305_ietf_keygen(key.data());
+    SealedDocument out;
+    Bytes content = encode_content(c);
+    crypto_aead_xchacha20poly1305_ietf_keygen(out.content_key.data());
+    const Hash32 commitment = commitment_of(out.content_key, content);
     std::array<uint8_t, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES> nonce{};
     randombytes_buf(nonce.data(), nonce.size());
-    Bytes ct(plaintext.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES);
+    Bytes ct(content.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES);
     unsigned long long ct_len = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(
-        ct.data(), &ct_len, plaintext.data(), plaintext.size(),
-        reinterpret_cast<const uint8_t*>(kAead.data()), kAead.size(), nullptr, nonce.data(), key.data());
+    crypto_aead_xchacha20poly1305_ietf_encrypt(ct.data(), &ct_len, content.data(), content.size(),
+                                               commitment.data(), commitment.size(), nullptr, nonce.data(),
+                                               out.content_key.data());
     ct.resize(ct_len);
-    sodium_memzero(plaintext.data(), plaintext.size());
+    out.content_hash = hash_domain(kHashDomain, content);
+    sodium_memzero(content.data(), content.size());
 
-    std::vector<const PublicIdentity*> wrap_for{&sender.pub};
+    Writer w;
+    w.array(4).bin(nonce).array(c.recipients.size());
     for (const auto& r : c.recipients) {
         auto it = std::find_if(recipient_keys.begin(), recipient_keys.end(),
                                [&](const PublicIdentity& p) { return p.agency == r; });
         if (it == recipient_keys.end()) return make_error("no public key known for recipient '" + r + "'");
-        wrap_for.push_back(&*it);
-    }
-    Writer w;
-    w.array(3).bin(nonce).array(wrap_for.size());
-    for (const auto* p : wrap_for) {
         std::array<uint8_t, kWrappedKeyBytes> wrapped{};
-        crypto_box_seal(wrapped.data(), key.data(), key.size(), p->box_key.data());
-        w.array(2).str(p->agency).bin(wrapped);
+        crypto_box_seal(wrapped.data(), out.content_key.data(), out.content_key.size(), it->box_key.data());
+        w.array(2).str(r).bin(wrapped);
     }
-    w.bin(ct);
-    sodium_memzero(key.data(), key.size());
+    w.bin(commitment).bin(ct);
 
     Envelope env;
     env.kind = Kind::document;
@@ -171,60 +173,109 @@ Result<SealedDocument> seal_document(const DocumentContent& c, const SecretIdent
     env.to = c.recipients;
     env.created_ms = c.created_ms;
     env.payload = w.take();
-    SealedDocument out;
     out.envelope = sign_envelope(std::move(env), sender.sign_secret);
-    out.content_hash = hash_domain(kHashDomain, content);
     return out;
 }
 
-Result<OpenedDocument> open_document(const SignedEnvelope& se, const SecretIdentity& me,
-                                     const SignPublicKey& sender_key, const EnvelopeLimits& limits) {
+namespace {
+struct ParsedPayload {
+    std::array<uint8_t, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES> nonce{};
+    std::vector<std::pair<std::string, std::array<uint8_t, kWrappedKeyBytes>>> wraps;
+    Hash32 commitment{};
+    ByteView ciphertext;
+    Decoded decoded;  // owns what ciphertext points into
+};
+
+Result<ParsedPayload> parse_payload(const SignedEnvelope& se, const EnvelopeLimits& limits) {
     if (se.env.kind != Kind::document) return make_error("envelope is not a document");
     DecodeLimits dl;
     dl.max_bytes = dl.max_bin = limits.max_envelope_bytes;
-    dl.max_array = kMaxRecipients + 1;
+    dl.max_array = kMaxRecipients;
     LT_ASSIGN(auto d, Decoded::parse(se.env.payload, "document payload", dl));
-    auto r = d.root();
-    LT_ASSIGN(auto nonce, r.fixed<crypto_aead_xchacha20poly1305_ietf_NPUBBYTES>("nonce"));
-    LT_ASSIGN(auto wraps, r.array("wrapped keys", kMaxRecipients + 1));
-    std::optional<std::array<uint8_t, kWrappedKeyBytes>> mine;
+    ParsedPayload p;
+    p.decoded = std::move(d);
+    auto r = p.decoded.root();
+    LT_ASSIGN(p.nonce, r.fixed<crypto_aead_xchacha20poly1305_ietf_NPUBBYTES>("nonce"));
+    LT_ASSIGN(auto wraps, r.array("wrapped keys", kMaxRecipients));
     while (wraps.remaining() > 0) {
         LT_ASSIGN(auto wr, wraps.array("wrapped key", 2));
         LT_ASSIGN(auto agency, wr.str("agency", kMaxAgencyLength));
         LT_ASSIGN(auto wrapped, wr.fixed<kWrappedKeyBytes>("key"));
         LT_TRY(wr.finish());
-        if (agency == me.pub.agency) mine = wrapped;
+        p.wraps.emplace_back(std::move(agency), wrapped);
     }
-    LT_ASSIGN(auto ct, r.bin("ciphertext", limits.max_envelope_bytes));
+    LT_ASSIGN(p.commitment, r.fixed<32>("commitment"));
+    LT_ASSIGN(p.ciphertext, r.bin("ciphertext", limits.max_envelope_bytes));
     LT_TRY(r.finish());
-    if (!mine) return make_error("document has no key wrapped for this agency '" + me.pub.agency + "'");
-    std::array<uint8_t, crypto_aead_xchacha20poly1305_ietf_KEYBYTES> key{};
-    if (crypto_box_seal_open(key.data(), mine->data(), mine->size(), me.pub.box_key.data(),
-                             me.box_secret.data()) != 0)
-        return make_error("document key cannot be unwrapped with this node's key (tampered or wrong key)");
-    if (ct.size() < crypto_aead_xchacha20poly1305_ietf_ABYTES) return make_error("document ciphertext is truncated");
-    Bytes plaintext(ct.size() - crypto_aead_xchacha20poly1305_ietf_ABYTES);
-    unsigned long long pt_len = 0;
-    const int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
-        plaintext.data(), &pt_len, nullptr, ct.data(), ct.size(),
-        reinterpret_cast<const uint8_t*>(kAead.data()), kAead.size(), nonce.data(), key.data());
-    sodium_memzero(key.data(), key.size());
-    if (rc != 0) return make_error("document ciphertext failed authentication (tampered in transit)");
-    plaintext.resize(pt_len);
+    if (p.wraps.size() != se.env.to.size()) return make_error("document payload: wrapped keys do not match the recipients");
+    for (size_t i = 0; i < p.wraps.size(); ++i)
+        if (p.wraps[i].first != se.env.to[i]) return make_error("document payload: wrapped keys do not match the recipients");
+    return p;
+}
 
-    LT_ASSIGN(auto pd, Decoded::parse(plaintext, "document plaintext", dl));
-    auto pr = pd.root();
-    LT_ASSIGN(auto content_bytes, pr.bin("content", limits.max_envelope_bytes));
-    LT_ASSIGN(auto inner_sig, pr.fixed<64>("content signature"));
-    LT_TRY(pr.finish());
+Result<OpenedDocument> decrypt(const SignedEnvelope& se, const ParsedPayload& p, const ContentKey& key,
+                               const EnvelopeLimits& limits) {
+    if (p.ciphertext.size() < crypto_aead_xchacha20poly1305_ietf_ABYTES) return make_error("document ciphertext is truncated");
+    Bytes content(p.ciphertext.size() - crypto_aead_xchacha20poly1305_ietf_ABYTES);
+    unsigned long long len = 0;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(content.data(), &len, nullptr, p.ciphertext.data(), p.ciphertext.size(),
+                                                   p.commitment.data(), p.commitment.size(), p.nonce.data(),
+                                                   key.data()) != 0)
+        return make_error("document ciphertext failed authentication (tampered in transit, or the wrong key)");
+    content.resize(len);
+    if (commitment_of(key, content) != p.commitment)
+        return make_error("document content does not match the commitment the sender signed");
     OpenedDocument out;
-    LT_ASSIGN(out.content, decode_content(content_bytes, limits));
-    out.content_hash = hash_domain(kHashDomain, content_bytes);
-    out.content_signature_valid = verify_domain(sender_key, kContentDomain, content_bytes, inner_sig);
+    LT_ASSIGN(out.content, decode_content(content, limits));
+    out.content_hash = hash_domain(kHashDomain, content);
+    out.content_key = key;
     if (out.content.sender != se.env.from || out.content.recipients != se.env.to ||
         out.content.created_ms != se.env.created_ms)
         return make_error("document content does not match its envelope (sender, recipients or time)");
     return out;
+}
+}  // namespace
+
+Result<OpenedDocument> open_document(const SignedEnvelope& se, const SecretIdentity& me, const EnvelopeLimits& limits) {
+    LT_ASSIGN(auto p, parse_payload(se, limits));
+    const auto mine = std::find_if(p.wraps.begin(), p.wraps.end(), [&](const auto& w) { return w.first == me.pub.agency; });
+    if (mine == p.wraps.end()) return make_error("document has no key wrapped for this agency '" + me.pub.agency + "'");
+    ContentKey key{};
+    if (crypto_box_seal_open(key.data(), mine->second.data(), mine->second.size(), me.pub.box_key.data(),
+                             me.box_secret.data()) != 0)
+        return make_error("document key cannot be unwrapped with this node's key (tampered or wrong key)");
+    auto out = decrypt(se, p, key, limits);
+    sodium_memzero(key.data(), key.size());
+    return out;
+}
+
+Result<OpenedDocument> open_document_with_key(const SignedEnvelope& se, const ContentKey& key,
+                                              const EnvelopeLimits& limits) {
+    LT_ASSIGN(auto p, parse_payload(se, limits));
+    return decrypt(se, p, key, limits);
+}
+
+LocalKey local_storage_key(const SecretIdentity& me) {
+    LocalKey out{};
+    crypto_generichash(out.data(), out.size(), reinterpret_cast<const uint8_t*>(kLocalDomain.data()), kLocalDomain.size(),
+                       me.box_secret.data(), me.box_secret.size());
+    return out;
+}
+
+Bytes wrap_local(const ContentKey& key, const LocalKey& local) {
+    Bytes out(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + key.size());
+    randombytes_buf(out.data(), crypto_secretbox_NONCEBYTES);
+    crypto_secretbox_easy(out.data() + crypto_secretbox_NONCEBYTES, key.data(), key.size(), out.data(), local.data());
+    return out;
+}
+
+Result<ContentKey> unwrap_local(ByteView wrapped, const LocalKey& local) {
+    ContentKey key{};
+    if (wrapped.size() != crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + key.size() ||
+        crypto_secretbox_open_easy(key.data(), wrapped.data() + crypto_secretbox_NONCEBYTES,
+                                   wrapped.size() - crypto_secretbox_NONCEBYTES, wrapped.data(), local.data()) != 0)
+        return make_error("stored content key cannot be unwrapped (damaged, or the node's key changed)");
+    return key;
 }
 
 }  // namespace lienthong::protocol

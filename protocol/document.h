@@ -1,16 +1,21 @@
 // Documents: what the clerk sends, sealed so only the named recipients can read it.
 //
 // Sealing (seal_document):
-//   content   = [ 1, sender, [recipients], created_ms, meta, body:bin, [[name, mime, data:bin]...] ]
-//   meta      = [ subject, doc_type, number, signer, urgency:uint, confidentiality:uint,
-//                 due_ms:uint (0 = none), reply_to:bin(0|32), [[key, value]...] ]
-//   plaintext = [ content:bin, signature:bin(64) ]   signature by the sender over
-//               "lienthong/v1/document-content" || 0 || content   (non-repudiation)
-//   payload   = [ nonce:bin(24), [[agency, wrapped_key:bin(80)]...], ciphertext:bin ]
-// The plaintext is encrypted once with a random key (XChaCha20-Poly1305, additional data
-// "lienthong/v1/document"); that key is wrapped with crypto_box_seal for every recipient and
-// for the sender itself (so the sender can read its own sent copy). The payload travels in a
-// Kind::document envelope signed by the sender, so relays can reject forgeries unread.
+//   content    = [ 1, sender, [recipients], created_ms, meta, body:bin, [[name, mime, data:bin]...] ]
+//   meta       = [ subject, doc_type, number, signer, urgency:uint, confidentiality:uint,
+//                  due_ms:uint (0 = none), reply_to:bin(0|32), [[key, value]...] ]
+//   commitment = BLAKE2b-256(key = content_key, "lienthong/v1/commit" || 0 || content)
+//   payload    = [ nonce:bin(24), [[agency, wrapped_key:bin(80)]...], commitment:bin(32), ciphertext:bin ]
+// The content is encrypted once with a random content key (XChaCha20-Poly1305, additional
+// data = the commitment); the key is wrapped with crypto_box_seal for every recipient. The
+// payload travels in a Kind::document envelope whose one Ed25519 signature covers the
+// commitment, so it is at once the relay-checkable outer signature and the sender's
+// signature over the plaintext: anyone given the envelope and the content key can check that
+// the sender signed exactly this content (non-repudiation), while relays see only ciphertext.
+// (Poly1305 alone does not commit to its key; the commitment does, so a sender cannot later
+// claim the ciphertext meant something else.)
+// The sender keeps its own copy readable by storing the content key, wrapped with its local
+// storage key (wrap_local), next to the envelope.
 // The document hash that receipts sign is BLAKE2b-256("lienthong/v1/content" || 0 || content).
 #pragma once
 
@@ -51,10 +56,12 @@ struct DocumentContent {
     std::vector<Attachment> attachments;
 };
 
+using ContentKey = std::array<uint8_t, 32>;
+
 struct OpenedDocument {
     DocumentContent content;
     Hash32 content_hash{};
-    bool content_signature_valid = false;
+    ContentKey content_key{};
 };
 
 // Checks what a sender may put in a document: names, sizes, UTF-8, recipients.
@@ -63,18 +70,29 @@ bool is_safe_file_name(std::string_view name);
 
 struct SealedDocument {
     SignedEnvelope envelope;
-    Hash32 content_hash{};  // what the recipients' receipts must sign
+    Hash32 content_hash{};   // what the recipients' receipts must sign
+    ContentKey content_key{};  // keep (wrapped with wrap_local) to read the sent copy
 };
 
 // REQUIRES: recipient_keys holds one identity for each of c.recipients.
 Result<SealedDocument> seal_document(const DocumentContent& c, const SecretIdentity& sender,
                                      const std::vector<PublicIdentity>& recipient_keys);
 
-// Opens a document envelope addressed to (or sent by) `me`. The caller has already verified
-// the envelope signature. Checks the inner signature, and that the inner sender/recipients
-// match the envelope, so a recipient cannot be shown a document re-wrapped by someone else.
+// Opens a document envelope addressed to `me`. The caller has already verified the envelope
+// signature (which covers the commitment). Checks the commitment, and that the sender,
+// recipients and time inside match the envelope.
 Result<OpenedDocument> open_document(const SignedEnvelope& se, const SecretIdentity& me,
-                                     const SignPublicKey& sender_key,
                                      const EnvelopeLimits& limits = {});
+// Opens a document with its content key: the sender's own copy, or an auditor checking
+// evidence a recipient disclosed. Same checks as open_document.
+Result<OpenedDocument> open_document_with_key(const SignedEnvelope& se, const ContentKey& key,
+                                              const EnvelopeLimits& limits = {});
+
+// The node's local storage key, derived from its box secret key; it never leaves the node.
+using LocalKey = std::array<uint8_t, 32>;
+LocalKey local_storage_key(const SecretIdentity& me);
+// crypto_secretbox of a content key: nonce(24) || box(48).
+Bytes wrap_local(const ContentKey& key, const LocalKey& local);
+Result<ContentKey> unwrap_local(ByteView wrapped, const LocalKey& local);
 
 }  // namespace lienthong::protocol

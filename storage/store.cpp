@@ -55,9 +55,9 @@ Hash32 to_hash(ByteView b) {
 
 Bytes encode(const SentRecord& r) {
     Writer w;
-    w.array(7).u64(r.seq).u64(r.created_ms).bin(r.content_hash).str(r.subject).array(r.recipients.size());
+    w.array(8).u64(r.seq).u64(r.created_ms).bin(r.content_hash).str(r.subject).array(r.recipients.size());
     for (const auto& a : r.recipients) w.str(a);
-    w.u64(r.size).u64(r.urgency);
+    w.u64(r.size).u64(r.urgency).bin(r.content_key_wrapped);
     return w.take();
 }
 
@@ -77,12 +77,14 @@ Result<SentRecord> decode_sent(const Hash32& id, ByteView v) {
     }
     LT_ASSIGN(s.size, r.u64("size"));
     LT_ASSIGN(s.urgency, r.u64("urgency"));
+    LT_ASSIGN(auto wrapped, r.bin("content_key", 256));
+    s.content_key_wrapped.assign(wrapped.begin(), wrapped.end());
     return s;
 }
 
 Bytes encode(const DeliveryRecord& r) {
     return Writer()
-        .array(8)
+        .array(9)
         .u64(static_cast<uint64_t>(r.state))
         .u64(r.queued_ms)
         .u64(r.receipt_ms)
@@ -91,6 +93,7 @@ Bytes encode(const DeliveryRecord& r) {
         .u64(r.outbox_seq)
         .u64(r.urgency)
         .u64(r.acked_ms)
+        .bin(r.receipt_id ? ByteView(*r.receipt_id) : ByteView())
         .take();
 }
 
@@ -108,6 +111,8 @@ Result<DeliveryRecord> decode_delivery(std::string recipient, ByteView v) {
     LT_ASSIGN(out.outbox_seq, r.u64("outbox_seq"));
     LT_ASSIGN(out.urgency, r.u64("urgency"));
     LT_ASSIGN(out.acked_ms, r.u64("acked_ms"));
+    LT_ASSIGN(auto rid, r.bin("receipt_id", 32));
+    if (rid.size() == 32) out.receipt_id = to_hash(rid);
     return out;
 }
 
@@ -120,7 +125,7 @@ Bytes encode(const InboxRecord& r) {
         .bin(r.content_hash)
         .str(r.subject)
         .u64(r.size)
-        .bin(r.receipt)
+        .bin(r.receipt_id)
         .take();
 }
 
@@ -135,8 +140,7 @@ Result<InboxRecord> decode_inbox(const Hash32& id, ByteView v) {
     LT_ASSIGN(out.content_hash, r.fixed<32>("content_hash"));
     LT_ASSIGN(out.subject, r.str("subject", 1 << 20));
     LT_ASSIGN(out.size, r.u64("size"));
-    LT_ASSIGN(auto receipt, r.bin("receipt", 1 << 16));
-    out.receipt.assign(receipt.begin(), receipt.end());
+    LT_ASSIGN(out.receipt_id, r.fixed<32>("receipt_id"));
     return out;
 }
 
@@ -252,7 +256,7 @@ Status Store::add_sent(WriteTxn& t, SentRecord& rec, ByteView envelope, uint64_t
 }
 
 Result<bool> Store::record_receipt(WriteTxn& t, const Hash32& id, const std::string& recipient,
-                                   uint64_t receipt_ms, uint64_t acked_ms, ByteView receipt_wire) {
+                                   uint64_t receipt_ms, uint64_t acked_ms, const Hash32& receipt_id) {
     const Bytes key = id_agency_key(id, recipient);
     auto raw = t.get(m_deliveries, key);
     if (!raw) return false;
@@ -261,11 +265,15 @@ Result<bool> Store::record_receipt(WriteTxn& t, const Hash32& id, const std::str
     d.state = DeliveryState::delivered;
     d.receipt_ms = receipt_ms;
     d.acked_ms = acked_ms;
+    d.receipt_id = receipt_id;
     d.last_error.clear();
     LT_TRY(t.put(m_deliveries, key, encode(d)));
-    LT_TRY(t.put(m_receipts, key, receipt_wire));
     LT_TRY(t.del(m_outbox, outbox_key(recipient, d.urgency, d.outbox_seq)));
     return true;
+}
+
+Status Store::put_receipt(WriteTxn& t, const Hash32& receipt_id, ByteView receipt_wire) {
+    return t.put(m_receipts, receipt_id, receipt_wire);
 }
 
 Status Store::note_attempt(WriteTxn& t, const Hash32& id, const std::string& recipient,
@@ -336,8 +344,8 @@ std::optional<DeliveryRecord> Store::delivery(const ReadTxn& t, const Hash32& id
     return std::move(d).value();
 }
 
-std::optional<Bytes> Store::receipt(const ReadTxn& t, const Hash32& id, const std::string& recipient) const {
-    auto v = t.get(m_receipts, id_agency_key(id, recipient));
+std::optional<Bytes> Store::receipt(const ReadTxn& t, const Hash32& receipt_id) const {
+    auto v = t.get(m_receipts, receipt_id);
     if (!v) return std::nullopt;
     return Bytes(v->begin(), v->end());
 }

@@ -8,13 +8,15 @@
 // |             | "next_seq"                  | u64 big-endian, the last sequence number handed out          |
 // | documents   | message id (32)             | envelope wire bytes, exactly as signed                       |
 // | sent        | seq (u64 BE)                | message id (32): documents this node sent, oldest first      |
-// | sent_info   | message id (32)             | [seq, created_ms, content_hash, subject, [recipients], size, urgency] |
-// | deliveries  | message id (32) + agency    | [state, queued_ms, receipt_ms, attempts, last_error, seq, urgency, acked_ms] |
+// | sent_info   | message id (32)             | [seq, created_ms, content_hash, subject, [recipients], size, urgency, |
+// |             |                             |  wrapped content key (secretbox under the local storage key)]  |
+// | deliveries  | message id (32) + agency    | [state, queued_ms, receipt_ms, attempts, last_error, seq, urgency, |
+// |             |                             |  acked_ms, receipt id (0 or 32 bytes)]                        |
 // | outbox      | agency 0x00 (3-urgency) seq | message id (32): pending deliveries per peer; most urgent    |
 // |             |   (u8)       (u64 BE)       |   first (3 hỏa tốc … 0 thường), then oldest first            |
-// | receipts    | message id (32) + agency    | receipt envelope wire bytes                                  |
+// | receipts    | receipt id (32)             | receipt envelope wire bytes (one receipt covers a batch)    |
 // | inbox       | seq (u64 BE)                | message id (32): received documents, oldest first            |
-// | inbox_info  | message id (32)             | [seq, received_ms, sender, content_hash, subject, size, receipt wire] |
+// | inbox_info  | message id (32)             | [seq, received_ms, sender, content_hash, subject, size, receipt id] |
 // | peers       | agency                      | [sign_key, box_key, endpoint, source, added_ms]              |
 // An outbox entry exists exactly while its delivery is pending: it is deleted in the same
 // transaction that stores the verified receipt.
@@ -45,6 +47,7 @@ struct SentRecord {
     std::vector<std::string> recipients;
     uint64_t size = 0;
     uint64_t urgency = 0;  // 0 thường … 3 hỏa tốc: orders the outbox
+    Bytes content_key_wrapped;  // protocol::wrap_local of the content key
 };
 
 struct DeliveryRecord {
@@ -57,6 +60,7 @@ struct DeliveryRecord {
     uint64_t outbox_seq = 0;
     uint64_t urgency = 0;
     uint64_t acked_ms = 0;  // our time when the verified receipt was committed
+    std::optional<Hash32> receipt_id;
 };
 
 struct InboxRecord {
@@ -67,7 +71,7 @@ struct InboxRecord {
     Hash32 content_hash{};
     std::string subject;
     uint64_t size = 0;
-    Bytes receipt;  // our signed receipt, re-sent if the sender asks again
+    Hash32 receipt_id{};  // our signed receipt, re-sent if the sender asks again
 };
 
 struct PeerRecord {
@@ -92,7 +96,8 @@ public:
     // Retires the outbox entry of (id, recipient) and stores the verified receipt.
     // Returns false if that delivery was not pending (a duplicate receipt).
     Result<bool> record_receipt(WriteTxn& t, const Hash32& id, const std::string& recipient,
-                                uint64_t receipt_ms, uint64_t acked_ms, ByteView receipt_wire);
+                                uint64_t receipt_ms, uint64_t acked_ms, const Hash32& receipt_id);
+    Status put_receipt(WriteTxn& t, const Hash32& receipt_id, ByteView receipt_wire);
     Status note_attempt(WriteTxn& t, const Hash32& id, const std::string& recipient,
                         const std::string& error);
     // Adds a received document. REQUIRES: !has_inbox(id).
@@ -107,7 +112,7 @@ public:
     std::vector<DeliveryRecord> deliveries(const ReadTxn& t, const Hash32& id) const;
     std::optional<DeliveryRecord> delivery(const ReadTxn& t, const Hash32& id,
                                            const std::string& recipient) const;
-    std::optional<Bytes> receipt(const ReadTxn& t, const Hash32& id, const std::string& recipient) const;
+    std::optional<Bytes> receipt(const ReadTxn& t, const Hash32& receipt_id) const;
     // Calls fn(outbox key, message id) for pending entries of `agency` strictly after
     // `after_key` (empty = from the start), in delivery order, while fn returns true.
     void scan_outbox(const ReadTxn& t, const std::string& agency, ByteView after_key,
