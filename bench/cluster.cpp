@@ -116,10 +116,6 @@ ProcStats read_proc_stats(pid_t pid) {
         }
         s.cpu_s = double(utime + stime) / double(::sysconf(_SC_CLK_TCK));
     }
-    std::string io(1, '\n');
-    io.append(slurp(base + "/io"));
-    s.write_bytes = field_kib(io, "write_bytes");
-    s.syscw = field_kib(io, "syscw");
     return s;
 }
 
@@ -165,6 +161,9 @@ void Cluster::spawn(NodeHandle& n) {
         // Child: only async-signal-safe calls until exec.
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (::getppid() != parent) ::_exit(127);
+        // Its own process group, so stop() also reaches a wrapper's child (--node-bin may be a
+        // script running the node under strace or valgrind).
+        ::setpgid(0, 0);
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);  // the bench blocks signals for its own thread
@@ -179,7 +178,8 @@ void Cluster::spawn(NodeHandle& n) {
     }
     std::lock_guard lock(m_stop_mutex);
     n.pid = pid;
-    if (m_stopped) ::kill(pid, SIGKILL);  // stop() ran meanwhile (an interrupt)
+    ::setpgid(pid, pid);  // also here, so the group exists before any kill(-pid) below
+    if (m_stopped) ::kill(-pid, SIGKILL);  // stop() ran meanwhile (an interrupt)
 }
 
 void Cluster::wait_ready() {
@@ -233,18 +233,19 @@ void Cluster::stop() {
     if (m_stopped) return;
     m_stopped = true;
     for (auto& n : m_nodes)
-        if (n.pid > 0) ::kill(n.pid, SIGTERM);
-    const auto deadline = Clock::now() + std::chrono::seconds(10);
+        if (n.pid > 0) ::kill(-n.pid, SIGTERM);
+    const auto deadline = Clock::now() + m_options.stop_timeout;
     for (auto& n : m_nodes) {
         if (n.pid <= 0) continue;
         while (::waitpid(n.pid, nullptr, WNOHANG) == 0) {
             if (Clock::now() > deadline) {
-                ::kill(n.pid, SIGKILL);
+                ::kill(-n.pid, SIGKILL);
                 ::waitpid(n.pid, nullptr, 0);
                 break;
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
+        ::kill(-n.pid, SIGKILL);  // whatever a wrapper left behind in the group
         n.pid = -1;
     }
     if (m_dir.empty()) return;

@@ -18,15 +18,13 @@
 
 namespace lienthong::bench {
 
-// A snapshot of one process, from /proc/PID/status, /proc/PID/stat and /proc/PID/io.
+// A snapshot of one process, from /proc/PID/status and /proc/PID/stat.
 struct ProcStats {
     uint64_t vm_hwm_kib = 0;     // peak resident set size (what the target is about)
     uint64_t vm_rss_kib = 0;
     uint64_t rss_anon_kib = 0;   // heap and stacks
     uint64_t rss_file_kib = 0;   // file-backed pages, i.e. LMDB's memory map
     double cpu_s = 0;            // user + system CPU time
-    uint64_t write_bytes = 0;    // bytes this process caused to be written to storage
-    uint64_t syscw = 0;          // write-family system calls
 };
 // Zeroes for a process that is gone.
 ProcStats read_proc_stats(pid_t pid);
@@ -37,7 +35,8 @@ struct NodeHandle {
     std::string dir;        // the node's directory: node.yaml, node.key, node.log, data/
     std::string api_socket; // dir/data/api.sock
     std::string listen;     // tcp://127.0.0.1:PORT
-    pid_t pid = -1;
+    pid_t pid = -1;         // also its process group
+    std::string database() const { return dir + "/data/data.mdb"; }
 };
 
 struct ClusterOptions {
@@ -45,6 +44,7 @@ struct ClusterOptions {
     std::string work_parent;  // the temporary directory is created inside this one
     bool keep_dirs = false;
     std::chrono::milliseconds start_timeout{15000};
+    std::chrono::milliseconds stop_timeout{10000};  // SIGTERM, then SIGKILL after this
 };
 
 class Cluster {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <latch>
 #include <mutex>
 #include <stdexcept>
@@ -62,6 +63,7 @@ json send_request(const std::string& to, size_t body_bytes) {
 
 struct Snapshot {
     uint64_t commits = 0, retries = 0, inbox_total = 0, outbox_pending = 0;
+    int64_t db_bytes = 0;
     ProcStats proc;
 };
 
@@ -73,11 +75,13 @@ Snapshot snapshot(node::ApiClient& c, const NodeHandle& n) {
     s.outbox_pending = st.value("outbox_pending", uint64_t{0});
     for (const auto& p : call(c, {{"op", "peer_list"}}, n).at("peers")) s.retries += p.value("retries", uint64_t{0});
     s.proc = read_proc_stats(n.pid);
+    std::error_code ec;
+    s.db_bytes = static_cast<int64_t>(std::filesystem::file_size(n.database(), ec));
     return s;
 }
 
 NodeDelta delta(const Snapshot& a, const Snapshot& b) {
-    return NodeDelta{b.commits - a.commits, b.proc.cpu_s - a.proc.cpu_s, b.proc.write_bytes - a.proc.write_bytes,
+    return NodeDelta{b.commits - a.commits, b.proc.cpu_s - a.proc.cpu_s, b.db_bytes - a.db_bytes,
                      b.retries - a.retries};
 }
 

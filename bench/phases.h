@@ -23,7 +23,7 @@ extern std::atomic<bool> g_interrupted;
 struct NodeDelta {
     uint64_t commits = 0;       // LMDB write transactions (each one is a durable commit)
     double cpu_s = 0;
-    uint64_t write_bytes = 0;   // to storage, from /proc/PID/io
+    int64_t db_growth = 0;      // bytes data.mdb grew by
     uint64_t retransmits = 0;   // go-back retransmissions on the link (sender only)
 };
 
