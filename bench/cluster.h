@@ -1,0 +1,78 @@
+// Cluster: two real lienthong-node processes on 127.0.0.1 that trust each other, in a
+// private temporary directory, for the benchmark.
+//
+// Contract: start() either leaves both nodes running, connected to each other and answering
+// on their local API, or throws with a message naming what failed.
+// stop() (also run by the destructor) terminates both nodes (SIGTERM, then SIGKILL after a
+// bounded wait) and removes the directory unless keep_dirs; it is idempotent and safe to call
+// from another thread (the bench's signal thread). Each node is started with
+// PR_SET_PDEATHSIG, so it dies with the bench even if the bench is killed with SIGKILL.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <sys/types.h>
+
+namespace lienthong::bench {
+
+// A snapshot of one process, from /proc/PID/status and /proc/PID/stat.
+struct ProcStats {
+    uint64_t vm_hwm_kib = 0;     // peak resident set size (what the target is about)
+    uint64_t vm_rss_kib = 0;
+    uint64_t rss_anon_kib = 0;   // heap and stacks
+    uint64_t rss_file_kib = 0;   // file-backed pages, i.e. LMDB's memory map
+    double cpu_s = 0;            // user + system CPU time
+};
+// Zeroes for a process that is gone.
+ProcStats read_proc_stats(pid_t pid);
+
+struct NodeHandle {
+    std::string name;       // "sender" or "receiver"
+    std::string agency;
+    std::string dir;        // the node's directory: node.yaml, node.key, node.log, data/
+    std::string api_socket; // dir/data/api.sock
+    std::string listen;     // tcp://127.0.0.1:PORT
+    pid_t pid = -1;         // also its process group
+    std::string database() const { return dir + "/data/data.mdb"; }
+};
+
+struct ClusterOptions {
+    std::string node_bin;
+    std::string work_parent;  // the temporary directory is created inside this one
+    bool keep_dirs = false;
+    std::chrono::milliseconds start_timeout{15000};
+    std::chrono::milliseconds stop_timeout{10000};  // SIGTERM, then SIGKILL after this
+};
+
+class Cluster {
+public:
+    explicit Cluster(ClusterOptions options) : m_options(std::move(options)) {}
+    ~Cluster();
+    Cluster(const Cluster&) = delete;
+    Cluster& operator=(const Cluster&) = delete;
+
+    void start();
+    void stop();
+    const NodeHandle& sender() const { return m_nodes[0]; }
+    const NodeHandle& receiver() const { return m_nodes[1]; }
+    const std::string& dir() const { return m_dir; }
+    // The file system type the databases live on (fsync cost depends on it).
+    std::string filesystem() const;
+    // Throws if a node process has exited (e.g. crashed), naming it and its log file.
+    void check_alive() const;
+
+private:
+    void spawn(NodeHandle& n);
+    void wait_ready();
+
+    ClusterOptions m_options;
+    std::string m_dir;
+    NodeHandle m_nodes[2];
+    std::mutex m_stop_mutex;
+    bool m_stopped = false;
+};
+
+}  // namespace lienthong::bench

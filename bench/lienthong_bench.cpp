@@ -1,0 +1,239 @@
+// lienthong-bench: starts two real lienthong-node processes on 127.0.0.1 and measures, end to
+// end (durable, signed, encrypted, receipts verified):
+//   1. documents per second for 1 KiB documents, many concurrent senders
+//   2. MB/s for 1 MiB documents
+//   3. send -> verified receipt latency, p50 and p99, one document at a time
+//   4. each node's peak memory (VmHWM)
+// and prints each figure beside its target. It never fails because a target is missed: the
+// exit status says only whether the measurement itself could be made.
+#include <signal.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include "bench/cluster.h"
+#include "bench/phases.h"
+
+#ifndef LIENTHONG_NODE_BIN
+#define LIENTHONG_NODE_BIN "lienthong-node"
+#endif
+
+namespace lienthong::bench {
+namespace {
+
+constexpr double kTargetDocsPerS = 5000;
+constexpr double kTargetMBPerS = 150;
+constexpr double kTargetP50Ms = 5;
+constexpr double kTargetRssMiB = 100;
+
+// Peak RssAnon / RssFile of both nodes, sampled every 10 ms, to tell heap from LMDB's map.
+class MemorySampler {
+public:
+    MemorySampler(pid_t a, pid_t b) : m_pids{a, b}, m_thread([this] { loop(); }) {}
+    ~MemorySampler() {
+        m_stop = true;
+        m_thread.join();
+    }
+    uint64_t peak_anon_kib(int i) const { return m_anon[i]; }
+    uint64_t peak_file_kib(int i) const { return m_file[i]; }
+
+private:
+    void loop() {
+        while (!m_stop) {
+            for (int i = 0; i < 2; ++i) {
+                const auto s = read_proc_stats(m_pids[i]);
+                m_anon[i] = std::max<uint64_t>(m_anon[i], s.rss_anon_kib);
+                m_file[i] = std::max<uint64_t>(m_file[i], s.rss_file_kib);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+    pid_t m_pids[2];
+    std::atomic<uint64_t> m_anon[2] = {0, 0}, m_file[2] = {0, 0};
+    std::atomic<bool> m_stop{false};
+    std::thread m_thread;
+};
+
+std::string verdict(bool met) { return met ? "met" : "NOT MET"; }
+
+std::string load_average() {
+    std::ifstream in("/proc/loadavg");
+    std::string a, b, c;
+    in >> a >> b >> c;
+    return a + " " + b + " " + c;
+}
+
+void print_costs(const char* who, const NodeDelta& d, size_t docs, double payload_bytes, double seconds) {
+    std::printf("    %-8s commits %7llu (%6.0f/s, %5.1f docs/commit)  cpu %6.2f s (%3.0f%% of a core)  "
+                "data.mdb grew %7.1f MiB (%4.2fx payload)  retransmits %llu\n",
+                who, static_cast<unsigned long long>(d.commits), seconds > 0 ? double(d.commits) / seconds : 0.0,
+                d.commits ? double(docs) / double(d.commits) : 0.0, d.cpu_s, seconds > 0 ? 100.0 * d.cpu_s / seconds : 0.0,
+                double(d.db_growth) / 1048576.0, payload_bytes > 0 ? double(d.db_growth) / payload_bytes : 0.0, static_cast<unsigned long long>(d.retransmits));
+}
+
+void print_throughput(const ThroughputResult& r) {
+    const double mb = double(r.docs) * double(r.body_bytes) / 1e6;
+    std::printf("  %s: %zu documents of %zu bytes, %zu concurrent senders\n", r.name.c_str(), r.docs, r.body_bytes,
+                r.senders);
+    std::printf("    accepted (committed at sender) in %.3f s = %.0f docs/s; delivered with verified receipts in %.3f s "
+                "= %.0f docs/s, %.1f MB/s\n",
+                r.accept_s, double(r.docs) / r.accept_s, r.total_s, double(r.docs) / r.total_s, mb / r.total_s);
+    std::printf("    node-recorded send->receipt latency under this load (sample of %zu): p50 %.0f ms, p99 %.0f ms, "
+                "max %.0f ms\n",
+                r.node_latency_ms.n, r.node_latency_ms.p50, r.node_latency_ms.p99, r.node_latency_ms.max);
+    print_costs("sender", r.sender, r.docs, mb * 1e6, r.total_s);
+    print_costs("receiver", r.receiver, r.docs, mb * 1e6, r.total_s);
+    std::printf("    bench   cpu %6.2f s (%3.0f%% of a core)   receipts re-verified via API: %zu\n", r.bench_cpu_s,
+                100.0 * r.bench_cpu_s / r.total_s, r.receipts_checked);
+}
+
+struct Options {
+    size_t docs_small = 20000, docs_large = 300, latency_samples = 500;
+    size_t senders = 32, large_senders = 8;
+    size_t small_bytes = 1024, large_bytes = 1 << 20;
+    bool quick = false, keep_dirs = false;
+    std::string node_bin = LIENTHONG_NODE_BIN;
+    std::string work_dir;
+    unsigned timeout_s = 300;
+    unsigned start_timeout_s = 15;
+};
+
+int run(const Options& o) {
+    ClusterOptions co;
+    co.node_bin = o.node_bin;
+    co.work_parent = o.work_dir;
+    co.keep_dirs = o.keep_dirs;
+    co.start_timeout = std::chrono::seconds(o.start_timeout_s);
+    auto cluster = std::make_shared<Cluster>(co);
+    // An interrupt stops the nodes and removes the directory even if the main thread is stuck.
+    std::thread([cluster_weak = std::weak_ptr<Cluster>(cluster)] {
+        sigset_t set;
+        sigemptyset(&set);
+        for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
+        int sig = 0;
+        sigwait(&set, &sig);
+        g_interrupted = true;
+        std::fprintf(stderr, "lienthong-bench: interrupted, stopping the nodes\n");
+        std::this_thread::sleep_for(std::chrono::seconds(3));  // let the main thread unwind
+        if (auto c = cluster_weak.lock()) c->stop();
+        ::_exit(130);
+    }).detach();
+
+    cluster->start();
+    std::printf("lienthong-bench: sender pid %d, receiver pid %d, data in %s (%s), %u CPUs, load average %s\n",
+                cluster->sender().pid, cluster->receiver().pid, cluster->dir().c_str(), cluster->filesystem().c_str(),
+                std::thread::hardware_concurrency(), load_average().c_str());
+    std::printf("  (a commit is one LMDB write transaction: an fdatasync of its pages plus a synchronous meta-page "
+                "write)\n");
+    std::fflush(stdout);
+    PhaseOptions po;
+    po.timeout = std::chrono::seconds(o.timeout_s);
+    MemorySampler mem(cluster->sender().pid, cluster->receiver().pid);
+
+    // Warm-up: first use of the link, the LMDB map and the allocators is not what we measure.
+    (void)run_throughput(*cluster, "warm-up", 50, o.small_bytes, 4, po);
+    const auto small = run_throughput(*cluster, "1 KiB documents", o.docs_small, o.small_bytes, o.senders, po);
+    print_throughput(small);
+    std::fflush(stdout);
+    const auto large = run_throughput(*cluster, "1 MiB documents", o.docs_large, o.large_bytes, o.large_senders, po);
+    print_throughput(large);
+    std::fflush(stdout);
+    const auto lat = run_latency(*cluster, o.latency_samples, o.small_bytes, po);
+    std::printf("  latency: %zu documents of %zu bytes, one at a time\n", lat.node_ms.n, o.small_bytes);
+    std::printf("    node-recorded (acked_ms - queued_ms, 1 ms resolution): p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
+                lat.node_ms.p50, lat.node_ms.p99, lat.node_ms.max);
+    std::printf("    bench-measured (send call -> outbox seen empty, polled every 0.2 ms): p50 %.2f ms, p99 %.2f ms, "
+                "max %.2f ms\n",
+                lat.client_ms.p50, lat.client_ms.p99, lat.client_ms.max);
+    std::printf("    commits per document: sender %.2f, receiver %.2f\n",
+                double(lat.sender.commits) / double(lat.node_ms.n), double(lat.receiver.commits) / double(lat.node_ms.n));
+
+    const ProcStats ps = read_proc_stats(cluster->sender().pid), pr = read_proc_stats(cluster->receiver().pid);
+    const double hwm_s = double(ps.vm_hwm_kib) / 1024.0, hwm_r = double(pr.vm_hwm_kib) / 1024.0;
+    std::printf("  memory: sender VmHWM %.1f MiB (peak RssAnon %.1f, RssFile %.1f); receiver VmHWM %.1f MiB "
+                "(peak RssAnon %.1f, RssFile %.1f)\n",
+                hwm_s, double(mem.peak_anon_kib(0)) / 1024.0, double(mem.peak_file_kib(0)) / 1024.0, hwm_r,
+                double(mem.peak_anon_kib(1)) / 1024.0, double(mem.peak_file_kib(1)) / 1024.0);
+
+    const double docs_s = double(small.docs) / small.total_s;
+    const double mb_s = double(large.docs) * double(large.body_bytes) / 1e6 / large.total_s;
+    std::printf("\nRESULTS (end to end: durable, signed, encrypted, receipts verified; load average %s)\n",
+                load_average().c_str());
+    std::printf("  %-44s %9s          %s\n", "figure", "measured", "target");
+    std::printf("  %-44s %9.0f docs/s  >= %4.0f docs/s  %s\n", "(1) 1 KiB documents delivered per second", docs_s,
+                kTargetDocsPerS, verdict(docs_s >= kTargetDocsPerS).c_str());
+    std::printf("  %-44s %9.1f MB/s    >= %4.0f MB/s    %s\n", "(2) 1 MiB documents, MB/s (10^6 B/s)", mb_s,
+                kTargetMBPerS, verdict(mb_s >= kTargetMBPerS).c_str());
+    std::printf("  %-44s %9.2f ms      <  %4.0f ms      %s\n", "(3) send->verified receipt p50 (node clock)",
+                lat.node_ms.p50, kTargetP50Ms, verdict(lat.node_ms.p50 < kTargetP50Ms).c_str());
+    std::printf("  %-44s %9.2f ms      <  %4.0f ms      %s\n", "    send->verified receipt p50 (bench clock)",
+                lat.client_ms.p50, kTargetP50Ms, verdict(lat.client_ms.p50 < kTargetP50Ms).c_str());
+    std::printf("  %-44s %9.2f ms      (no target)\n", "    send->verified receipt p99 (node clock)", lat.node_ms.p99);
+    std::printf("  %-44s %9.2f ms      (no target)\n", "    send->verified receipt p99 (bench clock)", lat.client_ms.p99);
+    std::printf("  %-44s %9.1f MiB     <  %4.0f MiB     %s\n", "(4) sender peak RSS (VmHWM)", hwm_s, kTargetRssMiB,
+                verdict(hwm_s < kTargetRssMiB).c_str());
+    std::printf("  %-44s %9.1f MiB     <  %4.0f MiB     %s\n", "(4) receiver peak RSS (VmHWM)", hwm_r, kTargetRssMiB,
+                verdict(hwm_r < kTargetRssMiB).c_str());
+    std::fflush(stdout);
+    cluster->stop();
+    return 0;
+}
+
+}  // namespace
+}  // namespace lienthong::bench
+
+int main(int argc, char** argv) {
+    using lienthong::bench::Options;
+    Options o;
+    const char* tmp = std::getenv("TMPDIR");
+    o.work_dir = tmp && *tmp ? tmp : "/tmp";
+    CLI::App app{"lienthong-bench: end-to-end throughput, latency and memory of two lienthong-node processes"};
+    app.add_option("--docs-small", o.docs_small, "1 KiB documents for the throughput figure")->capture_default_str();
+    app.add_option("--docs-large", o.docs_large, "1 MiB documents for the MB/s figure")->capture_default_str();
+    app.add_option("--latency-samples", o.latency_samples, "documents sent one at a time for latency")
+        ->capture_default_str();
+    app.add_option("--senders", o.senders, "concurrent API clients for 1 KiB documents")->capture_default_str()
+        ->check(CLI::Range(1, 1024));
+    app.add_option("--large-senders", o.large_senders, "concurrent API clients for 1 MiB documents")
+        ->capture_default_str()->check(CLI::Range(1, 1024));
+    app.add_flag("--quick", o.quick, "smoke run: 500 small, 20 large, 50 latency samples");
+    app.add_flag("--keep-dirs", o.keep_dirs, "keep the nodes' directories (configs, logs, databases)");
+    app.add_option("--node-bin", o.node_bin, "lienthong-node binary")->capture_default_str();
+    app.add_option("--work-dir", o.work_dir, "where to create the temporary directory (default $TMPDIR or /tmp)");
+    app.add_option("--timeout", o.timeout_s, "seconds allowed for each phase")->capture_default_str()
+        ->check(CLI::Range(1, 86400));
+    app.add_option("--start-timeout", o.start_timeout_s, "seconds allowed for the nodes to start and connect")
+        ->capture_default_str()->check(CLI::Range(1, 3600));
+    CLI11_PARSE(app, argc, argv);
+    if (o.quick) {
+        o.docs_small = 500;
+        o.docs_large = 20;
+        o.latency_samples = 50;
+    }
+    if (o.docs_small == 0 || o.docs_large == 0 || o.latency_samples == 0) {
+        std::fprintf(stderr, "lienthong-bench: --docs-small, --docs-large and --latency-samples must be at least 1\n");
+        return 2;
+    }
+    // Signals go to the bench's signal thread only; worker threads inherit this mask.
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    if (sodium_init() < 0) {
+        std::fprintf(stderr, "lienthong-bench: libsodium failed to initialise\n");
+        return 1;
+    }
+    try {
+        return lienthong::bench::run(o);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "lienthong-bench: %s\n", e.what());
+        return lienthong::bench::g_interrupted ? 130 : 1;
+    }
+}
