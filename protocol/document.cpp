@@ -27,14 +27,15 @@ Bytes encode_content(const DocumentContent& c) {
     return w.take();
 }
 
-Hash32 commitment_of(const ContentKey& key, ByteView content) {
+// Commits to the content through its hash, so the content is hashed once for both.
+Hash32 commitment_of(const ContentKey& key, const Hash32& content_hash) {
     Hash32 out{};
     crypto_generichash_state st;
     crypto_generichash_init(&st, key.data(), key.size(), out.size());
     crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(kCommitDomain.data()), kCommitDomain.size());
     const uint8_t sep = 0;
     crypto_generichash_update(&st, &sep, 1);
-    crypto_generichash_update(&st, content.data(), content.size());
+    crypto_generichash_update(&st, content_hash.data(), content_hash.size());
     crypto_generichash_final(&st, out.data(), out.size());
     return out;
 }
@@ -143,7 +144,8 @@ Result<SealedDocument> seal_document(const DocumentContent& c, const SecretIdent
     SealedDocument out;
     Bytes content = encode_content(c);
     crypto_aead_xchacha20poly1305_ietf_keygen(out.content_key.data());
-    const Hash32 commitment = commitment_of(out.content_key, content);
+    out.content_hash = hash_domain(kHashDomain, content);
+    const Hash32 commitment = commitment_of(out.content_key, out.content_hash);
     std::array<uint8_t, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES> nonce{};
     randombytes_buf(nonce.data(), nonce.size());
     Bytes ct(content.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES);
@@ -152,7 +154,6 @@ Result<SealedDocument> seal_document(const DocumentContent& c, const SecretIdent
                                                commitment.data(), commitment.size(), nullptr, nonce.data(),
                                                out.content_key.data());
     ct.resize(ct_len);
-    out.content_hash = hash_domain(kHashDomain, content);
     sodium_memzero(content.data(), content.size());
 
     Writer w;
@@ -223,11 +224,11 @@ Result<OpenedDocument> decrypt(const SignedEnvelope& se, const ParsedPayload& p,
                                                    key.data()) != 0)
         return make_error("document ciphertext failed authentication (tampered in transit, or the wrong key)");
     content.resize(len);
-    if (commitment_of(key, content) != p.commitment)
-        return make_error("document content does not match the commitment the sender signed");
     OpenedDocument out;
-    LT_ASSIGN(out.content, decode_content(content, limits));
     out.content_hash = hash_domain(kHashDomain, content);
+    if (commitment_of(key, out.content_hash) != p.commitment)
+        return make_error("document content does not match the commitment the sender signed");
+    LT_ASSIGN(out.content, decode_content(content, limits));
     out.content_key = key;
     if (out.content.sender != se.env.from || out.content.recipients != se.env.to ||
         out.content.created_ms != se.env.created_ms)

@@ -4,7 +4,7 @@
 //   content    = [ 1, sender, [recipients], created_ms, meta, body:bin, [[name, mime, data:bin]...] ]
 //   meta       = [ subject, doc_type, number, signer, urgency:uint, confidentiality:uint,
 //                  due_ms:uint (0 = none), reply_to:bin(0|32), [[key, value]...] ]
-//   commitment = BLAKE2b-256(key = content_key, "lienthong/v1/commit" || 0 || content)
+//   commitment = BLAKE2b-256(key = content_key, "lienthong/v1/commit" || 0 || content_hash)
 //   payload    = [ nonce:bin(24), [[agency, wrapped_key:bin(80)]...], commitment:bin(32), ciphertext:bin ]
 // The content is encrypted once with a random content key (XChaCha20-Poly1305, additional
 // data = the commitment); the key is wrapped with crypto_box_seal for every recipient. The
@@ -16,7 +16,7 @@
 // claim the ciphertext meant something else.)
 // The sender keeps its own copy readable by storing the content key, wrapped with its local
 // storage key (wrap_local), next to the envelope.
-// The document hash that receipts sign is BLAKE2b-256("lienthong/v1/content" || 0 || content).
+// content_hash, which receipts also sign, is BLAKE2b-256("lienthong/v1/content" || 0 || content).
 #pragma once
 
 #include <string>
