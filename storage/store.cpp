@@ -1,5 +1,8 @@
 #include "storage/store.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "protocol/codec.h"
@@ -22,6 +25,18 @@ uint64_t read_be64(ByteView b) {
 }
 
 namespace {
+// Large values are read once (to send or export them) and then not needed in memory: drop
+// their pages of the read-only map from this process's resident set (they stay in the page
+// cache), so a node moving big documents does not grow its RSS by what it has read.
+void release_pages(ByteView v) {
+    constexpr size_t kThreshold = 256 * 1024;
+    if (v.size() < kThreshold) return;
+    static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = (reinterpret_cast<uintptr_t>(v.data()) + page - 1) & ~(page - 1);
+    const uintptr_t end = (reinterpret_cast<uintptr_t>(v.data()) + v.size()) & ~(page - 1);
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 constexpr std::string_view kSchemaKey = "schema_version";
 constexpr std::string_view kAgencyKey = "agency";
 constexpr std::string_view kSeqKey = "next_seq";
@@ -306,7 +321,9 @@ Status Store::remove_peer(WriteTxn& t, const std::string& agency) {
 std::optional<Bytes> Store::document(const ReadTxn& t, const Hash32& id) const {
     auto v = t.get(m_documents, id);
     if (!v) return std::nullopt;
-    return Bytes(v->begin(), v->end());
+    Bytes out(v->begin(), v->end());
+    release_pages(*v);
+    return out;
 }
 
 std::optional<InboxRecord> Store::inbox_record(const ReadTxn& t, const Hash32& id) const {
