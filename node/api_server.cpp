@@ -63,7 +63,7 @@ void NodeImpl::api_reply(const Bytes& routing_id, const json& resp) {
 }
 
 void NodeImpl::on_api_readable() {
-    for (int n = 0; n < 256; ++n) {
+    for (int n = 0; n < 256 && !batch_full(); ++n) {
         std::vector<zmq::message_t> parts;
         try {
             zmq::message_t part;
@@ -214,6 +214,8 @@ void NodeImpl::api_send(const Bytes& rid, const json& req) {
     rec->content_key_wrapped = protocol::wrap_local(sealed->content_key, m_local_key);
     sodium_memzero(sealed->content_key.data(), sealed->content_key.size());
     const uint64_t now = c.created_ms;
+    m_batch.documents += 1;
+    m_batch.bytes += rec->size;
     m_batch.writes.push_back([this, rec, now, wire = std::move(sealed->envelope.wire)](storage::WriteTxn& t) {
         return m_store->add_sent(t, *rec, wire, now);
     });

@@ -68,9 +68,7 @@ void NodeImpl::reject(const Bytes& routing_id, const std::string& peer, const st
 
 void NodeImpl::on_router_readable() {
     const auto& lim = m_config.limits;
-    for (size_t n = 0; n < lim.batch_documents && m_batch.documents < lim.batch_documents &&
-                       m_batch.bytes < lim.window_bytes * 2;
-         ++n) {
+    for (size_t n = 0; n < lim.batch_documents && !batch_full(); ++n) {
         std::vector<zmq::message_t> parts;
         try {
             zmq::message_t part;

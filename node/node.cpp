@@ -56,6 +56,7 @@ Status NodeImpl::start() {
     storage::EnvOptions eo;
     eo.dir = m_config.data_dir;
     LT_ASSIGN(m_store, storage::Store::open(eo, m_config.agency));
+    m_committer = std::make_unique<Committer>(m_store->env());
 
     // Peers from the config are (re)written at every start; peers added with the admin
     // CLI live only in the database.
@@ -132,8 +133,12 @@ Status NodeImpl::run() {
         item_links.clear();
         items.push_back({nullptr, m_signal_fd, ZMQ_POLLIN, 0});
         items.push_back({m_zap->handle(), 0, ZMQ_POLLIN, 0});
-        items.push_back({m_router->handle(), 0, ZMQ_POLLIN, 0});
-        items.push_back({m_api->handle(), 0, ZMQ_POLLIN, 0});
+        // A full batch waits for the committer: stop reading new work until it is taken
+        // (the queues in zmq push back on the peers and clients meanwhile).
+        const short accept = batch_full() ? 0 : ZMQ_POLLIN;
+        items.push_back({m_router->handle(), 0, accept, 0});
+        items.push_back({m_api->handle(), 0, accept, 0});
+        items.push_back({nullptr, m_committer->notify_fd(), ZMQ_POLLIN, 0});
         for (auto& [agency, link] : m_links) {
             items.push_back({link.dealer->handle(), 0, ZMQ_POLLIN, 0});
             item_links.push_back(&link);
@@ -156,11 +161,14 @@ Status NodeImpl::run() {
         if (items[1].revents & ZMQ_POLLIN) on_zap_request();
         if (items[2].revents & ZMQ_POLLIN) on_router_readable();
         if (items[3].revents & ZMQ_POLLIN) on_api_readable();
+        if (items[4].revents & ZMQ_POLLIN)
+            if (auto done = m_committer->take()) on_commit_done(std::move(*done));
         // Links may be removed by an API call above; copy what we need by name.
         std::vector<std::pair<std::string, bool>> ready;  // (agency, is_monitor)
-        for (size_t i = 4; i < items.size(); ++i)
+        constexpr size_t kFirstLink = 5;
+        for (size_t i = kFirstLink; i < items.size(); ++i)
             if (items[i].revents & ZMQ_POLLIN)
-                ready.emplace_back(item_links[i - 4]->record.identity.agency, (i - 4) % 2 == 1);
+                ready.emplace_back(item_links[i - kFirstLink]->record.identity.agency, (i - kFirstLink) % 2 == 1);
         for (const auto& [agency, is_monitor] : ready) {
             auto it = m_links.find(agency);
             if (it == m_links.end()) continue;
@@ -173,31 +181,73 @@ Status NodeImpl::run() {
         on_timers();
         pump_all();
     }
-    commit_batch();
+    drain_commits();
     m_log.info("node_stopped", {});
     return ok_status();
 }
 
+namespace {
+bool empty(const Batch& b) { return b.writes.empty() && b.after.empty() && b.inbound.empty() && b.acks.empty(); }
+}  // namespace
+
+bool NodeImpl::batch_full() const {
+    return m_batch.documents >= m_config.limits.batch_documents || m_batch.bytes >= 2 * m_config.limits.window_bytes;
+}
+
 void NodeImpl::commit_batch() {
-    if (m_batch.writes.empty() && m_batch.after.empty() && m_batch.inbound.empty() && m_batch.acks.empty()) return;
-    Batch batch = std::move(m_batch);
+    if (m_committer->busy() || empty(m_batch)) return;
+    m_committing = std::make_shared<Batch>(std::move(m_batch));
     m_batch = Batch{};
-    bool ok = true;
-    std::string error;
-    if (!batch.writes.empty() || !batch.inbound.empty()) {
-        const Status st = m_store->env().write([&](storage::WriteTxn& t) -> Status {
-            for (auto& w : batch.writes) LT_TRY(w(t));
-            return commit_inbound(t, batch);
-        });
-        ok = st.ok();
-        if (!ok) {
-            error = st.error();
-            m_log.error("commit_failed", {{"error", error},
-                                          {"items", std::to_string(batch.writes.size() + batch.inbound.size())}});
+    if (m_committing->writes.empty() && m_committing->inbound.empty()) {  // nothing to store
+        auto b = std::move(m_committing);
+        finish_batch(*b, ok_status());
+        return;
+    }
+    auto b = m_committing;
+    m_committer->submit([this, b](storage::WriteTxn& t) -> Status {
+        for (auto& w : b->writes) LT_TRY(w(t));
+        return commit_inbound(t, *b);
+    });
+}
+
+void NodeImpl::on_commit_done(Committer::Done done) {
+    auto b = std::move(m_committing);
+    if (done.map_full) {
+        // Grow here, where no transaction is open, then commit the same batch again.
+        if (auto st = m_store->env().grow_map(); !st.ok()) {
+            done.status = st;
         } else {
-            ++m_counters.commits;
+            m_log.info("storage_grown", {{"map_bytes", std::to_string(m_store->env().map_bytes())}});
+            m_committing = b;
+            m_committer->submit([this, b](storage::WriteTxn& t) -> Status {
+                for (auto& w : b->writes) LT_TRY(w(t));
+                return commit_inbound(t, *b);
+            });
+            return;
         }
     }
+    finish_batch(*b, done.status);
+    commit_batch();
+}
+
+void NodeImpl::drain_commits() {
+    for (int i = 0; i < 1000; ++i) {
+        if (m_committer->busy()) {
+            on_commit_done(m_committer->wait());
+            continue;
+        }
+        if (empty(m_batch)) return;
+        commit_batch();
+    }
+}
+
+void NodeImpl::finish_batch(Batch& batch, const Status& status) {
+    const bool ok = status.ok();
+    const std::string error = ok ? std::string() : status.error();
+    if (!ok)
+        m_log.error("commit_failed", {{"error", error}, {"items", std::to_string(batch.writes.size() + batch.inbound.size())}});
+    else if (!batch.writes.empty() || !batch.inbound.empty())
+        ++m_counters.commits;
     for (auto& a : batch.after) a(ok, error);
     if (!ok) return;  // nothing durable: no receipts; senders retransmit
     for (const auto& d : batch.inbound) {

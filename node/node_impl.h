@@ -10,6 +10,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "node/committer.h"
 #include "node/log.h"
 #include "node/node.h"
 #include "protocol/document.h"
@@ -94,9 +95,14 @@ public:
 
 private:
     // loop (node.cpp)
+    // Hands the gathered batch to the committer unless one is being committed already.
     void commit_batch();
+    bool batch_full() const;
+    void on_commit_done(Committer::Done done);
+    void finish_batch(Batch& batch, const Status& status);
     Status commit_inbound(storage::WriteTxn& t, Batch& batch);
     void send_acks(Batch& batch);
+    void drain_commits();
     void on_timers();
     uint64_t next_timeout_ms();
     // peers (peers.cpp)
@@ -140,6 +146,8 @@ private:
     Logger m_log;
     protocol::EnvelopeLimits m_limits;
     std::unique_ptr<storage::Store> m_store;
+    std::unique_ptr<Committer> m_committer;  // destroyed before m_store
+    std::shared_ptr<Batch> m_committing;     // the batch the committer holds
 
     zmq::context_t m_ctx{1};
     std::unique_ptr<zmq::socket_t> m_zap;

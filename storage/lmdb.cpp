@@ -132,32 +132,41 @@ Result<MDB_dbi> Env::table(const std::string& name) {
     return dbi;
 }
 
+Status Env::write_once(const std::function<Status(WriteTxn&)>& fn, bool& map_full) {
+    map_full = false;
+    MDB_txn* raw = nullptr;
+    int rc = mdb_txn_begin(m_env, nullptr, 0, &raw);
+    if (rc != 0) return make_error("cannot begin write transaction: " + lmdb_error(rc));
+    WriteTxn txn(raw);
+    Status st = fn(txn);
+    map_full = txn.map_full();
+    if (st.ok() && !map_full) {
+        txn.m_txn = nullptr;
+        rc = mdb_txn_commit(raw);
+        if (rc == 0) return ok_status();
+        if (rc != MDB_MAP_FULL) return make_error("storage commit failed: " + lmdb_error(rc));
+        map_full = true;
+    }
+    if (map_full) return make_error("storage map is full");
+    return st;  // the transaction is aborted by its destructor
+}
+
+Status Env::grow_map() {
+    if (m_map_bytes * 2 > m_max_map_bytes)
+        return make_error("storage is full at its maximum map size of " + std::to_string(m_max_map_bytes >> 20) +
+                          " MiB; free disk space or raise the limit");
+    const int rc = mdb_env_set_mapsize(m_env, m_map_bytes * 2);
+    if (rc != 0) return make_error("cannot grow the storage map: " + lmdb_error(rc));
+    m_map_bytes *= 2;
+    return ok_status();
+}
+
 Status Env::write(const std::function<Status(WriteTxn&)>& fn) {
     for (int attempt = 0; attempt < 16; ++attempt) {
-        MDB_txn* raw = nullptr;
-        int rc = mdb_txn_begin(m_env, nullptr, 0, &raw);
-        if (rc != 0) return make_error("cannot begin write transaction: " + lmdb_error(rc));
-        WriteTxn txn(raw);
-        Status st = fn(txn);
-        bool map_full = txn.map_full();
-        if (st.ok() && !map_full) {
-            txn.m_txn = nullptr;
-            rc = mdb_txn_commit(raw);
-            if (rc == 0) return ok_status();
-            if (rc != MDB_MAP_FULL) return make_error("storage commit failed: " + lmdb_error(rc));
-            map_full = true;
-        }
-        if (!map_full) return st;  // txn aborted by its destructor
-        if (txn.m_txn) {
-            mdb_txn_abort(txn.m_txn);
-            txn.m_txn = nullptr;
-        }
-        if (m_map_bytes * 2 > m_max_map_bytes)
-            return make_error("storage is full at its maximum map size of " +
-                              std::to_string(m_max_map_bytes >> 20) + " MiB");
-        m_map_bytes *= 2;
-        rc = mdb_env_set_mapsize(m_env, m_map_bytes);
-        if (rc != 0) return make_error("cannot grow the storage map: " + lmdb_error(rc));
+        bool map_full = false;
+        Status st = write_once(fn, map_full);
+        if (!map_full) return st;
+        LT_TRY(grow_map());
     }
     return make_error("storage write kept running out of map space");
 }

@@ -82,6 +82,12 @@ public:
     // transaction is aborted, the map doubled and fn run again: fn must not have effects
     // outside the transaction. Nothing is committed if fn returns an error.
     Status write(const std::function<Status(WriteTxn&)>& fn);
+    // One attempt, for a writer thread: sets map_full (and fails) instead of growing the map,
+    // because growing needs every transaction of the process closed. The owner of all
+    // threads then calls grow_map() and tries again.
+    Status write_once(const std::function<Status(WriteTxn&)>& fn, bool& map_full);
+    // REQUIRES: no transaction is open in this process.
+    Status grow_map();
 
     // Runs fn in a read-only snapshot.
     template <class F>
