@@ -116,6 +116,12 @@ ProcStats read_proc_stats(pid_t pid) {
         }
         s.cpu_s = double(utime + stime) / double(::sysconf(_SC_CLK_TCK));
     }
+    std::istringstream sched(slurp(base + "/schedstat"));
+    unsigned long long on_cpu_ns = 0, wait_ns = 0;
+    if (sched >> on_cpu_ns >> wait_ns) {
+        s.loop_cpu_s = double(on_cpu_ns) / 1e9;
+        s.loop_wait_s = double(wait_ns) / 1e9;
+    }
     return s;
 }
 
