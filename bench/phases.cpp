@@ -77,7 +77,8 @@ Snapshot snapshot(node::ApiClient& c, const NodeHandle& n) {
     s.receipts = counters.value("receipts", uint64_t{0});
     s.inbox_total = st.value("inbox_total", uint64_t{0});
     s.outbox_pending = st.value("outbox_pending", uint64_t{0});
-    for (const auto& p : call(c, {{"op", "peer_list"}}, n).at("peers")) s.retries += p.value("retries", uint64_t{0});
+    const json peers = call(c, {{"op", "peer_list"}}, n);
+    for (const auto& p : peers.at("peers")) s.retries += p.value("retries", uint64_t{0});
     s.proc = read_proc_stats(n.pid);
     std::error_code ec;
     s.db_bytes = static_cast<int64_t>(std::filesystem::file_size(n.database(), ec));
