@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -71,11 +72,27 @@ std::string node_yaml(const NodeHandle& n, const std::string& peer_agency, const
     return y.str();
 }
 
-bool exited(pid_t pid) {
+// How the process ended ("exit status 2", "killed by signal 9"), or nothing while it runs.
+std::optional<std::string> exited(pid_t pid) {
     siginfo_t si{};
     // WNOWAIT: look without reaping, so stop() still owns the wait.
-    if (::waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG | WNOWAIT) != 0) return true;
-    return si.si_pid == pid;
+    if (::waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG | WNOWAIT) != 0) return "gone";
+    if (si.si_pid != pid) return std::nullopt;
+    if (si.si_code == CLD_EXITED) return "exit status " + std::to_string(si.si_status);
+    return "killed by signal " + std::to_string(si.si_status);
+}
+
+// The last lines of a node's log, for an error message (the directory may be removed next).
+std::string log_tail(const std::string& path) {
+    std::ifstream in(path);
+    std::vector<std::string> lines;
+    for (std::string l; std::getline(in, l);) {
+        lines.push_back(l.substr(0, 300));
+        if (lines.size() > 3) lines.erase(lines.begin());
+    }
+    std::string out;
+    for (const auto& l : lines) out += "\n    " + l;
+    return out.empty() ? " (log is empty)" : out;
 }
 
 uint64_t field_kib(const std::string& text, const std::string& key) {
@@ -115,6 +132,12 @@ ProcStats read_proc_stats(pid_t pid) {
             if (i == 15) stime = std::stoull(field);
         }
         s.cpu_s = double(utime + stime) / double(::sysconf(_SC_CLK_TCK));
+    }
+    std::istringstream sched(slurp(base + "/schedstat"));
+    unsigned long long on_cpu_ns = 0, wait_ns = 0;
+    if (sched >> on_cpu_ns >> wait_ns) {
+        s.loop_cpu_s = double(on_cpu_ns) / 1e9;
+        s.loop_wait_s = double(wait_ns) / 1e9;
     }
     return s;
 }
@@ -174,6 +197,8 @@ void Cluster::spawn(NodeHandle& n) {
         }
         const char* argv[] = {m_options.node_bin.c_str(), "--config", config.c_str(), nullptr};
         ::execv(argv[0], const_cast<char* const*>(argv));
+        static const char msg[] = "lienthong-bench: cannot execute the node binary (see --node-bin)\n";
+        if (::write(2, msg, sizeof msg - 1) < 0) ::_exit(127);
         ::_exit(127);
     }
     std::lock_guard lock(m_stop_mutex);
@@ -207,8 +232,12 @@ void Cluster::wait_ready() {
 }
 
 void Cluster::check_alive() const {
-    for (const auto& n : m_nodes)
-        if (n.pid > 0 && exited(n.pid)) fail(n.name + " node (pid " + std::to_string(n.pid) + ") exited; see " + n.dir + "/node.log");
+    for (const auto& n : m_nodes) {
+        if (n.pid <= 0) continue;
+        if (const auto how = exited(n.pid))
+            fail(n.name + " node (pid " + std::to_string(n.pid) + ", " + m_options.node_bin + ") ended with " + *how +
+                 "; its log " + n.dir + "/node.log ends:" + log_tail(n.dir + "/node.log"));
+    }
 }
 
 std::string Cluster::filesystem() const {

@@ -24,7 +24,11 @@ struct ProcStats {
     uint64_t vm_rss_kib = 0;
     uint64_t rss_anon_kib = 0;   // heap and stacks
     uint64_t rss_file_kib = 0;   // file-backed pages, i.e. LMDB's memory map
-    double cpu_s = 0;            // user + system CPU time
+    double cpu_s = 0;            // user + system CPU time, all threads
+    // Main thread (the node's event loop), from /proc/PID/schedstat: time on a CPU and time
+    // runnable but waiting for one (CPU contention).
+    double loop_cpu_s = 0;
+    double loop_wait_s = 0;
 };
 // Zeroes for a process that is gone.
 ProcStats read_proc_stats(pid_t pid);

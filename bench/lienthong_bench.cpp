@@ -71,10 +71,16 @@ std::string load_average() {
 
 void print_costs(const char* who, const NodeDelta& d, size_t docs, double payload_bytes, double seconds) {
     std::printf("    %-8s commits %7llu (%6.0f/s, %5.1f docs/commit)  cpu %6.2f s (%3.0f%% of a core)  "
-                "data.mdb grew %7.1f MiB (%4.2fx payload)  retransmits %llu\n",
+                "data.mdb grew %7.1f MiB (%4.2fx payload)\n"
+                "             event loop: on CPU %5.1f%%, waiting for a CPU %5.1f%%, blocked (I/O, idle) %5.1f%% of the phase\n"
+                "             retransmits %llu, documents received %llu, duplicate arrivals %llu, receipts %llu\n",
                 who, static_cast<unsigned long long>(d.commits), seconds > 0 ? double(d.commits) / seconds : 0.0,
                 d.commits ? double(docs) / double(d.commits) : 0.0, d.cpu_s, seconds > 0 ? 100.0 * d.cpu_s / seconds : 0.0,
-                double(d.db_growth) / 1048576.0, payload_bytes > 0 ? double(d.db_growth) / payload_bytes : 0.0, static_cast<unsigned long long>(d.retransmits));
+                double(d.db_growth) / 1048576.0, payload_bytes > 0 ? double(d.db_growth) / payload_bytes : 0.0,
+                100.0 * d.loop_cpu_s / seconds, 100.0 * d.loop_wait_s / seconds,
+                std::max(0.0, 100.0 - 100.0 * (d.loop_cpu_s + d.loop_wait_s) / seconds), static_cast<unsigned long long>(d.retransmits),
+                static_cast<unsigned long long>(d.received), static_cast<unsigned long long>(d.duplicates),
+                static_cast<unsigned long long>(d.receipts));
 }
 
 void print_throughput(const ThroughputResult& r) {

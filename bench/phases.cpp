@@ -62,7 +62,7 @@ json send_request(const std::string& to, size_t body_bytes) {
 }
 
 struct Snapshot {
-    uint64_t commits = 0, retries = 0, inbox_total = 0, outbox_pending = 0;
+    uint64_t commits = 0, retries = 0, inbox_total = 0, outbox_pending = 0, received = 0, duplicates = 0, receipts = 0;
     int64_t db_bytes = 0;
     ProcStats proc;
 };
@@ -70,10 +70,15 @@ struct Snapshot {
 Snapshot snapshot(node::ApiClient& c, const NodeHandle& n) {
     Snapshot s;
     const json st = call(c, {{"op", "status"}}, n);
-    s.commits = st.at("counters").value("commits", uint64_t{0});
+    const json& counters = st.at("counters");
+    s.commits = counters.value("commits", uint64_t{0});
+    s.received = counters.value("received", uint64_t{0});
+    s.duplicates = counters.value("duplicates", uint64_t{0});
+    s.receipts = counters.value("receipts", uint64_t{0});
     s.inbox_total = st.value("inbox_total", uint64_t{0});
     s.outbox_pending = st.value("outbox_pending", uint64_t{0});
-    for (const auto& p : call(c, {{"op", "peer_list"}}, n).at("peers")) s.retries += p.value("retries", uint64_t{0});
+    const json peers = call(c, {{"op", "peer_list"}}, n);
+    for (const auto& p : peers.at("peers")) s.retries += p.value("retries", uint64_t{0});
     s.proc = read_proc_stats(n.pid);
     std::error_code ec;
     s.db_bytes = static_cast<int64_t>(std::filesystem::file_size(n.database(), ec));
@@ -81,8 +86,10 @@ Snapshot snapshot(node::ApiClient& c, const NodeHandle& n) {
 }
 
 NodeDelta delta(const Snapshot& a, const Snapshot& b) {
-    return NodeDelta{b.commits - a.commits, b.proc.cpu_s - a.proc.cpu_s, b.db_bytes - a.db_bytes,
-                     b.retries - a.retries};
+    return NodeDelta{b.commits - a.commits, b.proc.cpu_s - a.proc.cpu_s, b.proc.loop_cpu_s - a.proc.loop_cpu_s,
+                     b.proc.loop_wait_s - a.proc.loop_wait_s, b.db_bytes - a.db_bytes,
+                     b.retries - a.retries,  b.received - a.received,  b.duplicates - a.duplicates,
+                     b.receipts - a.receipts};
 }
 
 // acked_ms - queued_ms of one delivered document, as the sender recorded it.

@@ -23,8 +23,13 @@ extern std::atomic<bool> g_interrupted;
 struct NodeDelta {
     uint64_t commits = 0;       // LMDB write transactions (each one is a durable commit)
     double cpu_s = 0;
+    double loop_cpu_s = 0;      // the event-loop thread on a CPU
+    double loop_wait_s = 0;     // the event-loop thread runnable, waiting for a CPU
     int64_t db_growth = 0;      // bytes data.mdb grew by
     uint64_t retransmits = 0;   // go-back retransmissions on the link (sender only)
+    uint64_t received = 0;      // documents newly stored in the inbox
+    uint64_t duplicates = 0;    // documents that arrived again and were answered from the inbox
+    uint64_t receipts = 0;      // receipts verified and committed
 };
 
 struct Percentiles {
