@@ -125,6 +125,10 @@ void NodeImpl::on_deliver(const Bytes& routing_id, const std::string& peer, Byte
                       "envelope from '" + se->env.from + "' arrived over the link of '" + peer + "'", mid);
     if (std::find(se->env.to.begin(), se->env.to.end(), m_config.agency) == se->env.to.end())
         return reject(routing_id, peer, "not_addressed", "document is not addressed to " + m_config.agency, mid);
+    if (m_inbound_pending.count(se->id)) {
+        ++m_counters.duplicates;
+        return;  // already being committed; its receipt will answer this copy too
+    }
     const auto& sender = m_links.at(peer).record.identity;
     if (!protocol::verify_envelope(*se, sender.sign_key))
         return reject(routing_id, peer, "bad_signature", "envelope signature does not verify with the sender's key", mid);
@@ -158,6 +162,7 @@ void NodeImpl::on_deliver(const Bytes& routing_id, const std::string& peer, Byte
     d.routing_id = routing_id;
     m_batch.documents += 1;
     m_batch.bytes += envelope.size();
+    m_inbound_pending.insert(d.rec.id);
     m_batch.inbound.push_back(std::move(d));
 }
 

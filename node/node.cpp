@@ -248,6 +248,7 @@ void NodeImpl::finish_batch(Batch& batch, const Status& status) {
         m_log.error("commit_failed", {{"error", error}, {"items", std::to_string(batch.writes.size() + batch.inbound.size())}});
     else if (!batch.writes.empty() || !batch.inbound.empty())
         ++m_counters.commits;
+    for (const auto& d : batch.inbound) m_inbound_pending.erase(d.rec.id);
     for (auto& a : batch.after) a(ok, error);
     if (!ok) return;  // nothing durable: no receipts; senders retransmit
     for (const auto& d : batch.inbound) {

@@ -46,7 +46,12 @@ struct PeerLink {
     size_t inflight_bytes = 0;
     Bytes cursor;          // outbox key of the last document handed to the socket
     bool has_more = true;  // the outbox may hold entries after the cursor
-    uint64_t backoff_ms = 0;
+    uint64_t backoff_ms = 0;  // how long without a receipt before going back to resend
+    // Round-trip estimate from receipts (as TCP's RTO): the backoff never drops below it, so
+    // a slow link or a big window is not mistaken for a lost one.
+    double srtt_ms = 0;
+    double rttvar_ms = 0;
+    uint64_t rto_ms() const;
     uint64_t last_progress_ms = 0;
     uint64_t next_ping_ms = 0;
     uint64_t reconnect_at_ms = 0;  // after a refused handshake zmq gives up: we retry
@@ -159,6 +164,9 @@ private:
     std::map<std::string, PeerLink> m_links;
     // Receipts already applied, so a receipt re-sent for many duplicates is checked once.
     std::set<Hash32, HashLess> m_applied_receipts;
+    // Documents received but not yet committed (gathered or in the committer): a re-sent
+    // copy is dropped unread; the first copy's receipt answers it.
+    std::set<Hash32, HashLess> m_inbound_pending;
     Batch m_batch;
     Counters m_counters;
     uint64_t m_started_ms = 0;

@@ -3,6 +3,7 @@
 #include <zmq.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "node/node_impl.h"
 
@@ -82,6 +83,8 @@ bool NodeImpl::send_frame(zmq::socket_t& sock, const protocol::Frame& f, ByteVie
         return false;
     }
 }
+
+uint64_t PeerLink::rto_ms() const { return static_cast<uint64_t>(srtt_ms + 4 * rttvar_ms); }
 
 void NodeImpl::pump_all() {
     for (auto& [agency, link] : m_links) pump(link);
@@ -297,14 +300,24 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
         auto it = m_links.find(agency);
         if (it != m_links.end()) {
             auto& l = it->second;
+            const uint64_t now = m_clock->now_ms();
             for (const auto* ids : {&outcome->delivered, &outcome->known})
-                for (const auto& id : *ids)
-                    if (auto f = l.inflight.find(id); f != l.inflight.end()) {
-                        l.inflight_bytes -= f->second.bytes;
-                        l.inflight.erase(f);
+                for (const auto& id : *ids) {
+                    auto f = l.inflight.find(id);
+                    if (f == l.inflight.end()) continue;
+                    const double sample = static_cast<double>(now - f->second.sent_ms);
+                    if (l.srtt_ms == 0) {
+                        l.srtt_ms = sample;
+                        l.rttvar_ms = sample / 2;
+                    } else {
+                        l.rttvar_ms = 0.75 * l.rttvar_ms + 0.25 * std::abs(l.srtt_ms - sample);
+                        l.srtt_ms = 0.875 * l.srtt_ms + 0.125 * sample;
                     }
-            l.last_progress_ms = m_clock->now_ms();
-            l.backoff_ms = m_config.retry.initial_ms;
+                    l.inflight_bytes -= f->second.bytes;
+                    l.inflight.erase(f);
+                }
+            l.last_progress_ms = now;
+            l.backoff_ms = std::clamp(l.rto_ms(), m_config.retry.initial_ms, m_config.retry.max_ms);
             l.delivered += outcome->delivered.size();
         }
         m_counters.receipts += outcome->delivered.size();
@@ -347,7 +360,7 @@ void NodeImpl::on_peer_timers(PeerLink& link, uint64_t now) {
         link.inflight_bytes = 0;
         link.cursor.clear();
         link.has_more = true;
-        const uint64_t next = std::min(link.backoff_ms * 2, m_config.retry.max_ms);
+        const uint64_t next = std::min(std::max(link.backoff_ms, link.rto_ms()) * 2, m_config.retry.max_ms);
         link.backoff_ms = next / 2 + m_rng.between(0, next / 2);  // "equal jitter"
         link.last_progress_ms = now;
     }
