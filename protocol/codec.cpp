@@ -2,6 +2,27 @@
 
 namespace lienthong::protocol {
 
+namespace {
+// True if `o` holds only what the Writer can produce: arrays, unsigned integers, booleans,
+// nil, str and bin. Maps, floats, negative integers and extensions re-encode to the same
+// bytes, so the canonical comparison alone does not refuse them. Recursion is bounded by
+// DecodeLimits::max_depth, which the unpacker has already enforced.
+bool only_canonical_types(const msgpack::object& o) {
+    switch (o.type) {
+        case msgpack::type::NIL:
+        case msgpack::type::BOOLEAN:
+        case msgpack::type::POSITIVE_INTEGER:
+        case msgpack::type::STR:
+        case msgpack::type::BIN: return true;
+        case msgpack::type::ARRAY:
+            for (uint32_t i = 0; i < o.via.array.size; ++i)
+                if (!only_canonical_types(o.via.array.ptr[i])) return false;
+            return true;
+        default: return false;
+    }
+}
+}  // namespace
+
 Writer::Writer() : m_pk(m_buf) {}
 
 Writer& Writer::array(size_t n) {
@@ -117,6 +138,9 @@ Result<Decoded> Decoded::parse(ByteView bytes, std::string_view context,
             return make_error(ctx + ": " + std::to_string(bytes.size() - offset) +
                               " trailing bytes after the value");
         if (oh.get().type != msgpack::type::ARRAY) return make_error(ctx + ": root is not a list");
+        if (!only_canonical_types(oh.get()))
+            return make_error(ctx + ": contains a map, float, negative integer or extension, "
+                                    "which this format never uses");
         msgpack::sbuffer again;
         msgpack::pack(again, oh.get());
         if (again.size() != bytes.size() ||

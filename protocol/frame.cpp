@@ -46,6 +46,9 @@ Result<Frame> decode_frame(ByteView header, std::optional<ByteView> body, size_t
         case FrameType::reject: {
             RejectFrame f;
             LT_ASSIGN(auto id, r.bin("message_id", 32));
+            if (!id.empty() && id.size() != 32)
+                return make_error("frame: reject message_id must be 32 bytes or empty, not " +
+                                  std::to_string(id.size()));
             f.message_id.assign(id.begin(), id.end());
             LT_ASSIGN(f.reason, r.str("reason", 1024));
             out = std::move(f);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 
 #include "protocol/codec.h"
 
@@ -184,6 +185,14 @@ Result<PeerRecord> decode_peer(std::string agency, ByteView v) {
 }
 }  // namespace
 
+namespace {
+// Every table Store::open creates; any other key in the main table is foreign data. Keep in
+// step with Store::open (a table missing here makes every fresh open fail, so it shows at once).
+const std::set<std::string> kTableNames = {"meta",       "documents", "sent",     "sent_info",
+                                           "deliveries", "outbox",    "receipts", "inbox",
+                                           "inbox_info", "peers"};
+}  // namespace
+
 Result<std::unique_ptr<Store>> Store::open(const EnvOptions& options, const std::string& agency) {
     LT_ASSIGN(auto env, Env::open(options));
     std::unique_ptr<Store> s(new Store());
@@ -218,6 +227,14 @@ Status Store::check_schema(const std::string& agency) {
             s.version = 0xffffffff;
         if (auto a = t.get(m_meta, protocol::as_bytes(kAgencyKey))) s.agency = std::string(protocol::as_chars(*a));
         s.has_data = t.count(m_documents) + t.count(m_peers) + t.count(m_meta) > 0;
+        // Another program's data lives in its own named tables or in the unnamed main table,
+        // whose keys are otherwise exactly the names of our tables.
+        MDB_dbi main_table = 0;
+        if (mdb_dbi_open(t.raw(), nullptr, 0, &main_table) == 0)
+            t.scan(main_table, {}, [&](ByteView k, ByteView) {
+                if (!kTableNames.count(std::string(protocol::as_chars(k)))) s.has_data = true;
+                return !s.has_data;
+            });
         return s;
     });
     const std::string where = " in '" + m_env->dir() + "'";

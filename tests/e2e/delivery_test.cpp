@@ -17,7 +17,7 @@ uint64_t inbox_total(TestNode& n) { return n.api({{"op", "status"}}).at("inbox_t
 
 }  // namespace
 
-TEST_CASE("200 documents with attachments arrive exactly once, byte-identical, signed and receipted", "[e2e]") {
+TEST_CASE("200 documents with attachments arrive exactly once byte-identical signed and receipted", "[e2e]") {
     TestNode a("000.00.01.H41"), b("000.00.02.H41");
     a.add_peer(b);
     b.add_peer(a);
@@ -95,7 +95,7 @@ TEST_CASE("200 documents with attachments arrive exactly once, byte-identical, s
     CHECK(b.sanitizer_findings().empty());
 }
 
-TEST_CASE("documents sent while the recipient is down are delivered when it starts, with no admin action", "[e2e]") {
+TEST_CASE("documents sent while the recipient is down are delivered when it starts with no admin action", "[e2e]") {
     TestNode a("000.00.01.H42"), b("000.00.02.H42");
     a.add_peer(b);
     b.add_peer(a);

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -41,7 +42,10 @@ std::string read_whole(const std::string& path) {
 // Forks and execs argv with stdin from /dev/null and stdout/stderr to the given files
 // (appending). The child dies with the test process. Everything the child touches is
 // prepared before fork: only async-signal-safe calls happen in between.
-pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path, const std::string& err_path) {
+pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path, const std::string& err_path,
+            const std::string& cwd = "") {
+    // LIENTHONG_E2E_CORE=1: let children dump core (into `cwd`), for post-mortems of crashes.
+    const bool core = std::getenv("LIENTHONG_E2E_CORE") != nullptr;
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -55,6 +59,11 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path, c
         const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
         const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (in < 0 || out < 0 || err < 0) ::_exit(126);
+        if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(124);
+        if (core) {
+            const rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
+            ::setrlimit(RLIMIT_CORE, &unlimited);
+        }
         ::dup2(in, 0);
         ::dup2(out, 1);
         ::dup2(err, 2);
@@ -217,7 +226,7 @@ void TestNode::start() {
         std::ofstream log(log_path(), std::ios::app);
         log << "# e2e harness: starting " << m_agency << "\n";
     }
-    m_pid = spawn({node_bin(), "--config", config_path()}, log_path(), log_path());
+    m_pid = spawn({node_bin(), "--config", config_path()}, log_path(), log_path(), dir());
     const auto fail = [&](const std::string& why) {
         const std::string tail = log_tail(20);
         if (m_pid > 0) kill();

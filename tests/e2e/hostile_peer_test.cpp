@@ -1,1 +1,265 @@
+// Hostile peers: the test process speaks the peer-link protocol itself (FakePeer), with a key
+// the node does not know, or with a trusted key but forged, tampered, truncated or garbage
+// input. Each is refused, counted and logged, and the node keeps serving its real peer.
 #include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "protocol/document.h"
+#include "protocol/receipt.h"
+#include "tests/e2e/harness.h"
+
+using namespace lienthong::e2e;
+namespace protocol = lienthong::protocol;
+
+namespace {
+
+json status(TestNode& n) { return n.api({{"op", "status"}}); }
+
+uint64_t rejected_of(const json& st, const std::string& kind) {
+    const auto& r = st.at("counters").at("rejected");
+    return r.contains(kind) ? r.at(kind).get<uint64_t>() : 0;
+}
+
+protocol::SealedDocument seal_from(const FakePeer& f, const TestNode& to, int n) {
+    protocol::DocumentContent c;
+    c.sender = f.identity().pub.agency;
+    c.recipients = {to.agency()};
+    c.created_ms = 1767225600000ull + static_cast<uint64_t>(n);
+    c.meta.subject = "Tài liệu từ nút giả " + std::to_string(n);
+    c.body = protocol::Bytes(100 + n, static_cast<uint8_t>(n));
+    c.attachments.push_back({"a.txt", "text/plain", protocol::Bytes(50, 'x')});
+    auto sealed = protocol::seal_document(c, f.identity(), {to.identity().pub});
+    if (!sealed.ok()) throw std::runtime_error(sealed.error());
+    return std::move(sealed).value();
+}
+
+// The next frame from the node, which must arrive within 5 s and decode.
+protocol::Frame next_frame(FakePeer& f) {
+    auto got = f.recv_frame(5s);
+    if (!got) throw std::runtime_error("the node sent no answer within 5 s");
+    if (!got->ok()) throw std::runtime_error("the node's answer does not decode: " + got->error());
+    return std::move(*got).value();
+}
+
+protocol::RejectFrame next_reject(FakePeer& f) {
+    auto frame = next_frame(f);
+    if (!std::holds_alternative<protocol::RejectFrame>(frame))
+        throw std::runtime_error("expected a Reject frame, got frame index " + std::to_string(frame.index()));
+    return std::get<protocol::RejectFrame>(frame);
+}
+
+protocol::Bytes id_bytes(const protocol::Hash32& h) { return protocol::Bytes(h.begin(), h.end()); }
+
+void expect_pong(FakePeer& f, uint64_t nonce) {
+    f.send_frame(protocol::PingFrame{nonce});
+    auto frame = next_frame(f);
+    REQUIRE(std::holds_alternative<protocol::PongFrame>(frame));
+    CHECK(std::get<protocol::PongFrame>(frame).nonce == nonce);
+}
+
+// B sends one document to A; returns once A holds it.
+void real_document_arrives(TestNode& b, TestNode& a, int n) {
+    std::mt19937_64 rng(n);
+    const uint64_t before = status(a).at("inbox_total").get<uint64_t>();
+    const std::string id = b.api(send_request({a.agency()}, make_doc(n, rng, 1, 1024))).at("id");
+    REQUIRE(wait_until([&] { return status(a).at("inbox_total").get<uint64_t>() == before + 1; }, 20s, 20ms));
+    const json s = a.api({{"op", "show"}, {"id", id}});
+    CHECK(s.at("signatures").at("envelope_valid") == true);
+    CHECK(s.at("signatures").at("content_valid") == true);
+}
+
+}  // namespace
+
+TEST_CASE("a key that is not a configured peer cannot connect while configured peers keep working", "[e2e][faults]") {
+    TestNode a("000.00.01.H47"), b("000.00.02.H47");
+    FakePeer trusted("000.00.09.H47");
+    a.add_peer(b);
+    a.add_peer(trusted.as_peer());
+    b.add_peer(a);
+    a.start();
+    b.start();
+
+    FakePeer stranger("000.00.66.H47");
+    stranger.connect(a);
+    stranger.send_frame(protocol::PingFrame{7});
+    CHECK_FALSE(stranger.recv_frame(1500ms).has_value());  // never a reply
+    REQUIRE(wait_until([&] { return a.log_contains("event=connection_refused"); }, 5s));
+    CHECK(a.log_contains("key=" + protocol::to_base64(stranger.identity().pub.box_key)));
+    CHECK(status(a).at("counters").at("refused_connections").get<uint64_t>() >= 1);
+
+    // The trusted fake peer and the real peer B are unaffected.
+    trusted.connect(a);
+    expect_pong(trusted, 42);
+    real_document_arrives(b, a, 1);
+    CHECK_FALSE(stranger.recv_frame(200ms).has_value());
+
+    CHECK(a.stop() == 0);
+    CHECK(b.stop() == 0);
+    CHECK(a.sanitizer_findings().empty());
+}
+
+TEST_CASE("forged or tampered or truncated or garbage input from a trusted peer is rejected and the node keeps serving",
+          "[e2e][faults]") {
+    TestNode a("000.00.01.H48"), b("000.00.02.H48");
+    FakePeer f("000.00.09.H48");
+    a.add_peer(b);
+    a.add_peer(f.as_peer());
+    b.add_peer(a);
+    a.start();
+    b.start();
+    f.connect(a);
+    expect_pong(f, 1);  // handshake done, link admitted
+
+    std::mt19937_64 rng(48);
+    const json before = status(a);
+    REQUIRE(status_counter(before, "rejected") == 0);
+
+    SECTION("each kind of bad input") {
+        // 1. Forged: a well-formed document whose envelope is signed by some other key.
+        const auto forger = protocol::SecretIdentity::generate(f.identity().pub.agency);
+        const auto forged = protocol::sign_envelope(seal_from(f, a, 1).envelope.env, forger.sign_secret);
+        f.send_frame(protocol::DeliverFrame{forged.wire});
+        auto r = next_reject(f);
+        CHECK(r.message_id == id_bytes(forged.id));
+        CHECK_THAT(r.reason, Catch::Contains("signature"));
+        CHECK(rejected_of(status(a), "bad_signature") == 1);
+        CHECK(a.log_contains("event=envelope_rejected peer=" + f.identity().pub.agency + " msg=" +
+                             protocol::to_hex(forged.id) + " kind=bad_signature"));
+
+        // 2. Tampered: one ciphertext byte flipped, envelope re-signed with the right key, so
+        //    only the AEAD can notice. The payload's last element is the ciphertext.
+        auto env = seal_from(f, a, 2).envelope.env;
+        env.payload.back() ^= 0x01;
+        const auto tampered = protocol::sign_envelope(env, f.identity().sign_secret);
+        f.send_frame(protocol::DeliverFrame{tampered.wire});
+        r = next_reject(f);
+        CHECK(r.message_id == id_bytes(tampered.id));
+        CHECK_THAT(r.reason, Catch::Contains("failed authentication"));
+        CHECK(rejected_of(status(a), "undecryptable") == 1);
+        CHECK(a.log_contains("msg=" + protocol::to_hex(tampered.id) + " kind=undecryptable"));
+
+        // 3. Truncated envelope: a Deliver frame carrying half an envelope.
+        const auto whole = seal_from(f, a, 3).envelope.wire;
+        f.send_frame(protocol::DeliverFrame{protocol::Bytes(whole.begin(), whole.begin() + whole.size() / 2)});
+        r = next_reject(f);
+        CHECK(r.message_id.empty());
+        CHECK_FALSE(r.reason.empty());
+        CHECK(rejected_of(status(a), "malformed_envelope") == 1);
+
+        // 4. Truncated frame header (Deliver's header is [1] = 0x91 0x01), no envelope part.
+        f.send_parts({protocol::Bytes{0x91}});
+        r = next_reject(f);
+        CHECK(r.message_id.empty());
+        CHECK(rejected_of(status(a), "malformed_frame") == 1);
+
+        // 5. Random bytes: one part, then two parts.
+        f.send_parts({random_bytes(rng, 256)});
+        r = next_reject(f);
+        CHECK(r.message_id.empty());
+        f.send_parts({random_bytes(rng, 64), random_bytes(rng, 4096)});
+        r = next_reject(f);
+        CHECK(r.message_id.empty());
+        CHECK(rejected_of(status(a), "malformed_frame") == 3);
+
+        const json after = status(a);
+        CHECK(status_counter(after, "rejected") == 6);
+        CHECK(after.at("inbox_total") == 0);  // nothing bad was stored
+        CHECK(a.log_count("event=envelope_rejected") == 6);
+        CHECK_FALSE(a.call({{"op", "show"}, {"id", protocol::to_hex(forged.id)}}).ok());
+        CHECK_FALSE(a.call({{"op", "show"}, {"id", protocol::to_hex(tampered.id)}}).ok());
+    }
+
+    SECTION("a genuine document from the same peer is receipted, and a replay of it is stored once") {
+        f.send_parts({random_bytes(rng, 100)});  // some garbage first
+        (void)next_reject(f);
+        const auto sealed = seal_from(f, a, 10);
+        f.send_frame(protocol::DeliverFrame{sealed.envelope.wire});
+        auto frame = next_frame(f);
+        REQUIRE(std::holds_alternative<protocol::AckFrame>(frame));
+        const auto receipt_wire = std::get<protocol::AckFrame>(frame).envelope;
+        auto se = protocol::decode_envelope(receipt_wire);
+        REQUIRE(se.ok());
+        CHECK(se->env.kind == protocol::Kind::receipt);
+        CHECK(protocol::verify_envelope(*se, a.identity().pub.sign_key));
+        auto receipt = protocol::parse_receipt(*se);
+        REQUIRE(receipt.ok());
+        CHECK(receipt->message_id == sealed.envelope.id);
+        CHECK(receipt->document_hash == sealed.content_hash);
+        CHECK(receipt->recipient == a.agency());
+
+        // Replay: same receipt back, still one copy in the inbox.
+        f.send_frame(protocol::DeliverFrame{sealed.envelope.wire});
+        frame = next_frame(f);
+        REQUIRE(std::holds_alternative<protocol::AckFrame>(frame));
+        CHECK(std::get<protocol::AckFrame>(frame).envelope == receipt_wire);
+        const json st = status(a);
+        CHECK(st.at("inbox_total") == 1);
+        CHECK(status_counter(st, "duplicates") == 1);
+        CHECK(status_counter(st, "received") == 1);
+    }
+
+    // Whatever came before, the node still serves its real peer and the fake one.
+    REQUIRE(a.running());
+    expect_pong(f, 99);
+    real_document_arrives(b, a, 2);
+    CHECK(a.stop() == 0);
+    CHECK(b.stop() == 0);
+    CHECK(a.sanitizer_findings().empty());
+}
+
+TEST_CASE("an envelope over limits.max_envelope_bytes is refused and counted and logged", "[e2e][faults]") {
+    NodeOptions opts;
+    opts.extra_yaml = "limits:\n  max_envelope_bytes: 65536\n";
+    TestNode a("000.00.01.H49", opts), b("000.00.02.H49");
+    FakePeer f("000.00.09.H49");
+    a.add_peer(b);
+    a.add_peer(f.as_peer());
+    b.add_peer(a);
+    a.start();
+    b.start();
+    f.connect(a);
+    expect_pong(f, 1);
+    std::mt19937_64 rng(49);
+
+    // Just over the limit (but within the transport's slack): a Reject names the limit.
+    f.send_parts({protocol::encode_frame(protocol::DeliverFrame{}).header, random_bytes(rng, 65536 + 100)});
+    const auto r = next_reject(f);
+    CHECK_THAT(r.reason, Catch::Contains("exceeds the limit"));
+    CHECK(rejected_of(status(a), "malformed_frame") == 1);
+    expect_pong(f, 2);
+    real_document_arrives(b, a, 3);
+}
+
+// BUG: a message larger than limits.max_envelope_bytes + 4096 is dropped by libzmq (the node
+// sets ZMQ_MAXMSGSIZE on its ROUTER) which closes the connection: the sender gets no Reject,
+// the node logs nothing and no counter moves, against DESIGN.md "oversized messages ... each
+// is refused, counted and logged".
+TEST_CASE("a message far over the size limit is refused and counted and logged", "[e2e][faults][!mayfail]") {
+    NodeOptions opts;
+    opts.extra_yaml = "limits:\n  max_envelope_bytes: 65536\n";
+    TestNode a("000.00.01.H50", opts), b("000.00.02.H50");
+    FakePeer f("000.00.09.H50");
+    a.add_peer(b);
+    a.add_peer(f.as_peer());
+    b.add_peer(a);
+    a.start();
+    b.start();
+    f.connect(a);
+    expect_pong(f, 1);
+    std::mt19937_64 rng(50);
+
+    f.send_parts({protocol::encode_frame(protocol::DeliverFrame{}).header, random_bytes(rng, 256 * 1024)});
+    const auto answer = f.recv_frame(3s);
+    const json st = status(a);
+    const std::string log = a.log_text();
+    // The node survives and keeps serving either way.
+    REQUIRE(a.running());
+    expect_pong(f, 2);
+    real_document_arrives(b, a, 4);
+    INFO("status counters: " << st.at("counters").dump() << "\nlog tail:\n" << a.log_tail(8));
+    CHECK(answer.has_value());  // a Reject
+    CHECK(status_counter(st, "rejected") >= 1);
+    CHECK((log.find("event=envelope_rejected") != std::string::npos || log.find("event=frame_rejected") != std::string::npos ||
+           log.find("too large") != std::string::npos));
+}

@@ -1,0 +1,145 @@
+// Fuzz target: open_document, as a recipient with a fixed key.
+// Byte 0 chooses what the rest of the input is:
+//   even: the wire bytes of an envelope, decoded and then opened (the path a relay-delivered
+//         document takes; mutations mostly stop at authentication, as they must);
+//   odd:  the document plaintext ([content, signature]), which the target encrypts and wraps
+//         for the recipient exactly as seal_document does, so the mutations reach the content
+//         decoder and validate_content behind the AEAD.
+// Invariants: never crashes; an opened document passes validate_content and matches its envelope.
+#include "fuzz_target.h"
+
+#include <sodium.h>
+
+#include <cstring>
+
+#include "protocol/document.h"
+
+using namespace lienthong::protocol;
+
+namespace {
+SecretIdentity fixed_identity(const char* agency, uint8_t s) {
+    SecretIdentity id;
+    id.pub.agency = agency;
+    uint8_t seed[32];
+    std::memset(seed, s, sizeof seed);
+    crypto_sign_seed_keypair(id.pub.sign_key.data(), id.sign_secret.data(), seed);
+    crypto_box_seed_keypair(id.pub.box_key.data(), id.box_secret.data(), seed);
+    return id;
+}
+const SecretIdentity& sender() {
+    static const auto id = fixed_identity("000.00.31.H14", 1);
+    return id;
+}
+const SecretIdentity& me() {
+    static const auto id = fixed_identity("000.00.00.H41", 2);
+    return id;
+}
+constexpr uint64_t kCreated = 1764201600000ull;
+
+// The envelope seal_document would produce around `plaintext`, with a fixed key and nonce.
+SignedEnvelope wrap_plaintext(ByteView plaintext) {
+    std::array<uint8_t, crypto_aead_xchacha20poly1305_ietf_KEYBYTES> key{};
+    key.fill(0x33);
+    std::array<uint8_t, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES> nonce{};
+    nonce.fill(0x44);
+    const std::string_view ad = "lienthong/v1/document";
+    Bytes ct(plaintext.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES);
+    unsigned long long ct_len = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(ct.data(), &ct_len, plaintext.data(), plaintext.size(),
+                                               reinterpret_cast<const uint8_t*>(ad.data()), ad.size(),
+                                               nullptr, nonce.data(), key.data());
+    ct.resize(ct_len);
+    std::array<uint8_t, crypto_box_SEALBYTES + sizeof key> wrapped{};
+    crypto_box_seal(wrapped.data(), key.data(), key.size(), me().pub.box_key.data());
+    Envelope env;
+    env.kind = Kind::document;
+    env.from = sender().pub.agency;
+    env.to = {me().pub.agency};
+    env.created_ms = kCreated;
+    env.payload = Writer().array(3).bin(nonce).array(1).array(2).str(me().pub.agency).bin(wrapped).bin(ct).take();
+    return sign_envelope(std::move(env), sender().sign_secret);
+}
+
+void check_opened(const SignedEnvelope& se) {
+    auto opened = open_document(se, me(), sender().pub.sign_key);
+    if (!opened.ok()) {
+        LT_FUZZ_CHECK(!opened.error().empty());
+        return;
+    }
+    LT_FUZZ_CHECK(validate_content(opened->content).ok());
+    LT_FUZZ_CHECK(opened->content.sender == se.env.from);
+    LT_FUZZ_CHECK(opened->content.recipients == se.env.to);
+    LT_FUZZ_CHECK(opened->content.created_ms == se.env.created_ms);
+}
+
+// The documented content layout, written out here so seeds do not depend on internals.
+Bytes plaintext_of(const DocumentContent& c, const SecretIdentity& signer) {
+    Writer w;
+    w.array(7).u64(1).str(c.sender).array(c.recipients.size());
+    for (const auto& r : c.recipients) w.str(r);
+    w.u64(c.created_ms);
+    const auto& m = c.meta;
+    w.array(9).str(m.subject).str(m.doc_type).str(m.number).str(m.signer).u64(m.urgency)
+        .u64(m.confidentiality).u64(m.due_ms).bin(m.reply_to).array(m.extra.size());
+    for (const auto& [k, v] : m.extra) w.array(2).str(k).str(v);
+    w.bin(c.body).array(c.attachments.size());
+    for (const auto& a : c.attachments) w.array(3).str(a.name).str(a.mime).bin(a.data);
+    const Bytes content = w.take();
+    const auto sig = sign_domain(signer.sign_secret, "lienthong/v1/document-content", content);
+    return Writer().array(2).bin(content).bin(sig).take();
+}
+
+DocumentContent sample_content() {
+    DocumentContent c;
+    c.sender = sender().pub.agency;
+    c.recipients = {me().pub.agency};
+    c.created_ms = kCreated;
+    c.meta.subject = "Công văn Hỏa tốc Đắk Nông";
+    c.meta.doc_type = "Công văn";
+    c.meta.number = "12/UBND";
+    c.meta.signer = "Nguyễn Văn A";
+    c.meta.urgency = 3;
+    c.meta.reply_to = Bytes(32, 9);
+    c.meta.extra = {{"k", "v"}};
+    c.body = {'b', 'o', 'd', 'y'};
+    c.attachments = {{"a.pdf", "application/pdf", Bytes(40, 1)}, {"b.txt", "text/plain", {}}};
+    return c;
+}
+
+std::vector<uint8_t> tagged(uint8_t tag, const Bytes& b) {
+    std::vector<uint8_t> out(b.size() + 1);
+    out[0] = tag;
+    std::copy(b.begin(), b.end(), out.begin() + 1);
+    return out;
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    static const bool sodium_ready = sodium_init() >= 0;
+    LT_FUZZ_CHECK(sodium_ready);
+    if (size < 1 || size > (1u << 20)) return 0;
+    const ByteView rest(data + 1, size - 1);
+    if ((data[0] & 1) == 0) {
+        auto se = decode_envelope(rest);
+        if (se.ok()) check_opened(*se);
+    } else {
+        check_opened(wrap_plaintext(rest));
+    }
+    return 0;
+}
+
+std::vector<std::vector<uint8_t>> lienthong_fuzz_seeds() {
+    std::vector<std::vector<uint8_t>> out;
+    auto c = sample_content();
+    auto sealed = seal_document(c, sender(), {me().pub});
+    if (sealed.ok()) out.push_back(tagged(0, sealed->envelope.wire));
+    out.push_back(tagged(1, plaintext_of(c, sender())));
+    auto minimal = c;
+    minimal.meta = {};
+    minimal.attachments.clear();
+    minimal.body.clear();
+    out.push_back(tagged(1, plaintext_of(minimal, sender())));
+    auto sealed_min = seal_document(minimal, sender(), {me().pub});
+    if (sealed_min.ok()) out.push_back(tagged(0, sealed_min->envelope.wire));
+    return out;
+}

@@ -1,0 +1,195 @@
+// Golden vectors: the exact bytes of a v1 envelope, receipt and every frame type.
+//
+// These files are the wire format. If a change to protocol/ alters them, that change breaks
+// every deployed node, so this test fails. To regenerate deliberately (a new wire version):
+//   LIENTHONG_REGEN_GOLDEN=1 ./protocol_test "[golden]"
+// which writes the files and still FAILS, so nobody regenerates silently in CI; then review
+// the diff and commit the files.
+#include <catch2/catch.hpp>
+
+#include <sodium.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+
+#include "protocol/envelope.h"
+#include "protocol/frame.h"
+#include "protocol/receipt.h"
+#include "test_util.h"
+
+#ifndef LIENTHONG_GOLDEN_DIR
+#error "LIENTHONG_GOLDEN_DIR must be defined by the build"
+#endif
+
+using namespace lienthong;
+using namespace lienthong::protocol;
+
+namespace {
+
+SecretIdentity golden_identity(const std::string& agency, uint8_t first) {
+    SecretIdentity id;
+    id.pub.agency = agency;
+    uint8_t seed[32];
+    for (int i = 0; i < 32; ++i) seed[i] = static_cast<uint8_t>(first + i);
+    crypto_sign_seed_keypair(id.pub.sign_key.data(), id.sign_secret.data(), seed);
+    crypto_box_seed_keypair(id.pub.box_key.data(), id.box_secret.data(), seed);
+    return id;
+}
+
+const SecretIdentity& sender() {
+    static const auto id = golden_identity("000.00.31.H14", 0x00);
+    return id;
+}
+const SecretIdentity& recipient() {
+    static const auto id = golden_identity("000.00.00.H41", 0x20);
+    return id;
+}
+
+SignedEnvelope golden_envelope() {
+    Envelope e;
+    e.kind = Kind::document;
+    e.from = sender().pub.agency;
+    e.to = {recipient().pub.agency, "000.01.31.H14"};
+    e.created_ms = 1764201600000ull;  // 2025-11-27 00:00:00 UTC
+    e.payload = Bytes{'C', 0xc3, 0xb4, 'n', 'g', ' ', 'v', 0xc4, 0x83, 'n', 0x00, 0xff};
+    return sign_envelope(std::move(e), sender().sign_secret);
+}
+
+Receipt golden_receipt_fields() {
+    Receipt r;
+    r.message_id = golden_envelope().id;
+    for (int i = 0; i < 32; ++i) r.document_hash[i] = static_cast<uint8_t>(0xd0 ^ i);
+    r.recipient = recipient().pub.agency;
+    r.received_ms = 1764201601234ull;
+    return r;
+}
+
+SignedEnvelope golden_receipt() {
+    return make_receipt(golden_receipt_fields(), recipient(), sender().pub.agency);
+}
+
+std::vector<Frame> golden_frames() {
+    const SignedEnvelope env = golden_envelope();
+    const Bytes id(env.id.begin(), env.id.end());
+    return {DeliverFrame{env.wire}, AckFrame{golden_receipt().wire},
+            RejectFrame{id, "chữ ký không hợp lệ"}, RejectFrame{{}, "malformed"},
+            PingFrame{0x0123456789abcdefull}, PongFrame{42}};
+}
+
+// frames_v1.bin = [ [header:bin, body:bin|nil]... ], one entry per golden frame.
+Bytes golden_frames_file() {
+    const auto frames = golden_frames();
+    Writer w;
+    w.array(frames.size());
+    for (const auto& f : frames) {
+        const auto e = encode_frame(f);
+        w.array(2).bin(e.header);
+        if (e.body)
+            w.bin(*e.body);
+        else
+            w.nil();
+    }
+    return w.take();
+}
+
+std::string path_of(const std::string& name) { return std::string(LIENTHONG_GOLDEN_DIR) + "/" + name; }
+
+Bytes read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void check_golden(const std::string& name, const Bytes& actual) {
+    const std::string path = path_of(name);
+    const char* regen = std::getenv("LIENTHONG_REGEN_GOLDEN");
+    if (regen && std::string(regen) == "1") {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out.write(reinterpret_cast<const char*>(actual.data()), static_cast<std::streamsize>(actual.size()));
+        out.close();
+        FAIL("regenerated " << path << " (" << actual.size()
+                            << " bytes); unset LIENTHONG_REGEN_GOLDEN, review and commit the file");
+    }
+    std::ifstream probe(path, std::ios::binary);
+    if (!probe)
+        FAIL(path << " is missing; run with LIENTHONG_REGEN_GOLDEN=1 once and commit the file");
+    const Bytes expected = read_file(path);
+    if (expected == actual) {
+        SUCCEED(name << " matches byte for byte");
+        return;
+    }
+    size_t at = 0;
+    while (at < expected.size() && at < actual.size() && expected[at] == actual[at]) ++at;
+    auto window = [&](const Bytes& b) {
+        const size_t from = at > 8 ? at - 8 : 0;
+        const size_t to = std::min(b.size(), at + 8);
+        return to_hex(ByteView(b.data() + from, to > from ? to - from : 0));
+    };
+    FAIL(name << " differs from the golden file: expected " << expected.size() << " bytes, got "
+              << actual.size() << "; first difference at byte " << at << "\n  expected ..."
+              << window(expected) << "...\n  actual   ..." << window(actual)
+              << "...\nThe v1 wire format must not change; see the comment at the top of this file.");
+}
+
+}  // namespace
+
+TEST_CASE("the v1 envelope encodes to the golden bytes", "[protocol][golden]") {
+    check_golden("envelope_v1.bin", golden_envelope().wire);
+}
+
+TEST_CASE("the v1 receipt encodes to the golden bytes", "[protocol][golden]") {
+    check_golden("receipt_v1.bin", golden_receipt().wire);
+}
+
+TEST_CASE("every v1 frame type encodes to the golden bytes", "[protocol][golden]") {
+    check_golden("frames_v1.bin", golden_frames_file());
+}
+
+TEST_CASE("the golden envelope and receipt decode and verify", "[protocol][golden]") {
+    const Bytes env_wire = read_file(path_of("envelope_v1.bin"));
+    auto env = decode_envelope(env_wire);
+    REQUIRE(env.ok());
+    CHECK(verify_envelope(*env, sender().pub.sign_key));
+    CHECK(env->env.from == "000.00.31.H14");
+    CHECK(env->env.to == std::vector<std::string>{"000.00.00.H41", "000.01.31.H14"});
+    CHECK(env->env.created_ms == 1764201600000ull);
+    CHECK(env->id == golden_envelope().id);
+
+    auto rcpt = decode_envelope(read_file(path_of("receipt_v1.bin")));
+    REQUIRE(rcpt.ok());
+    CHECK(verify_envelope(*rcpt, recipient().pub.sign_key));
+    auto r = parse_receipt(*rcpt);
+    REQUIRE(r.ok());
+    CHECK(r->message_id == env->id);
+    CHECK(r->recipient == "000.00.00.H41");
+    CHECK(r->received_ms == 1764201601234ull);
+}
+
+TEST_CASE("the golden frames decode to what was encoded", "[protocol][golden]") {
+    auto d = Decoded::parse(read_file(path_of("frames_v1.bin")), "frames_v1.bin");
+    REQUIRE(d.ok());
+    auto list = d->root();
+    const auto frames = golden_frames();
+    REQUIRE(list.size() == frames.size());
+    for (size_t i = 0; i < frames.size(); ++i) {
+        INFO("frame " << i);
+        auto entry = list.array("frame", 2);
+        REQUIRE(entry.ok());
+        auto header = entry->bin("header", 4096);
+        REQUIRE(header.ok());
+        const auto expected = encode_frame(frames[i]);
+        Result<Frame> f = make_error("unset");
+        if (expected.body) {
+            auto body = entry->bin("body", 1 << 20);
+            REQUIRE(body.ok());
+            f = decode_frame(*header, *body, 1 << 20);
+        } else {
+            f = decode_frame(*header, std::nullopt, 1 << 20);
+        }
+        REQUIRE(f.ok());
+        CHECK(f->index() == frames[i].index());
+        const auto again = encode_frame(*f);
+        CHECK(again.header == expected.header);
+        CHECK(again.body == expected.body);
+    }
+}
