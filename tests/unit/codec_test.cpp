@@ -312,3 +312,81 @@ TEST_CASE("is_valid_utf8 refuses overlongs, surrogates and malformed sequences",
     CHECK_FALSE(is_valid_utf8("\xc3\x28"));              // bad continuation
     CHECK_FALSE(is_valid_utf8("H\xe1\xbb\x8f" "a t\xe1\xbb"));
 }
+
+TEST_CASE("Decoded::parse_prefix parses a value followed by other bytes", "[protocol][codec]") {
+    const Bytes value = Writer().array(3).u64(4).str("tiêu đề").bin(Bytes(40, 7)).take();
+    Bytes buf = value;
+    const Bytes tail = bytes_of({0x93, 0x01, 0xc4, 0x00, 0xff, 0x00});  // not even valid msgpack
+    buf.insert(buf.end(), tail.begin(), tail.end());
+    size_t consumed = 12345;
+    auto d = Decoded::parse_prefix(buf, "prefix", {}, consumed);
+    REQUIRE(d.ok());
+    CHECK(consumed == value.size());
+    auto r = d->root();
+    CHECK(r.size() == 3);
+    auto n = r.u64("n");
+    REQUIRE(n.ok());
+    CHECK(*n == 4);
+    auto s = r.str("s", 100);
+    REQUIRE(s.ok());
+    CHECK(*s == "tiêu đề");
+    auto b = r.bin("b", 100);
+    REQUIRE(b.ok());
+    CHECK(Bytes(b->begin(), b->end()) == Bytes(40, 7));
+    CHECK(r.finish().ok());
+    // The same buffer is refused by parse, which wants nothing after the value.
+    CHECK_THAT(parse_error(buf), Catch::Contains("trailing"));
+}
+
+TEST_CASE("Decoded::parse_prefix with nothing after the value consumes everything", "[protocol][codec]") {
+    const Bytes value = bytes_of({0x92, 0x04, 0x05});
+    size_t consumed = 0;
+    REQUIRE(Decoded::parse_prefix(value, "prefix", {}, consumed).ok());
+    CHECK(consumed == value.size());
+    // Two values back to back: only the first is consumed.
+    const Bytes two = bytes_of({0x91, 0x01, 0x91, 0x02});
+    auto d = Decoded::parse_prefix(two, "prefix", {}, consumed);
+    REQUIRE(d.ok());
+    CHECK(consumed == 2);
+    auto v = d->root().u64("v");
+    REQUIRE(v.ok());
+    CHECK(*v == 1);
+}
+
+TEST_CASE("Decoded::parse_prefix refuses a non-canonical or malformed prefix", "[protocol][codec]") {
+    size_t consumed = 0;
+    const std::vector<Bytes> bad = {
+        bytes_of({0x91, 0xcc, 0x05, 0x00}),              // uint8 for 5, then a byte
+        bytes_of({0x92, 0x04, 0xcd, 0x00, 0x05, 0x90}),  // uint16 for 5
+        bytes_of({0xdc, 0x00, 0x01, 0x01, 0x90}),        // array16 for one element
+        bytes_of({0x91, 0xd9, 0x01, 'a', 0x90}),         // str8 for one byte
+        bytes_of({0x81, 0x01, 0x02, 0x90}),              // a map
+        bytes_of({0x05, 0x90}),                          // root not a list
+        bytes_of({0x91, 0xca, 0, 0, 0, 0, 0x90}),        // a float
+        bytes_of({0x92, 0x01}),                          // truncated
+        {},
+    };
+    for (size_t i = 0; i < bad.size(); ++i) {
+        INFO("case " << i);
+        CHECK_FALSE(Decoded::parse_prefix(bad[i], "prefix", {}, consumed).ok());
+    }
+    CHECK_THAT(Decoded::parse_prefix(bad[0], "prefix", {}, consumed).error(), Catch::Contains("canonical"));
+}
+
+TEST_CASE("Decoded::parse_prefix enforces the limits on the prefix", "[protocol][codec]") {
+    size_t consumed = 0;
+    DecodeLimits l;
+    l.max_bin = 2;
+    Bytes buf = bytes_of({0x91, 0xc4, 0x03, 1, 2, 3});
+    buf.insert(buf.end(), 10, 0xee);
+    CHECK_FALSE(Decoded::parse_prefix(buf, "prefix", l, consumed).ok());
+    l = {};
+    l.max_depth = 1;
+    CHECK_FALSE(Decoded::parse_prefix(bytes_of({0x91, 0x91, 0x01, 0x00}), "prefix", l, consumed).ok());
+    // max_bytes bounds the whole buffer handed in, trailing bytes included.
+    l = {};
+    l.max_bytes = 4;
+    CHECK_FALSE(Decoded::parse_prefix(bytes_of({0x91, 0x01, 0x00, 0x00, 0x00}), "prefix", l, consumed).ok());
+    CHECK(Decoded::parse_prefix(bytes_of({0x91, 0x01, 0x00, 0x00}), "prefix", l, consumed).ok());
+    CHECK(consumed == 2);
+}

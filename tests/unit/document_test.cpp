@@ -72,6 +72,7 @@ void check_same(const DocumentContent& a, const DocumentContent& b) {
 struct Payload {
     Bytes nonce;
     std::vector<std::pair<std::string, Bytes>> wraps;
+    Bytes commitment;
     Bytes ciphertext;
 
     static Payload parse(const Bytes& raw) {
@@ -92,16 +93,21 @@ struct Payload {
             REQUIRE((a.ok() && k.ok()));
             p.wraps.emplace_back(*a, Bytes(k->begin(), k->end()));
         }
+        auto cm = r.bin("commitment", 32);
+        REQUIRE(cm.ok());
+        REQUIRE(cm->size() == 32);
+        p.commitment.assign(cm->begin(), cm->end());
         auto ct = r.bin("ct", 1u << 30);
         REQUIRE(ct.ok());
         p.ciphertext.assign(ct->begin(), ct->end());
+        REQUIRE(r.finish().ok());
         return p;
     }
     Bytes encode() const {
         Writer w;
-        w.array(3).bin(nonce).array(wraps.size());
+        w.array(4).bin(nonce).array(wraps.size());
         for (const auto& [a, k] : wraps) w.array(2).str(a).bin(k);
-        w.bin(ciphertext);
+        w.bin(commitment).bin(ciphertext);
         return w.take();
     }
 };
@@ -124,11 +130,39 @@ TEST_CASE("a sealed document opens to identical content", "[protocol][document]"
 
     auto wire = decode_envelope(sealed->envelope.wire);
     REQUIRE(wire.ok());
-    auto opened = open_document(*wire, p.b, p.sender.pub.sign_key);
+    CHECK(verify_envelope(*wire, p.sender.pub.sign_key));
+    auto opened = open_document(*wire, p.b);
     REQUIRE(opened.ok());
     check_same(opened->content, content);
-    CHECK(opened->content_signature_valid);
     CHECK(opened->content_hash == sealed->content_hash);
+    CHECK(opened->content_key == sealed->content_key);
+}
+
+TEST_CASE("the payload holds exactly one wrapped key per recipient, in order, and a 32-byte commitment",
+          "[protocol][document]") {
+    Parties p;
+    auto sealed = seal_document(sample_content(p), p.sender, p.recipient_keys());
+    REQUIRE(sealed.ok());
+    auto payload = Payload::parse(sealed->envelope.env.payload);
+    CHECK(payload.nonce.size() == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+    REQUIRE(payload.wraps.size() == 3);  // the sender is not among them
+    for (size_t i = 0; i < 3; ++i) {
+        CHECK(payload.wraps[i].first == sealed->envelope.env.to[i]);
+        CHECK(payload.wraps[i].second.size() == crypto_box_SEALBYTES + 32);
+    }
+    CHECK(payload.commitment.size() == 32);
+
+    // The commitment is the keyed BLAKE2b of the content hash, as document.h documents it.
+    uint8_t expected[32];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, sealed->content_key.data(), sealed->content_key.size(), sizeof expected);
+    const std::string domain = "lienthong/v1/commit";
+    crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(domain.data()), domain.size());
+    const uint8_t zero = 0;
+    crypto_generichash_update(&st, &zero, 1);
+    crypto_generichash_update(&st, sealed->content_hash.data(), sealed->content_hash.size());
+    crypto_generichash_final(&st, expected, sizeof expected);
+    CHECK(payload.commitment == Bytes(expected, expected + 32));
 }
 
 TEST_CASE("the plaintext does not appear in the sealed envelope", "[protocol][document]") {
@@ -143,25 +177,78 @@ TEST_CASE("the plaintext does not appear in the sealed envelope", "[protocol][do
     CHECK(std::search(w.begin(), w.end(), att.begin(), att.begin() + 64) == w.end());
 }
 
-TEST_CASE("every recipient and the sender can open, a non-recipient cannot", "[protocol][document]") {
+TEST_CASE("every recipient can open, a non-recipient cannot", "[protocol][document]") {
     Parties p;
     auto sealed = seal_document(sample_content(p), p.sender, p.recipient_keys());
     REQUIRE(sealed.ok());
-    for (const auto* me : {&p.sender, &p.b, &p.c, &p.d}) {
+    for (const auto* me : {&p.b, &p.c, &p.d}) {
         INFO(me->pub.agency);
-        auto opened = open_document(sealed->envelope, *me, p.sender.pub.sign_key);
+        auto opened = open_document(sealed->envelope, *me);
         REQUIRE(opened.ok());
-        CHECK(opened->content_signature_valid);
         CHECK(opened->content_hash == sealed->content_hash);
+        CHECK(opened->content_key == sealed->content_key);
     }
-    auto refused = open_document(sealed->envelope, p.outsider, p.sender.pub.sign_key);
+    // The sender holds no wrapped key of its own any more: it reads its copy with the content key.
+    auto own = open_document(sealed->envelope, p.sender);
+    REQUIRE_FALSE(own.ok());
+    CHECK_THAT(own.error(), Catch::Contains("no key wrapped"));
+
+    auto refused = open_document(sealed->envelope, p.outsider);
     REQUIRE_FALSE(refused.ok());
     CHECK_THAT(refused.error(), Catch::Contains("no key wrapped"));
 
     // An outsider who takes a recipient's agency name still lacks its box secret key.
     auto impostor = p.outsider;
     impostor.pub.agency = p.b.pub.agency;
-    CHECK_FALSE(open_document(sealed->envelope, impostor, p.sender.pub.sign_key).ok());
+    CHECK_FALSE(open_document(sealed->envelope, impostor).ok());
+}
+
+TEST_CASE("the sender opens its own copy with the content key, kept wrapped with its local key",
+          "[protocol][document]") {
+    Parties p;
+    const auto content = sample_content(p);
+    auto sealed = seal_document(content, p.sender, p.recipient_keys());
+    REQUIRE(sealed.ok());
+
+    auto direct = open_document_with_key(sealed->envelope, sealed->content_key);
+    REQUIRE(direct.ok());
+    check_same(direct->content, content);
+    CHECK(direct->content_hash == sealed->content_hash);
+
+    const LocalKey local = local_storage_key(p.sender);
+    CHECK(local == local_storage_key(p.sender));  // derived, the same every time
+    const Bytes wrapped = wrap_local(sealed->content_key, local);
+    CHECK(wrapped.size() == crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + 32);
+    CHECK(std::search(wrapped.begin(), wrapped.end(), sealed->content_key.begin(), sealed->content_key.end()) ==
+          wrapped.end());
+    CHECK(wrap_local(sealed->content_key, local) != wrapped);  // fresh nonce each time
+    auto key = unwrap_local(wrapped, local);
+    REQUIRE(key.ok());
+    CHECK(*key == sealed->content_key);
+    auto reopened = open_document_with_key(sealed->envelope, *key);
+    REQUIRE(reopened.ok());
+    check_same(reopened->content, content);
+
+    // Another node's local key does not unwrap it; nor does a damaged or truncated blob.
+    const LocalKey other = local_storage_key(p.b);
+    CHECK(other != local);
+    auto foreign = unwrap_local(wrapped, other);
+    REQUIRE_FALSE(foreign.ok());
+    CHECK_THAT(foreign.error(), Catch::Contains("cannot be unwrapped"));
+    for (size_t pos : {size_t(0), size_t(30), wrapped.size() - 1}) {
+        Bytes damaged = wrapped;
+        damaged[pos] ^= 0x01;
+        CHECK_FALSE(unwrap_local(damaged, local).ok());
+    }
+    CHECK_FALSE(unwrap_local(ByteView(wrapped.data(), wrapped.size() - 1), local).ok());
+    CHECK_FALSE(unwrap_local({}, local).ok());
+
+    // A wrong content key does not open the document.
+    ContentKey wrong = sealed->content_key;
+    wrong[0] ^= 1;
+    auto w = open_document_with_key(sealed->envelope, wrong);
+    REQUIRE_FALSE(w.ok());
+    CHECK_THAT(w.error(), Catch::Contains("failed authentication"));
 }
 
 TEST_CASE("two seals of the same content differ but open to the same content hash",
@@ -184,7 +271,7 @@ TEST_CASE("tampered ciphertext is refused", "[protocol][document]") {
         bad.ciphertext[pos] ^= 0x01;
         Envelope env = sealed->envelope.env;
         env.payload = bad.encode();
-        auto r = open_document(resign(env, p.sender), p.b, p.sender.pub.sign_key);
+        auto r = open_document(resign(env, p.sender), p.b);
         REQUIRE_FALSE(r.ok());
         CHECK_THAT(r.error(), Catch::Contains("failed authentication"));
     }
@@ -192,12 +279,12 @@ TEST_CASE("tampered ciphertext is refused", "[protocol][document]") {
     truncated.ciphertext.resize(10);
     Envelope env = sealed->envelope.env;
     env.payload = truncated.encode();
-    CHECK_FALSE(open_document(resign(env, p.sender), p.b, p.sender.pub.sign_key).ok());
+    CHECK_FALSE(open_document(resign(env, p.sender), p.b).ok());
 
     auto bad_nonce = payload;
     bad_nonce.nonce[0] ^= 1;
     env.payload = bad_nonce.encode();
-    CHECK_FALSE(open_document(resign(env, p.sender), p.b, p.sender.pub.sign_key).ok());
+    CHECK_FALSE(open_document(resign(env, p.sender), p.b).ok());
 }
 
 TEST_CASE("a tampered wrapped key is refused", "[protocol][document]") {
@@ -205,18 +292,18 @@ TEST_CASE("a tampered wrapped key is refused", "[protocol][document]") {
     auto sealed = seal_document(sample_content(p), p.sender, p.recipient_keys());
     REQUIRE(sealed.ok());
     auto payload = Payload::parse(sealed->envelope.env.payload);
-    REQUIRE(payload.wraps.size() == 4);  // the sender and three recipients
+    REQUIRE(payload.wraps.size() == 3);  // the three recipients, not the sender
     for (auto& [agency, key] : payload.wraps) {
         if (agency != p.b.pub.agency) continue;
         key[40] ^= 0x80;
     }
     Envelope env = sealed->envelope.env;
     env.payload = payload.encode();
-    auto r = open_document(resign(env, p.sender), p.b, p.sender.pub.sign_key);
+    auto r = open_document(resign(env, p.sender), p.b);
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error(), Catch::Contains("cannot be unwrapped"));
     // The others' keys were untouched.
-    CHECK(open_document(resign(env, p.sender), p.c, p.sender.pub.sign_key).ok());
+    CHECK(open_document(resign(env, p.sender), p.c).ok());
 
     // A key wrapped for C, relabelled as B's, does not open for B.
     auto relabelled = Payload::parse(sealed->envelope.env.payload);
@@ -226,7 +313,7 @@ TEST_CASE("a tampered wrapped key is refused", "[protocol][document]") {
     for (auto& [a, k] : relabelled.wraps)
         if (a == p.b.pub.agency) k = c_key;
     env.payload = relabelled.encode();
-    CHECK_FALSE(open_document(resign(env, p.sender), p.b, p.sender.pub.sign_key).ok());
+    CHECK_FALSE(open_document(resign(env, p.sender), p.b).ok());
 }
 
 TEST_CASE("a payload re-wrapped in an envelope with other parties is refused", "[protocol][document]") {
@@ -237,51 +324,184 @@ TEST_CASE("a payload re-wrapped in an envelope with other parties is refused", "
     SECTION("recipients changed by the sender") {
         Envelope env = sealed->envelope.env;
         env.to = {p.b.pub.agency, p.c.pub.agency};
-        auto r = open_document(resign(env, p.sender), p.b, p.sender.pub.sign_key);
+        auto r = open_document(resign(env, p.sender), p.b);
         REQUIRE_FALSE(r.ok());
-        CHECK_THAT(r.error(), Catch::Contains("does not match its envelope"));
+        CHECK_THAT(r.error(), Catch::Contains("wrapped keys do not match the recipients"));
     }
     SECTION("recipients reordered") {
         Envelope env = sealed->envelope.env;
         std::swap(env.to[0], env.to[2]);
-        CHECK_FALSE(open_document(resign(env, p.sender), p.b, p.sender.pub.sign_key).ok());
+        auto r = open_document(resign(env, p.sender), p.b);
+        REQUIRE_FALSE(r.ok());
+        CHECK_THAT(r.error(), Catch::Contains("wrapped keys do not match the recipients"));
+    }
+    SECTION("recipients and wrapped keys reordered together") {
+        // The wraps match the envelope, but the content inside still names the original order.
+        Envelope env = sealed->envelope.env;
+        auto payload = Payload::parse(env.payload);
+        std::swap(env.to[0], env.to[2]);
+        std::swap(payload.wraps[0], payload.wraps[2]);
+        env.payload = payload.encode();
+        auto r = open_document(resign(env, p.sender), p.b);
+        REQUIRE_FALSE(r.ok());
+        CHECK_THAT(r.error(), Catch::Contains("does not match its envelope"));
+    }
+    SECTION("a recipient's wrapped key dropped along with the recipient") {
+        Envelope env = sealed->envelope.env;
+        auto payload = Payload::parse(env.payload);
+        env.to.pop_back();
+        payload.wraps.pop_back();
+        env.payload = payload.encode();
+        auto r = open_document(resign(env, p.sender), p.b);
+        REQUIRE_FALSE(r.ok());
+        CHECK_THAT(r.error(), Catch::Contains("does not match its envelope"));
+    }
+    SECTION("wrapped keys that name other agencies than the envelope") {
+        Envelope env = sealed->envelope.env;
+        auto payload = Payload::parse(env.payload);
+        payload.wraps[1].first = p.outsider.pub.agency;
+        env.payload = payload.encode();
+        auto r = open_document(resign(env, p.sender), p.b);
+        REQUIRE_FALSE(r.ok());
+        CHECK_THAT(r.error(), Catch::Contains("wrapped keys do not match the recipients"));
     }
     SECTION("a recipient forwards it as if it were its own") {
         Envelope env = sealed->envelope.env;
         env.from = p.b.pub.agency;
-        env.to = {p.c.pub.agency};
-        auto r = open_document(resign(env, p.b), p.c, p.b.pub.sign_key);
+        auto r = open_document(resign(env, p.b), p.c);
         REQUIRE_FALSE(r.ok());
         CHECK_THAT(r.error(), Catch::Contains("does not match its envelope"));
     }
     SECTION("creation time changed") {
         Envelope env = sealed->envelope.env;
         env.created_ms += 1;
-        CHECK_FALSE(open_document(resign(env, p.sender), p.b, p.sender.pub.sign_key).ok());
+        CHECK_FALSE(open_document(resign(env, p.sender), p.b).ok());
     }
     SECTION("a receipt envelope carrying the payload") {
         Envelope env = sealed->envelope.env;
         env.kind = Kind::receipt;
-        auto r = open_document(resign(env, p.sender), p.b, p.sender.pub.sign_key);
+        auto r = open_document(resign(env, p.sender), p.b);
         REQUIRE_FALSE(r.ok());
         CHECK_THAT(r.error(), Catch::Contains("not a document"));
     }
 }
 
-TEST_CASE("the inner signature is invalid when sealed by a different key than claimed",
+TEST_CASE("a document re-signed by another party does not open: the content names its sender",
+          "[protocol][document]") {
+    // Non-repudiation without an inner signature: the one envelope signature covers the
+    // commitment, and the content inside names the sender, so a recipient (here mallory, who
+    // holds the content key) cannot pass the document off as signed by itself.
+    Parties p;
+    auto mallory = seeded_identity("000.07.77.H77", 66);
+    auto c = sample_content(p);
+    c.recipients = {p.b.pub.agency, mallory.pub.agency};
+    auto sealed = seal_document(c, p.sender, {p.b.pub, mallory.pub});
+    REQUIRE(sealed.ok());
+    REQUIRE(open_document(sealed->envelope, mallory).ok());
+
+    Envelope env = sealed->envelope.env;
+    env.from = mallory.pub.agency;
+    const auto forged = resign(env, mallory);
+    CHECK(verify_envelope(forged, mallory.pub.sign_key));  // a valid signature, by mallory
+    CHECK_FALSE(verify_envelope(forged, p.sender.pub.sign_key));
+    auto r = open_document(forged, p.b);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error(), Catch::Contains("does not match its envelope"));
+    auto with_key = open_document_with_key(forged, sealed->content_key);
+    REQUIRE_FALSE(with_key.ok());
+    CHECK_THAT(with_key.error(), Catch::Contains("does not match its envelope"));
+
+    // Nor can mallory claim the sender's agency: the signature is then not the sender's.
+    env.from = p.sender.pub.agency;
+    const auto impersonated = resign(env, mallory);
+    CHECK_FALSE(verify_envelope(impersonated, p.sender.pub.sign_key));
+}
+
+TEST_CASE("a changed commitment makes opening fail, even when re-signed", "[protocol][document]") {
+    Parties p;
+    auto sealed = seal_document(sample_content(p), p.sender, p.recipient_keys());
+    REQUIRE(sealed.ok());
+    auto payload = Payload::parse(sealed->envelope.env.payload);
+    for (size_t pos : {size_t(0), size_t(17), size_t(31)}) {
+        INFO("byte " << pos);
+        auto bad = payload;
+        bad.commitment[pos] ^= 0x01;
+        Envelope env = sealed->envelope.env;
+        env.payload = bad.encode();
+        const auto resigned = resign(env, p.sender);
+        REQUIRE(verify_envelope(resigned, p.sender.pub.sign_key));
+        // The commitment is the AEAD's additional data, so decryption already fails.
+        auto r = open_document(resigned, p.b);
+        REQUIRE_FALSE(r.ok());
+        CHECK_THAT(r.error(), Catch::Contains("failed authentication"));
+        CHECK_FALSE(open_document_with_key(resigned, sealed->content_key).ok());
+    }
+}
+
+TEST_CASE("a ciphertext that authenticates under a commitment to other content is refused",
+          "[protocol][document]") {
+    // What a dishonest sender could build by hand: the AEAD additional data is the commitment
+    // it signs, but that commitment is not to the content it encrypted. Only the commitment
+    // check catches this.
+    Parties p;
+    auto sealed = seal_document(sample_content(p), p.sender, p.recipient_keys());
+    REQUIRE(sealed.ok());
+    auto opened = open_document_with_key(sealed->envelope, sealed->content_key);
+    REQUIRE(opened.ok());
+    auto payload = Payload::parse(sealed->envelope.env.payload);
+    Bytes plaintext(payload.ciphertext.size() - crypto_aead_xchacha20poly1305_ietf_ABYTES);
+    unsigned long long len = 0;
+    REQUIRE(crypto_aead_xchacha20poly1305_ietf_decrypt(plaintext.data(), &len, nullptr, payload.ciphertext.data(),
+                                                       payload.ciphertext.size(), payload.commitment.data(),
+                                                       payload.commitment.size(), payload.nonce.data(),
+                                                       sealed->content_key.data()) == 0);
+    Bytes fake_commitment = payload.commitment;
+    fake_commitment[5] ^= 0x20;
+    Bytes ct(plaintext.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES);
+    unsigned long long ct_len = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(ct.data(), &ct_len, plaintext.data(), plaintext.size(),
+                                               fake_commitment.data(), fake_commitment.size(), nullptr,
+                                               payload.nonce.data(), sealed->content_key.data());
+    auto bad = payload;
+    bad.commitment = fake_commitment;
+    bad.ciphertext = ct;
+    Envelope env = sealed->envelope.env;
+    env.payload = bad.encode();
+    const auto resigned = resign(env, p.sender);
+    auto r = open_document(resigned, p.b);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error(), Catch::Contains("does not match the commitment"));
+    auto k = open_document_with_key(resigned, sealed->content_key);
+    REQUIRE_FALSE(k.ok());
+    CHECK_THAT(k.error(), Catch::Contains("does not match the commitment"));
+}
+
+TEST_CASE("an auditor with only the envelope and the content key can verify the document",
           "[protocol][document]") {
     Parties p;
-    // Mallory holds the sender's agency name but not its signing key.
-    auto mallory = seeded_identity(p.sender.pub.agency, 66);
-    auto sealed = seal_document(sample_content(p), mallory, p.recipient_keys());
+    const auto content = sample_content(p);
+    auto sealed = seal_document(content, p.sender, p.recipient_keys());
     REQUIRE(sealed.ok());
-    CHECK_FALSE(verify_envelope(sealed->envelope, p.sender.pub.sign_key));
-    auto opened = open_document(sealed->envelope, p.b, p.sender.pub.sign_key);
-    REQUIRE(opened.ok());
-    CHECK_FALSE(opened->content_signature_valid);
-    auto with_mallory_key = open_document(sealed->envelope, p.b, mallory.pub.sign_key);
-    REQUIRE(with_mallory_key.ok());
-    CHECK(with_mallory_key->content_signature_valid);
+    // Recipient C discloses the envelope wire bytes and the content key it unwrapped.
+    auto at_c = open_document(sealed->envelope, p.c);
+    REQUIRE(at_c.ok());
+    const Bytes evidence_wire = sealed->envelope.wire;
+    const ContentKey evidence_key = at_c->content_key;
+
+    // The auditor has no secret key of anyone: only the sender's public key.
+    auto env = decode_envelope(evidence_wire);
+    REQUIRE(env.ok());
+    CHECK(verify_envelope(*env, p.sender.pub.sign_key));
+    auto audited = open_document_with_key(*env, evidence_key);
+    REQUIRE(audited.ok());
+    check_same(audited->content, content);
+    CHECK(audited->content.sender == env->env.from);
+    CHECK(audited->content_hash == sealed->content_hash);
+
+    // A key for a different document does not open it.
+    auto other = seal_document(content, p.sender, p.recipient_keys());
+    REQUIRE(other.ok());
+    CHECK_FALSE(open_document_with_key(*env, other->content_key).ok());
 }
 
 TEST_CASE("a malformed payload is refused without a crash", "[protocol][document]") {
@@ -290,10 +510,16 @@ TEST_CASE("a malformed payload is refused without a crash", "[protocol][document
     REQUIRE(sealed.ok());
     for (const Bytes& bad : {Bytes{}, bytes_of({0x90}), bytes_of({0x93, 0x01, 0x90, 0xc4, 0x00}),
                              Writer().array(3).bin(Bytes(24, 0)).array(1).array(2).str("000.00.00.H41")
-                                 .bin(Bytes(79, 0)).bin({}).take()}) {
+                                 .bin(Bytes(79, 0)).bin({}).take(),
+                             Writer().array(4).bin(Bytes(24, 0)).array(1).array(2).str("000.00.00.H41")
+                                 .bin(Bytes(80, 0)).bin(Bytes(31, 0)).bin({}).take(),
+                             Writer().array(4).bin(Bytes(24, 0)).array(1).array(2).str("000.00.00.H41")
+                                 .bin(Bytes(80, 0)).bin(Bytes(32, 0)).bin(Bytes(3, 0)).take()}) {
         Envelope env = sealed->envelope.env;
+        env.to = {p.b.pub.agency};  // so the one-wrap payloads get past the recipients check
         env.payload = bad;
-        CHECK_FALSE(open_document(resign(env, p.sender), p.b, p.sender.pub.sign_key).ok());
+        CHECK_FALSE(open_document(resign(env, p.sender), p.b).ok());
+        CHECK_FALSE(open_document_with_key(resign(env, p.sender), sealed->content_key).ok());
     }
 }
 
@@ -303,7 +529,7 @@ TEST_CASE("open refuses a document larger than the configured limit", "[protocol
     REQUIRE(sealed.ok());
     EnvelopeLimits small;
     small.max_envelope_bytes = 10000;  // the attachments alone are larger
-    CHECK_FALSE(open_document(sealed->envelope, p.b, p.sender.pub.sign_key, small).ok());
+    CHECK_FALSE(open_document(sealed->envelope, p.b, small).ok());
 }
 
 TEST_CASE("seal refuses a sender that is not this node, and recipients without keys",

@@ -1,4 +1,5 @@
-// Peer-link frames: round trips and refusal of malformed headers and parts.
+// Peer-link frames: one ZeroMQ part each, a canonical header followed by the envelope (if any).
+// Round trips, the exact layout, and refusal of malformed headers and trailing bytes.
 #include <catch2/catch.hpp>
 
 #include "protocol/frame.h"
@@ -7,17 +8,16 @@
 using namespace lienthong;
 using namespace lienthong::protocol;
 using lienthong::testing::bytes_of;
+using lienthong::testing::pattern_bytes;
 
 namespace {
 constexpr size_t kLimit = 1u << 20;
 
-Result<Frame> decode(const EncodedFrame& e, size_t limit = kLimit) {
-    if (e.body) return decode_frame(e.header, ByteView(*e.body), limit);
-    return decode_frame(e.header, std::nullopt, limit);
-}
-Result<Frame> decode_header(const Bytes& header, std::optional<Bytes> body = std::nullopt) {
-    if (body) return decode_frame(header, ByteView(*body), kLimit);
-    return decode_frame(header, std::nullopt, kLimit);
+Result<Frame> decode(const Bytes& frame, size_t limit = kLimit) { return decode_frame(frame, limit); }
+
+Bytes concat(Bytes a, const Bytes& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
 }
 }  // namespace
 
@@ -54,82 +54,107 @@ TEST_CASE("every frame type round trips", "[protocol][frame]") {
     }
 }
 
-TEST_CASE("envelope-carrying frames put the envelope in a second part, untouched", "[protocol][frame]") {
+TEST_CASE("envelope-carrying frames are the header followed directly by the envelope, untouched",
+          "[protocol][frame]") {
     const Bytes env = bytes_of({0x93, 0x01, 0x02, 0x03});
-    const auto e = encode_frame(DeliverFrame{env});
-    CHECK(e.header == bytes_of({0x91, 0x01}));
-    REQUIRE(e.body.has_value());
-    CHECK(*e.body == env);
-    CHECK(encode_frame(AckFrame{env}).header == bytes_of({0x91, 0x02}));
-    CHECK_FALSE(encode_frame(PingFrame{5}).body.has_value());
-    CHECK(encode_frame(PingFrame{5}).header == bytes_of({0x92, 0x04, 0x05}));
+    CHECK(encode_frame(DeliverFrame{env}) == bytes_of({0x91, 0x01, 0x93, 0x01, 0x02, 0x03}));
+    CHECK(encode_frame(AckFrame{env}) == bytes_of({0x91, 0x02, 0x93, 0x01, 0x02, 0x03}));
+    CHECK(encode_frame(PingFrame{5}) == bytes_of({0x92, 0x04, 0x05}));
+    CHECK(encode_frame(PongFrame{0x1234}) == bytes_of({0x92, 0x05, 0xcd, 0x12, 0x34}));
+    CHECK(encode_frame(RejectFrame{{}, "x"}) == bytes_of({0x93, 0x03, 0xc4, 0x00, 0xa1, 'x'}));
+
+    // A large envelope is carried as is: the frame is exactly 2 header bytes longer.
+    const Bytes big = pattern_bytes(200000, 3);
+    const Bytes frame = encode_frame(DeliverFrame{big});
+    REQUIRE(frame.size() == big.size() + 2);
+    CHECK(Bytes(frame.begin() + 2, frame.end()) == big);
+    auto f = decode(frame);
+    REQUIRE(f.ok());
+    CHECK(std::get<DeliverFrame>(*f).envelope == big);
+}
+
+TEST_CASE("the envelope after a header is opaque: any bytes, even ones that look like msgpack",
+          "[protocol][frame]") {
+    for (const Bytes& env : {bytes_of({0x00}), bytes_of({0xc1}), bytes_of({0x91}), bytes_of({0x91, 0x01}),
+                             bytes_of({0xdd, 0xff, 0xff, 0xff, 0xff}), Bytes(100, 0xff)}) {
+        auto f = decode(concat(bytes_of({0x91, 0x01}), env));
+        REQUIRE(f.ok());
+        CHECK(std::get<DeliverFrame>(*f).envelope == env);
+    }
 }
 
 TEST_CASE("malformed headers are refused", "[protocol][frame]") {
     const std::vector<Bytes> bad = {
         {},
-        bytes_of({0x04}),                  // not a list
-        bytes_of({0x90}),                  // no type
-        bytes_of({0x92, 0x04}),            // truncated
-        bytes_of({0x92, 0x04, 0x05, 0x00}),  // trailing byte
+        bytes_of({0x04}),                    // not a list
+        bytes_of({0x90}),                    // no type
+        bytes_of({0x92, 0x04}),              // truncated
         bytes_of({0x92, 0x04, 0xcc, 0x05}),  // non-canonical nonce
-        bytes_of({0x91, 0xa1, '4'}),       // type as text
-        bytes_of({0x91, 0xff}),            // negative type
-        bytes_of({0x81, 0x04, 0x05}),      // map
-        bytes_of({0x91, 0x04}),            // ping without nonce
+        bytes_of({0x91, 0xa1, '4'}),         // type as text
+        bytes_of({0x91, 0xff}),              // negative type
+        bytes_of({0x81, 0x04, 0x05}),        // map
+        bytes_of({0x91, 0x04}),              // ping without nonce
         bytes_of({0x93, 0x04, 0x05, 0x06}),  // ping with an extra field
         bytes_of({0x92, 0x04, 0xa1, '5'}),   // nonce as text
         bytes_of({0x92, 0x03, 0xa1, 'x'}),   // reject without message id
+        bytes_of({0x91, 0xcc, 0x01, 0x90}),  // deliver with a non-canonical type
+        bytes_of({0x92, 0x01, 0x00, 0x90}),  // deliver with an extra field
+        bytes_of({0x91, 0x91, 0x01, 0x90}),  // type nested in a list
+        bytes_of({0xdc, 0x00, 0x01, 0x01, 0x90}),  // array16 header for one element
         Writer().array(3).u64(3).bin(Bytes(33, 0)).str("x").take(),  // id too long
         Writer().array(3).u64(3).bin({}).str(std::string(1025, 'x')).take(),  // reason too long
         Writer().array(3).u64(3).bin({}).str("\xc0\xaf").take(),  // reason not UTF-8
         Writer().array(9).u64(4).u64(1).u64(1).u64(1).u64(1).u64(1).u64(1).u64(1).u64(1).take(),
-        Writer().array(2).u64(4).bin(Bytes(5000, 0)).take(),  // header larger than 4 KiB
+        Writer().array(2).u64(4).bin(Bytes(5000, 0)).take(),  // a big bin in a header
     };
     for (size_t i = 0; i < bad.size(); ++i) {
         INFO("case " << i);
-        CHECK_FALSE(decode_header(bad[i]).ok());
+        CHECK_FALSE(decode(bad[i]).ok());
     }
-    CHECK_FALSE(decode_header(bytes_of({0x92, 0x01, 0x00}), Bytes{1}).ok());  // deliver + extra field
 }
 
 TEST_CASE("a reject frame's message id is a full id or empty", "[protocol][frame]") {
-    auto r = decode_header(Writer().array(3).u64(3).bin(Bytes(5, 1)).str("x").take());
+    auto r = decode(Writer().array(3).u64(3).bin(Bytes(5, 1)).str("x").take());
     CHECK_FALSE(r.ok());
-    CHECK(decode_header(Writer().array(3).u64(3).bin(Bytes(32, 1)).str("x").take()).ok());
-    CHECK(decode_header(Writer().array(3).u64(3).bin({}).str("").take()).ok());
+    CHECK_FALSE(decode(Writer().array(3).u64(3).bin(Bytes(31, 1)).str("x").take()).ok());
+    CHECK(decode(Writer().array(3).u64(3).bin(Bytes(32, 1)).str("x").take()).ok());
+    CHECK(decode(Writer().array(3).u64(3).bin({}).str("").take()).ok());
 }
 
-TEST_CASE("a missing or extra envelope part is refused", "[protocol][frame]") {
-    auto deliver = decode_header(bytes_of({0x91, 0x01}));
+TEST_CASE("a missing envelope, or bytes after a header that takes none, is refused", "[protocol][frame]") {
+    auto deliver = decode(bytes_of({0x91, 0x01}));
     REQUIRE_FALSE(deliver.ok());
     CHECK_THAT(deliver.error(), Catch::Contains("missing"));
-    CHECK_FALSE(decode_header(bytes_of({0x91, 0x02})).ok());
+    CHECK_FALSE(decode(bytes_of({0x91, 0x02})).ok());
 
-    for (const Bytes& header : {encode_frame(PingFrame{1}).header, encode_frame(PongFrame{1}).header,
-                                encode_frame(RejectFrame{{}, "x"}).header}) {
-        auto r = decode_header(header, bytes_of({0x90}));
-        REQUIRE_FALSE(r.ok());
-        CHECK_THAT(r.error(), Catch::Contains("unexpected extra part"));
+    for (const Bytes& header : {encode_frame(PingFrame{1}), encode_frame(PongFrame{1}),
+                                encode_frame(RejectFrame{{}, "x"}), encode_frame(RejectFrame{Bytes(32, 3), "x"})}) {
+        for (const Bytes& tail : {bytes_of({0x90}), bytes_of({0x00}), Bytes(64, 0xab)}) {
+            auto r = decode(concat(header, tail));
+            REQUIRE_FALSE(r.ok());
+            CHECK_THAT(r.error(), Catch::Contains("unexpected bytes after the header"));
+        }
     }
-    // An empty second part is still a part.
-    CHECK(decode_header(bytes_of({0x91, 0x01}), Bytes{}).ok());
 }
 
 TEST_CASE("an unknown frame type is refused", "[protocol][frame]") {
     for (uint64_t t : std::initializer_list<uint64_t>{0, 6, 100, UINT64_MAX}) {
-        auto r = decode_header(Writer().array(1).u64(t).take());
+        auto r = decode(Writer().array(1).u64(t).take());
         REQUIRE_FALSE(r.ok());
         CHECK_THAT(r.error(), Catch::Contains("unknown type"));
-        CHECK_FALSE(decode_header(Writer().array(1).u64(t).take(), Bytes{1}).ok());
+        CHECK_FALSE(decode(concat(Writer().array(1).u64(t).take(), Bytes{1})).ok());
     }
 }
 
-TEST_CASE("an envelope part above the limit is refused", "[protocol][frame]") {
+TEST_CASE("an envelope above the limit is refused", "[protocol][frame]") {
     const Bytes env(1000, 0x55);
     CHECK(decode(encode_frame(DeliverFrame{env}), 1000).ok());
     auto r = decode(encode_frame(DeliverFrame{env}), 999);
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error(), Catch::Contains("exceeds the limit"));
     CHECK_FALSE(decode(encode_frame(AckFrame{env}), 999).ok());
+    // A frame far above the limit is refused before anything is parsed.
+    auto huge = decode(encode_frame(DeliverFrame{Bytes(20000, 0x55)}), 999);
+    REQUIRE_FALSE(huge.ok());
+    CHECK_THAT(huge.error(), Catch::Contains("exceeds the limit"));
 }
