@@ -139,6 +139,7 @@ json NodeImpl::api_status() {
                   {"receipts", m_counters.receipts},
                   {"sent", m_counters.sent},
                   {"refused_connections", m_counters.refused_connections},
+                  {"links_closed", m_counters.links_closed},
                   {"commits", m_counters.commits},
                   {"rejected", rejected}}}};
 }

@@ -3,6 +3,8 @@
 // logged, and the peer is told why.
 #include <zmq.h>
 
+#include <cstring>
+
 #include "node/node_impl.h"
 
 namespace lienthong::node {
@@ -56,6 +58,27 @@ void NodeImpl::on_zap_request() {
     }
 }
 
+void NodeImpl::on_router_monitor_event() {
+    zmq::message_t ev, addr;
+    try {
+        if (!m_router_monitor->recv(ev, zmq::recv_flags::dontwait)) return;
+        if (ev.more() && !m_router_monitor->recv(addr, zmq::recv_flags::dontwait)) return;
+    } catch (const zmq::error_t&) {
+        return;
+    }
+    if (ev.size() < 6) return;
+    uint16_t event = 0;
+    std::memcpy(&event, ev.data(), 2);
+    const std::string address = addr.to_string();
+    if (event == ZMQ_EVENT_DISCONNECTED) {
+        ++m_counters.links_closed;
+        m_log.info("peer_link_closed", {{"address", address},
+                                        {"note", "peer went away, or sent a message over the transport cap"}});
+    } else {
+        m_log.warn("handshake_failed", {{"address", address}, {"error", "incoming CURVE handshake failed (bad protocol or key)"}});
+    }
+}
+
 void NodeImpl::reject(const Bytes& routing_id, const std::string& peer, const std::string& kind,
                       const std::string& reason, const Bytes& message_id) {
     ++m_counters.rejected[kind];
@@ -74,10 +97,11 @@ void NodeImpl::on_router_readable() {
             zmq::message_t part;
             if (!m_router->recv(part, zmq::recv_flags::dontwait)) break;
             parts.push_back(std::move(part));
-            while (parts.back().more()) {
+            // [routing id, frame]; drain (never wait for) anything more a faulty peer sent.
+            while (parts.back().more() && parts.size() < 64) {
                 zmq::message_t more;
-                (void)m_router->recv(more, zmq::recv_flags::none);
-                if (parts.size() < 4) parts.push_back(std::move(more));
+                if (!m_router->recv(more, zmq::recv_flags::dontwait)) break;
+                parts.push_back(std::move(more));
             }
         } catch (const zmq::error_t&) {
             break;
@@ -88,12 +112,9 @@ void NodeImpl::on_router_readable() {
         const std::string peer = user ? user : "";
         if (peer.empty() || !m_links.count(peer)) continue;  // removed while connected
         m_links[peer].last_contact_ms = m_clock->now_ms();
-        std::optional<ByteView> body;
-        if (parts.size() == 3) body = ByteView(parts[2].data<uint8_t>(), parts[2].size());
-        auto frame = parts.size() > 3
-                         ? Result<protocol::Frame>(make_error("frame: too many parts"))
-                         : protocol::decode_frame(ByteView(parts[1].data<uint8_t>(), parts[1].size()), body,
-                                                  lim.max_envelope_bytes);
+        auto frame = parts.size() > 2 ? Result<protocol::Frame>(make_error("frame: sent in more than one part"))
+                                      : protocol::decode_frame(ByteView(parts[1].data<uint8_t>(), parts[1].size()),
+                                                               lim.max_envelope_bytes);
         if (!frame.ok()) {
             reject(rid, peer, "malformed_frame", frame.error(), {});
             continue;

@@ -82,12 +82,22 @@ Status NodeImpl::start() {
         m_router->set(zmq::sockopt::curve_secretkey,
                       zmq::const_buffer(m_identity.box_secret.data(), m_identity.box_secret.size()));
         m_router->set(zmq::sockopt::zap_domain, "lienthong");
+        // Frames up to 4x the envelope limit are read and refused with a Reject (counted,
+        // logged); beyond that the transport closes the connection without reading it into
+        // memory (logged as peer_link_closed).
         m_router->set(zmq::sockopt::maxmsgsize,
-                      static_cast<int64_t>(m_config.limits.max_envelope_bytes + 4096));
+                      static_cast<int64_t>(4 * m_config.limits.max_envelope_bytes + 4096));
         m_router->set(zmq::sockopt::heartbeat_ivl, static_cast<int>(m_config.heartbeat_ms));
         m_router->set(zmq::sockopt::heartbeat_timeout, static_cast<int>(3 * m_config.heartbeat_ms));
         m_router->set(zmq::sockopt::sndhwm, 100000);
         m_router->set(zmq::sockopt::rcvhwm, 100000);
+        if (zmq_socket_monitor(m_router->handle(), "inproc://monitor-router",
+                               ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0)
+            return make_error("cannot monitor the listening socket");
+        m_router_monitor = std::make_unique<zmq::socket_t>(m_ctx, zmq::socket_type::pair);
+        m_router_monitor->set(zmq::sockopt::linger, 0);
+        m_router_monitor->connect("inproc://monitor-router");
         m_router->bind(m_config.listen);
 
         const std::string sock_path = m_config.api_socket_path();
@@ -139,6 +149,7 @@ Status NodeImpl::run() {
         items.push_back({m_router->handle(), 0, accept, 0});
         items.push_back({m_api->handle(), 0, accept, 0});
         items.push_back({nullptr, m_committer->notify_fd(), ZMQ_POLLIN, 0});
+        items.push_back({m_router_monitor->handle(), 0, ZMQ_POLLIN, 0});
         for (auto& [agency, link] : m_links) {
             items.push_back({link.dealer->handle(), 0, ZMQ_POLLIN, 0});
             item_links.push_back(&link);
@@ -163,9 +174,10 @@ Status NodeImpl::run() {
         if (items[3].revents & ZMQ_POLLIN) on_api_readable();
         if (items[4].revents & ZMQ_POLLIN)
             if (auto done = m_committer->take()) on_commit_done(std::move(*done));
+        if (items[5].revents & ZMQ_POLLIN) on_router_monitor_event();
         // Links may be removed by an API call above; copy what we need by name.
         std::vector<std::pair<std::string, bool>> ready;  // (agency, is_monitor)
-        constexpr size_t kFirstLink = 5;
+        constexpr size_t kFirstLink = 6;
         for (size_t i = kFirstLink; i < items.size(); ++i)
             if (items[i].revents & ZMQ_POLLIN)
                 ready.emplace_back(item_links[i - kFirstLink]->record.identity.agency, (i - kFirstLink) % 2 == 1);

@@ -88,6 +88,7 @@ struct Counters {
     uint64_t receipts = 0;
     uint64_t sent = 0;
     uint64_t refused_connections = 0;
+    uint64_t links_closed = 0;  // incoming connections closed (peer gone, or a message over the transport cap)
     uint64_t commits = 0;
     std::map<std::string, uint64_t> rejected;  // by reason kind
 };
@@ -127,6 +128,7 @@ private:
     void reject(const Bytes& routing_id, const std::string& peer, const std::string& kind,
                 const std::string& reason, const Bytes& message_id);
     void on_zap_request();
+    void on_router_monitor_event();
     // api (api_server.cpp)
     void on_api_readable();
     void handle_api(const Bytes& routing_id, const nlohmann::json& req);
@@ -157,6 +159,7 @@ private:
     zmq::context_t m_ctx{1};
     std::unique_ptr<zmq::socket_t> m_zap;
     std::unique_ptr<zmq::socket_t> m_router;
+    std::unique_ptr<zmq::socket_t> m_router_monitor;  // transport events of incoming links
     std::unique_ptr<zmq::socket_t> m_api;
     int m_signal_fd = -1;
     int m_lock_fd = -1;  // flock on <data_dir>/node.lock: one node per data directory

@@ -63,22 +63,14 @@ void NodeImpl::remove_link(const std::string& agency) {
 }
 
 bool NodeImpl::send_frame(zmq::socket_t& sock, const protocol::Frame& f, ByteView routing_id) {
-    auto enc = protocol::encode_frame(f);
+    auto* bytes = new Bytes(protocol::encode_frame(f));
+    // Hand the buffer to zmq without another copy; zmq frees it when sent.
+    zmq::message_t msg(bytes->data(), bytes->size(), [](void*, void* hint) { delete static_cast<Bytes*>(hint); }, bytes);
     try {
-        if (!routing_id.empty()) {
-            zmq::message_t rid(routing_id.data(), routing_id.size());
-            if (!sock.send(rid, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return false;
-        }
-        const auto more = enc.body ? zmq::send_flags::sndmore : zmq::send_flags::none;
-        if (!sock.send(zmq::buffer(enc.header), more | zmq::send_flags::dontwait)) return false;
-        if (enc.body) {
-            // Hand the body to zmq without another copy.
-            auto* body = new Bytes(std::move(*enc.body));
-            zmq::message_t msg(body->data(), body->size(),
-                               [](void*, void* hint) { delete static_cast<Bytes*>(hint); }, body);
-            if (!sock.send(msg, zmq::send_flags::dontwait)) return false;
-        }
-        return true;
+        if (!routing_id.empty() &&
+            !sock.send(zmq::const_buffer(routing_id.data(), routing_id.size()), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+            return false;
+        return sock.send(msg, zmq::send_flags::dontwait).has_value();
     } catch (const zmq::error_t&) {
         return false;
     }
@@ -195,15 +187,15 @@ void NodeImpl::on_monitor_event(PeerLink& link) {
 void NodeImpl::on_dealer_readable(PeerLink& link) {
     const std::string agency = link.record.identity.agency;
     for (size_t n = 0; n < m_config.limits.batch_documents; ++n) {
-        std::vector<zmq::message_t> parts;
+        zmq::message_t msg;
+        size_t extra_parts = 0;
         try {
-            zmq::message_t part;
-            if (!link.dealer->recv(part, zmq::recv_flags::dontwait)) break;
-            parts.push_back(std::move(part));
-            while (parts.back().more() && parts.size() < 4) {
-                zmq::message_t more;
-                (void)link.dealer->recv(more, zmq::recv_flags::none);
-                parts.push_back(std::move(more));
+            if (!link.dealer->recv(msg, zmq::recv_flags::dontwait)) break;
+            // Frames are one part; drain (never wait for) anything more a faulty peer sent.
+            for (bool more = msg.more(); more && extra_parts < 64; ++extra_parts) {
+                zmq::message_t junk;
+                if (!link.dealer->recv(junk, zmq::recv_flags::dontwait)) break;
+                more = junk.more();
             }
         } catch (const zmq::error_t&) {
             break;
@@ -212,12 +204,9 @@ void NodeImpl::on_dealer_readable(PeerLink& link) {
         if (it == m_links.end()) return;
         PeerLink& l = it->second;
         l.last_contact_ms = m_clock->now_ms();
-        std::optional<ByteView> body;
-        if (parts.size() == 2) body = ByteView(parts[1].data<uint8_t>(), parts[1].size());
-        auto frame = parts.size() > 2
-                         ? Result<protocol::Frame>(make_error("frame: too many parts"))
-                         : protocol::decode_frame(ByteView(parts[0].data<uint8_t>(), parts[0].size()), body,
-                                                  m_config.limits.max_envelope_bytes);
+        auto frame = extra_parts > 0 ? Result<protocol::Frame>(make_error("frame: sent in more than one part"))
+                                     : protocol::decode_frame(ByteView(msg.data<uint8_t>(), msg.size()),
+                                                              m_config.limits.max_envelope_bytes);
         if (!frame.ok()) {
             ++m_counters.rejected["malformed_frame"];
             m_log.warn("frame_rejected", {{"peer", agency}, {"error", frame.error()}});

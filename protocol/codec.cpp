@@ -121,6 +121,16 @@ Status ArrayReader::finish() {
 
 Result<Decoded> Decoded::parse(ByteView bytes, std::string_view context,
                                const DecodeLimits& limits) {
+    size_t consumed = 0;
+    LT_ASSIGN(auto d, parse_prefix(bytes, context, limits, consumed));
+    if (consumed != bytes.size())
+        return make_error(std::string(context) + ": " + std::to_string(bytes.size() - consumed) +
+                          " trailing bytes after the value");
+    return d;
+}
+
+Result<Decoded> Decoded::parse_prefix(ByteView bytes, std::string_view context, const DecodeLimits& limits,
+                                      size_t& consumed) {
     const std::string ctx(context);
     if (bytes.size() > limits.max_bytes)
         return make_error(ctx + ": " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
@@ -134,17 +144,14 @@ Result<Decoded> Decoded::parse(ByteView bytes, std::string_view context,
                                   limits.max_depth);
         auto oh = msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size(), offset,
                                   nullptr, nullptr, lim);
-        if (offset != bytes.size())
-            return make_error(ctx + ": " + std::to_string(bytes.size() - offset) +
-                              " trailing bytes after the value");
+        consumed = offset;
         if (oh.get().type != msgpack::type::ARRAY) return make_error(ctx + ": root is not a list");
         if (!only_canonical_types(oh.get()))
             return make_error(ctx + ": contains a map, float, negative integer or extension, "
                                     "which this format never uses");
         msgpack::sbuffer again;
         msgpack::pack(again, oh.get());
-        if (again.size() != bytes.size() ||
-            std::memcmp(again.data(), bytes.data(), bytes.size()) != 0)
+        if (again.size() != offset || std::memcmp(again.data(), bytes.data(), offset) != 0)
             return make_error(ctx + ": not in canonical encoding");
         d.m_handle = std::make_shared<msgpack::object_handle>(std::move(oh));
     } catch (const msgpack::insufficient_bytes&) {

@@ -84,6 +84,9 @@ public:
     // Parses `bytes`, refusing oversize, malformed, trailing or non-canonical input.
     static Result<Decoded> parse(ByteView bytes, std::string_view context,
                                  const DecodeLimits& limits = {});
+    // Like parse, for a value followed by other bytes: sets `consumed` to the value's length.
+    static Result<Decoded> parse_prefix(ByteView bytes, std::string_view context, const DecodeLimits& limits,
+                                        size_t& consumed);
     ArrayReader root() const;
 
 private:

@@ -1,13 +1,15 @@
 // Peer-link frames: what two connected nodes say to each other over ZeroMQ.
 //
-// A ZeroMQ message is one or two frames: a small header, then, for frames that carry an
-// envelope, the envelope's wire bytes untouched (no copy into the header).
+// Every frame is ONE ZeroMQ message part: a small canonical msgpack header, followed, for
+// frames that carry an envelope, by the envelope's wire bytes.
 //   header = [ type : uint, ...fields ]
-//   Deliver  [1]                        + envelope   sender → recipient: please take custody
-//   Ack      [2]                        + envelope   recipient → sender: the signed receipt
+//   Deliver  [1] envelope          sender → recipient: please take custody
+//   Ack      [2] envelope          recipient → sender: a signed receipt
 //   Reject   [3, message_id:bin(32)|bin(0), reason:str]   why an envelope was refused
-//   Ping     [4, nonce:uint]            liveness probe from the connecting side
-//   Pong     [5, nonce:uint]            answer to Ping
+//   Ping     [4, nonce:uint]       liveness probe from the connecting side
+//   Pong     [5, nonce:uint]       answer to Ping
+// (One part, not two: libzmq 4.3 can abort the process when a connection drops between the
+// parts of a multipart message — "Assertion failed: !_more (src/fq.cpp)".)
 // Decoding never throws; anything malformed is an error the caller counts against the peer.
 #pragma once
 
@@ -36,13 +38,7 @@ struct PongFrame {
 
 using Frame = std::variant<DeliverFrame, AckFrame, RejectFrame, PingFrame, PongFrame>;
 
-struct EncodedFrame {
-    Bytes header;
-    std::optional<Bytes> body;
-};
-
-EncodedFrame encode_frame(const Frame& f);
-// `body` is the second ZeroMQ frame, if there was one.
-Result<Frame> decode_frame(ByteView header, std::optional<ByteView> body, size_t max_envelope_bytes);
+Bytes encode_frame(const Frame& f);
+Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes);
 
 }  // namespace lienthong::protocol
