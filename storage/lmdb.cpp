@@ -25,6 +25,7 @@ ReadTxn::~ReadTxn() {
 }
 
 std::optional<ByteView> ReadTxn::get(MDB_dbi table, ByteView key) const {
+    if (!m_txn) return std::nullopt;  // the transaction could not begin (see Env::read)
     MDB_val k = to_val(key), v{};
     if (mdb_get(m_txn, table, &k, &v) != 0) return std::nullopt;
     return from_val(v);
@@ -33,7 +34,7 @@ std::optional<ByteView> ReadTxn::get(MDB_dbi table, ByteView key) const {
 void ReadTxn::scan(MDB_dbi table, ByteView from,
                    const std::function<bool(ByteView, ByteView)>& fn) const {
     MDB_cursor* cur = nullptr;
-    if (mdb_cursor_open(m_txn, table, &cur) != 0) return;
+    if (!m_txn || mdb_cursor_open(m_txn, table, &cur) != 0) return;
     MDB_val k = to_val(from), v{};
     int rc = from.empty() ? mdb_cursor_get(cur, &k, &v, MDB_FIRST)
                           : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -55,7 +56,7 @@ void ReadTxn::scan_prefix(MDB_dbi table, ByteView prefix,
 
 std::optional<std::pair<ByteView, ByteView>> ReadTxn::last(MDB_dbi table) const {
     MDB_cursor* cur = nullptr;
-    if (mdb_cursor_open(m_txn, table, &cur) != 0) return std::nullopt;
+    if (!m_txn || mdb_cursor_open(m_txn, table, &cur) != 0) return std::nullopt;
     MDB_val k{}, v{};
     std::optional<std::pair<ByteView, ByteView>> out;
     if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0) out.emplace(from_val(k), from_val(v));
@@ -65,7 +66,7 @@ std::optional<std::pair<ByteView, ByteView>> ReadTxn::last(MDB_dbi table) const 
 
 size_t ReadTxn::count(MDB_dbi table) const {
     MDB_stat st{};
-    if (mdb_stat(m_txn, table, &st) != 0) return 0;
+    if (!m_txn || mdb_stat(m_txn, table, &st) != 0) return 0;
     return st.ms_entries;
 }
 

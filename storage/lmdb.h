@@ -89,11 +89,12 @@ public:
     // REQUIRES: no transaction is open in this process.
     Status grow_map();
 
-    // Runs fn in a read-only snapshot.
+    // Runs fn in a read-only snapshot. If LMDB cannot begin one (reader table full), fn sees
+    // an empty database rather than crashing; the next read tries again.
     template <class F>
     auto read(F&& fn) const -> decltype(fn(std::declval<const ReadTxn&>())) {
         MDB_txn* txn = nullptr;
-        mdb_txn_begin(m_env, nullptr, MDB_RDONLY, &txn);
+        if (mdb_txn_begin(m_env, nullptr, MDB_RDONLY, &txn) != 0) txn = nullptr;
         struct Guard : ReadTxn {
             explicit Guard(MDB_txn* t) : ReadTxn(t) {}
         } guard(txn);

@@ -410,7 +410,7 @@ size_t Store::outbox_total(const ReadTxn& t) const { return t.count(m_outbox); }
 std::vector<InboxRecord> Store::list_inbox(const ReadTxn& t, size_t limit) const {
     std::vector<InboxRecord> out;
     MDB_cursor* cur = nullptr;
-    if (mdb_cursor_open(t.raw(), m_inbox, &cur) != 0) return out;
+    if (!t.raw() || mdb_cursor_open(t.raw(), m_inbox, &cur) != 0) return out;
     MDB_val k{}, v{};
     int rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
     while (rc == 0 && out.size() < limit) {
@@ -425,7 +425,7 @@ std::vector<InboxRecord> Store::list_inbox(const ReadTxn& t, size_t limit) const
 std::vector<SentRecord> Store::list_sent(const ReadTxn& t, size_t limit) const {
     std::vector<SentRecord> out;
     MDB_cursor* cur = nullptr;
-    if (mdb_cursor_open(t.raw(), m_sent, &cur) != 0) return out;
+    if (!t.raw() || mdb_cursor_open(t.raw(), m_sent, &cur) != 0) return out;
     MDB_val k{}, v{};
     int rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
     while (rc == 0 && out.size() < limit) {

@@ -222,7 +222,9 @@ TEST_CASE("record_receipt retires the outbox entry once and refuses duplicates",
 
     Result<bool> first = make_error("unset");
     REQUIRE(s->env().write([&](WriteTxn& t) -> Status {
-        first = s->record_receipt(t, rec.id, "B", 200, 250, bytes_of("receipt-B"));
+        // One receipt covers a batch: its wire is stored once under its own id.
+        LT_TRY(s->put_receipt(t, id_of(200), bytes_of("receipt-B")));
+        first = s->record_receipt(t, rec.id, "B", 200, 250, id_of(200));
         return first.ok() ? ok_status() : first.take_error();
     }).ok());
     CHECK(*first == true);
@@ -237,23 +239,25 @@ TEST_CASE("record_receipt retires the outbox entry once and refuses duplicates",
         CHECK(d->acked_ms == 250);
         CHECK(d->attempts == 1);
         CHECK(d->last_error.empty());
-        CHECK(s->receipt(t, rec.id, "B") == bytes_of("receipt-B"));
-        CHECK_FALSE(s->receipt(t, rec.id, "C"));
+        CHECK(d->receipt_id == id_of(200));
+        CHECK(s->receipt(t, id_of(200)) == bytes_of("receipt-B"));
+        CHECK_FALSE(s->receipt(t, id_of(201)));
         CHECK(s->delivery(t, rec.id, "C")->state == DeliveryState::pending);
+        CHECK_FALSE(s->delivery(t, rec.id, "C")->receipt_id.has_value());
     });
 
     Result<bool> dup = make_error("unset"), stranger = make_error("unset"), unknown = make_error("unset");
     REQUIRE(s->env().write([&](WriteTxn& t) -> Status {
-        dup = s->record_receipt(t, rec.id, "B", 300, 350, bytes_of("receipt-B-again"));
-        stranger = s->record_receipt(t, rec.id, "Z", 300, 350, bytes_of("r"));
-        unknown = s->record_receipt(t, id_of(42), "B", 300, 350, bytes_of("r"));
+        dup = s->record_receipt(t, rec.id, "B", 300, 350, id_of(201));
+        stranger = s->record_receipt(t, rec.id, "Z", 300, 350, id_of(202));
+        unknown = s->record_receipt(t, id_of(42), "B", 300, 350, id_of(203));
         return ok_status();
     }).ok());
     CHECK(*dup == false);
     CHECK(*stranger == false);
     CHECK(*unknown == false);
     s->env().read([&](const ReadTxn& t) {
-        CHECK(s->receipt(t, rec.id, "B") == bytes_of("receipt-B"));  // the first one is kept
+        CHECK(s->delivery(t, rec.id, "B")->receipt_id == id_of(200));  // the first one is kept
         CHECK(s->delivery(t, rec.id, "B")->receipt_ms == 200);
         CHECK(s->outbox_total(t) == 1);
     });
@@ -287,7 +291,7 @@ TEST_CASE("add_inbox stores the document and its record, and list_inbox is newes
         r.content_hash = id_of(static_cast<uint8_t>(n + 50));
         r.subject = "Hỏa tốc " + std::to_string(n);
         r.size = n;
-        r.receipt = bytes_of("receipt " + std::to_string(n));
+        r.receipt_id = id_of(static_cast<uint8_t>(n + 100));
         REQUIRE(s->env().write([&](WriteTxn& t) { return s->add_inbox(t, r, bytes_of("wire " + std::to_string(n))); }).ok());
         CHECK(r.seq == n);
     }
@@ -301,7 +305,7 @@ TEST_CASE("add_inbox stores the document and its record, and list_inbox is newes
         CHECK(r->sender == "000.00.00.H41");
         CHECK(r->content_hash == id_of(52));
         CHECK(r->subject == "Hỏa tốc 2");
-        CHECK(r->receipt == bytes_of("receipt 2"));
+        CHECK(r->receipt_id == id_of(102));
         CHECK(s->document(t, id_of(2)) == bytes_of("wire 2"));
         CHECK_FALSE(s->inbox_record(t, id_of(9)));
         auto list = s->list_inbox(t, 2);
@@ -430,7 +434,8 @@ TEST_CASE("everything committed is still there after close and reopen", "[storag
             return s->add_inbox(t, in, bytes_of("inbox wire"));
         }).ok());
         REQUIRE(s->env().write([&](WriteTxn& t) -> Status {
-            auto r = s->record_receipt(t, rec.id, "B", 8, 9, bytes_of("rB"));
+            LT_TRY(s->put_receipt(t, id_of(77), bytes_of("rB")));
+            auto r = s->record_receipt(t, rec.id, "B", 8, 9, id_of(77));
             return r.ok() ? ok_status() : r.take_error();
         }).ok());
     }
@@ -443,7 +448,8 @@ TEST_CASE("everything committed is still there after close and reopen", "[storag
         CHECK(s->delivery(t, rec.id, "C")->state == DeliveryState::pending);
         CHECK(s->outbox_depth(t, "B") == 0);
         CHECK(s->outbox_depth(t, "C") == 1);
-        CHECK(s->receipt(t, rec.id, "B") == bytes_of("rB"));
+        CHECK(s->receipt(t, id_of(77)) == bytes_of("rB"));
+        CHECK(s->delivery(t, rec.id, "B")->receipt_id == id_of(77));
         CHECK(s->inbox_record(t, id_of(9))->subject == "Đắk Nông");
         CHECK(s->peer(t, "B").has_value());
     });
