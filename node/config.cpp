@@ -62,7 +62,7 @@ Status get_uint(const YAML::Node& map, const std::string& key, const std::string
 Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
     if (!root.IsMap()) return make_error("config: '" + path + "' must be a YAML mapping of keys");
     LT_TRY(check_keys(root, "", {"agency", "name", "data_dir", "key_file", "listen", "peers", "retry",
-                                 "limits", "heartbeat_ms", "log_level"}));
+                                 "limits", "heartbeat_ms", "heartbeat_timeout_ms", "log_level"}));
     NodeConfig c;
     c.config_path = path;
     std::error_code ec;
@@ -80,6 +80,9 @@ Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
     LT_ASSIGN(c.listen, get_string(root, "listen", "", true));
     LT_TRY(check_endpoint(c.listen, true, "listen"));
     LT_TRY(get_uint(root, "heartbeat_ms", "", 50, 600000, c.heartbeat_ms));
+    LT_TRY(get_uint(root, "heartbeat_timeout_ms", "", 100, 3600000, c.heartbeat_timeout_ms));
+    if (c.heartbeat_timeout_ms < 2 * c.heartbeat_ms)
+        return make_error("config: key 'heartbeat_timeout_ms' must be at least twice 'heartbeat_ms'");
     LT_ASSIGN(auto level, get_string(root, "log_level", "", false));
     if (!level.empty() && !parse_log_level(level, c.log_level))
         return make_error("config: key 'log_level' must be one of debug, info, warn, error, not '" + level + "'");
@@ -197,8 +200,10 @@ std::string config_skeleton(const std::string& agency, const std::string& name, 
       << "# Retransmission and reconnect backoff: starts at initial_ms, doubles up to max_ms,\n"
       << "# with random jitter.\n"
       << "retry:\n  initial_ms: 500\n  max_ms: 30000\n"
-      << "# Liveness probe interval; a peer silent for 3 intervals is treated as down.\n"
+      << "# Liveness probe interval, and how long a link may be silent before it is closed and\n"
+      << "# reconnected (generous: a probe waits behind a large message on a slow link).\n"
       << "heartbeat_ms: 1000\n"
+      << "heartbeat_timeout_ms: 20000\n"
       << "limits:\n"
       << "  max_envelope_bytes: 67108864   # largest document (with attachments) sent or accepted\n"
       << "  window_documents: 512          # unacknowledged documents in flight per peer\n"

@@ -41,6 +41,9 @@ struct NodeConfig {
     RetryConfig retry;
     LimitsConfig limits;
     uint64_t heartbeat_ms = 1000;
+    // A link with no traffic at all for this long is closed and reconnected. Generous,
+    // because a heartbeat waits behind a large message on a slow link.
+    uint64_t heartbeat_timeout_ms = 20000;
     LogLevel log_level = LogLevel::info;
 
     std::string api_endpoint() const { return "ipc://" + data_dir + "/api.sock"; }

@@ -88,7 +88,7 @@ Status NodeImpl::start() {
         m_router->set(zmq::sockopt::maxmsgsize,
                       static_cast<int64_t>(4 * m_config.limits.max_envelope_bytes + 4096));
         m_router->set(zmq::sockopt::heartbeat_ivl, static_cast<int>(m_config.heartbeat_ms));
-        m_router->set(zmq::sockopt::heartbeat_timeout, static_cast<int>(3 * m_config.heartbeat_ms));
+        m_router->set(zmq::sockopt::heartbeat_timeout, static_cast<int>(m_config.heartbeat_timeout_ms));
         m_router->set(zmq::sockopt::sndhwm, 100000);
         m_router->set(zmq::sockopt::rcvhwm, 100000);
         if (zmq_socket_monitor(m_router->handle(), "inproc://monitor-router",

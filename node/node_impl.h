@@ -51,7 +51,11 @@ struct PeerLink {
     // a slow link or a big window is not mistaken for a lost one.
     double srtt_ms = 0;
     double rttvar_ms = 0;
+    double goodput_bps = 0;  // bytes/s of receipted documents (EWMA); 0 until measured
     uint64_t rto_ms() const;
+    // How long in-flight documents may take before we go back: the RTO plus the time the
+    // bytes in flight need at the measured goodput (or at a slow-link floor before that).
+    uint64_t retransmit_after_ms() const;
     uint64_t last_progress_ms = 0;
     uint64_t next_ping_ms = 0;
     uint64_t reconnect_at_ms = 0;  // after a refused handshake zmq gives up: we retry

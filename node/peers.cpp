@@ -34,7 +34,7 @@ Status NodeImpl::add_link(const storage::PeerRecord& rec) {
         d.set(zmq::sockopt::reconnect_ivl, static_cast<int>(m_config.retry.initial_ms));
         d.set(zmq::sockopt::reconnect_ivl_max, static_cast<int>(m_config.retry.max_ms));
         d.set(zmq::sockopt::heartbeat_ivl, static_cast<int>(m_config.heartbeat_ms));
-        d.set(zmq::sockopt::heartbeat_timeout, static_cast<int>(3 * m_config.heartbeat_ms));
+        d.set(zmq::sockopt::heartbeat_timeout, static_cast<int>(m_config.heartbeat_timeout_ms));
         d.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(m_config.limits.max_envelope_bytes + 4096));
         d.set(zmq::sockopt::sndhwm, static_cast<int>(m_config.limits.window_documents * 2 + 16));
         const std::string mon = "inproc://monitor-" + std::to_string(++m_monitor_seq);
@@ -77,6 +77,12 @@ bool NodeImpl::send_frame(zmq::socket_t& sock, const protocol::Frame& f, ByteVie
 }
 
 uint64_t PeerLink::rto_ms() const { return static_cast<uint64_t>(srtt_ms + 4 * rttvar_ms); }
+
+uint64_t PeerLink::retransmit_after_ms() const {
+    constexpr double kFloorBps = 16 * 1024;  // a poor commune link, before anything is measured
+    const double rate = std::max(goodput_bps, kFloorBps);
+    return backoff_ms + static_cast<uint64_t>(1000.0 * static_cast<double>(inflight_bytes) / rate);
+}
 
 void NodeImpl::pump_all() {
     for (auto& [agency, link] : m_links) pump(link);
@@ -290,10 +296,12 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
         if (it != m_links.end()) {
             auto& l = it->second;
             const uint64_t now = m_clock->now_ms();
+            size_t acked_bytes = 0;
             for (const auto* ids : {&outcome->delivered, &outcome->known})
                 for (const auto& id : *ids) {
                     auto f = l.inflight.find(id);
                     if (f == l.inflight.end()) continue;
+                    acked_bytes += f->second.bytes;
                     const double sample = static_cast<double>(now - f->second.sent_ms);
                     if (l.srtt_ms == 0) {
                         l.srtt_ms = sample;
@@ -305,6 +313,10 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
                     l.inflight_bytes -= f->second.bytes;
                     l.inflight.erase(f);
                 }
+            if (acked_bytes > 0 && now > l.last_progress_ms) {
+                const double bps = 1000.0 * static_cast<double>(acked_bytes) / static_cast<double>(now - l.last_progress_ms);
+                l.goodput_bps = l.goodput_bps == 0 ? bps : 0.8 * l.goodput_bps + 0.2 * bps;
+            }
             l.last_progress_ms = now;
             l.backoff_ms = std::clamp(l.rto_ms(), m_config.retry.initial_ms, m_config.retry.max_ms);
             l.delivered += outcome->delivered.size();
@@ -339,7 +351,7 @@ void NodeImpl::on_peer_timers(PeerLink& link, uint64_t now) {
     }
     if (!link.connected) return;
     const std::string& agency = link.record.identity.agency;
-    if (!link.inflight.empty() && now >= link.last_progress_ms + link.backoff_ms) {
+    if (!link.inflight.empty() && now >= link.last_progress_ms + link.retransmit_after_ms()) {
         // No receipt for a whole backoff period: go back and resend from the oldest pending.
         m_log.warn("retransmit", {{"peer", agency},
                                   {"in_flight", std::to_string(link.inflight.size())},
