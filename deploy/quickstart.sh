@@ -11,7 +11,7 @@ keep=0
 
 ./deploy/install-deps.sh
 echo "== building"
-./deploy/build.sh
+BUILD_TARGETS="lienthong-node lienthong-admin" ./deploy/build.sh
 node_bin=$root/build/node/lienthong-node
 admin_bin=$root/build/admin/lienthong-admin
 

@@ -1,5 +1,7 @@
 #include "node/committer.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -53,6 +55,10 @@ Committer::Done Committer::wait() {
 }
 
 void Committer::run() {
+    // Signals belong to the event loop (its signalfd); this thread must never take one.
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
     for (;;) {
         Job job;
         {

@@ -52,6 +52,8 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
         case FrameType::reject: {
             RejectFrame f;
             LT_ASSIGN(auto id, r.bin("message_id", 32));
+            if (!id.empty() && id.size() != 32)
+                return make_error("frame header: field 'message_id' must be 32 bytes or empty");
             f.message_id.assign(id.begin(), id.end());
             LT_ASSIGN(f.reason, r.str("reason", 1024));
             out = std::move(f);

@@ -383,12 +383,7 @@ void FakePeer::connect(const TestNode& node) {
     m_dealer->connect(node.endpoint());
 }
 
-void FakePeer::send_frame(const protocol::Frame& f) {
-    auto enc = protocol::encode_frame(f);
-    std::vector<protocol::Bytes> parts{enc.header};
-    if (enc.body) parts.push_back(*enc.body);
-    send_parts(parts);
-}
+void FakePeer::send_frame(const protocol::Frame& f) { send_parts({protocol::encode_frame(f)}); }
 
 void FakePeer::send_parts(const std::vector<protocol::Bytes>& parts) {
     for (size_t i = 0; i < parts.size(); ++i) {
@@ -409,10 +404,8 @@ std::optional<Result<protocol::Frame>> FakePeer::recv_frame(std::chrono::millise
         if (!more) break;
     }
     if (parts.empty()) return std::nullopt;
-    std::optional<protocol::ByteView> body;
-    if (parts.size() == 2) body = protocol::ByteView(parts[1].data<uint8_t>(), parts[1].size());
-    if (parts.size() > 2) return Result<protocol::Frame>(make_error("too many parts"));
-    return protocol::decode_frame(protocol::ByteView(parts[0].data<uint8_t>(), parts[0].size()), body, 64u << 20);
+    if (parts.size() > 1) return Result<protocol::Frame>(make_error("frame sent in more than one part"));
+    return protocol::decode_frame(protocol::ByteView(parts[0].data<uint8_t>(), parts[0].size()), 64u << 20);
 }
 
 protocol::Bytes random_bytes(std::mt19937_64& rng, size_t n) {
