@@ -7,6 +7,7 @@ packages=(
   libzmq3-dev cppzmq-dev libsodium-dev liblmdb-dev lmdb-utils
   libmsgpack-cxx-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev catch2
   libxml2-dev
+  libutf8proc-dev
   procps iproute2 nftables
 )
 missing=()
