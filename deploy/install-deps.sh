@@ -6,7 +6,9 @@ packages=(
   build-essential cmake pkg-config git
   libzmq3-dev cppzmq-dev libsodium-dev liblmdb-dev lmdb-utils
   libmsgpack-cxx-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev catch2
-  procps iproute2 nftables
+  libxml2-dev
+  libutf8proc-dev
+  procps iproute2 nftables iputils-ping netcat-openbsd
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -160,10 +160,24 @@ Status check_endpoint(const std::string& endpoint, bool listening, const std::st
 }
 
 Result<NodeConfig> parse_config(const std::string& yaml_text, const std::string& path) {
+    // Errors quote keys and values from the file; a quoted line break must not split the
+    // one-line error (or forge a second log line), so control characters are escaped.
+    const auto one_line = [](const std::string& text) {
+        std::string out;
+        for (char ch : text) {
+            if (ch == '\n') out += "\\n";
+            else if (ch == '\r') out += "\\r";
+            else if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) out += '?';
+            else out += ch;
+        }
+        return make_error(out);
+    };
     try {
-        return parse_node(YAML::Load(yaml_text), path);
+        auto c = parse_node(YAML::Load(yaml_text), path);
+        if (!c.ok()) return one_line(c.error());
+        return c;
     } catch (const YAML::Exception& e) {
-        return make_error("config: '" + path + "' is not valid YAML: " + e.what());
+        return one_line("config: '" + path + "' is not valid YAML: " + e.what());
     }
 }
 

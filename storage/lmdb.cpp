@@ -48,7 +48,9 @@ void ReadTxn::scan(MDB_dbi table, ByteView from,
 void ReadTxn::scan_prefix(MDB_dbi table, ByteView prefix,
                           const std::function<bool(ByteView, ByteView)>& fn) const {
     scan(table, prefix, [&](ByteView k, ByteView v) {
-        if (k.size() < prefix.size() || std::memcmp(k.data(), prefix.data(), prefix.size()) != 0)
+        // memcmp with an empty prefix may get a null pointer, which is undefined behaviour.
+        if (k.size() < prefix.size() ||
+            (!prefix.empty() && std::memcmp(k.data(), prefix.data(), prefix.size()) != 0))
             return false;
         return fn(k, v);
     });

@@ -221,3 +221,9 @@ TEST_CASE("load_config reads a file and refuses a missing one", "[node][config]"
     CHECK_THAT(missing.error(), Catch::Contains("nope.yaml") && Catch::Contains("cannot read"));
     CHECK(missing.error().find('\n') == std::string::npos);
 }
+
+TEST_CASE("an error quoting a value or key with a line break is still one line", "[node][config]") {
+    refused(replace(valid_yaml(), "log_level: debug", "log_level: \"x\\ny\""), "'log_level'");
+    refused(valid_yaml() + "\"bad\\nkey\": 1\n", "'bad\\nkey'");
+    refused(replace(valid_yaml(), "agency: \"000.00.31.H14\"", "agency: \"A\\r\\nB\""), "'agency'");
+}

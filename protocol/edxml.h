@@ -1,0 +1,192 @@
+// edXML codec: official documents and processing status messages in the Vietnamese
+// document-exchange format (QCVN 102:2016, namespace kNamespace), read into plain structs and
+// written back.
+//
+// parse() takes untrusted bytes (a DMS drop folder, another federation's gateway) and either
+// returns the whole message or refuses it with one error naming the element, the line where
+// libxml2 knows it, and the problem. It never throws, never prints, never touches the network
+// and never expands entities: a DOCTYPE is refused outright, input above kMaxInputBytes too.
+//
+// What parse() checks, beyond well-formed, namespace-well-formed UTF-8 XML:
+//   document: From and at least one To, each with an OrganId; a DocumentId; PromulgationDate
+//             a real calendar date (YYYY/MM/DD); DueDate, ResponseFor/PromulgationDate and
+//             TraceHeader/Timestamp real dates when given; BussinessDocType 0..3; every
+//             manifest Reference has a decodable AttachmentEncoded/Attachment with the same
+//             ContentId.
+//   status:   From, ResponseFor with a DocumentId, a known StatusCode (kStatusCodes) and a
+//             real Timestamp (YYYY/MM/DD HH:MM:SS).
+// Identifiers (OrganId, DocumentId, Code) are opaque: real DocumentIds embed impossible dates
+// such as 2014/02/30, so they are never interpreted. Dates are kept as the text given.
+// Element order inside a parent does not matter; unknown elements are ignored; a single-valued
+// element given twice is refused (which one would be the truth?). Text is trimmed of
+// surrounding whitespace except Content and Description, which are kept verbatim.
+// Attachments are base64-decoded; a zip (application/zip) stays zipped: bytes are bytes.
+//
+// write() produces the structure and namespace layout of the samples: edXML root in the
+// default namespace, edXMLEnvelope declaring the edXML prefix (edXMLHeader with MessageHeader,
+// TraceHeaderList and Bussiness; edXMLBody with edXMLManifest), then AttachmentEncoded with one
+// base64 Attachment per manifest Reference. The XML-DSig <Signature> that real senders put in
+// edXMLHeader is neither checked by parse() nor reproduced by write(): our envelopes carry
+// their own Ed25519 signatures over the exact bytes, which replace it.
+//
+// Thread safety: parse() and write() keep no shared state; call them from any thread.
+#pragma once
+
+#include <compare>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "protocol/bytes.h"
+#include "protocol/result.h"
+
+namespace lienthong::protocol::edxml {
+
+inline constexpr std::string_view kNamespace = "http://www.mic.gov.vn/TBT/QCVN_102_2016";
+// Larger input is refused before libxml2 sees it.
+inline constexpr size_t kMaxInputBytes = 256u << 20;
+// 01 arrived, 02 rejected, 03 accepted/registered, 04 assigned, 05 processing, 06 completed,
+// 13 recall requested, 15 update/recall accepted, 16 update/recall rejected.
+inline constexpr std::string_view kStatusCodes[] = {"01", "02", "03", "04", "05",
+                                                    "06", "13", "15", "16"};
+
+struct Organization {  // <From>, <To>
+    std::string organ_id, organization_in_charge, organ_name, organ_add, email, telephone, fax,
+        website;
+    bool operator==(const Organization&) const = default;
+};
+
+struct StaffInfo {
+    std::string department, staff, email, mobile;
+    bool operator==(const StaffInfo&) const = default;
+};
+
+struct Code {  // <Code><CodeNumber>7816</CodeNumber><CodeNotation>VPCP-TTĐT</CodeNotation>
+    std::string code_number, code_notation;
+    bool operator==(const Code&) const = default;
+};
+
+struct PromulgationInfo {
+    std::string place;
+    std::string date;  // <PromulgationDate>, YYYY/MM/DD
+    bool operator==(const PromulgationInfo&) const = default;
+};
+
+struct DocumentType {
+    std::string type, type_detail, type_name;
+    bool operator==(const DocumentType&) const = default;
+};
+
+struct SignerInfo {
+    std::string competence, position, full_name;
+    bool operator==(const SignerInfo&) const = default;
+};
+
+struct OtherInfo {
+    std::string priority, sphere_of_promulgation, typer_notation, promulgation_amount, page_amount,
+        direction;
+    std::vector<std::string> appendixes;  // <Appendixes><Appendix>…
+    bool operator==(const OtherInfo&) const = default;
+};
+
+// The document a status answers, or (in a document) the one it replies to or revokes.
+struct ResponseFor {
+    std::string organ_id, code, promulgation_date, document_id;
+    bool operator==(const ResponseFor&) const = default;
+};
+
+struct TraceHeader {
+    std::string organ_id;
+    std::string timestamp;  // YYYY/MM/DD HH:MM:SS
+    bool operator==(const TraceHeader&) const = default;
+};
+
+enum class BusinessDocType { New = 0, Revoke = 1, Update = 2, Replace = 3 };
+
+// <BussinessDocumentInfo> of an update (type 2): what changed and for whom.
+struct BusinessDocumentInfo {
+    struct Receiver {
+        std::string organ_id, receiver_type;
+        bool operator==(const Receiver&) const = default;
+    };
+    std::string document_info, document_receiver;
+    std::vector<Receiver> receivers;  // <ReceiverList><Receiver>…
+    bool operator==(const BusinessDocumentInfo&) const = default;
+};
+
+// <ReplacementInfoList><ReplacementInfo> of a replacement (type 3): which earlier document is
+// replaced, at which agencies.
+struct ReplacementInfo {
+    std::string document_id;
+    std::vector<std::string> organ_ids;  // <OrganIdList><OrganId>…
+    bool operator==(const ReplacementInfo&) const = default;
+};
+
+struct Business {             // <Bussiness>, spelled so in the standard
+    std::string document_id;  // optional: revocations in the wild omit it
+    BusinessDocType business_doc_type = BusinessDocType::New;
+    std::string reason;  // <BussinessDocReason>
+    std::string paper;
+    StaffInfo staff;
+    std::optional<BusinessDocumentInfo> document_info;
+    std::vector<ReplacementInfo> replacements;
+    bool operator==(const Business&) const = default;
+};
+
+struct Attachment {
+    std::string content_id;  // "cid:209": links the manifest Reference to its data
+    std::string name, content_type, description;
+    Bytes data;  // decoded
+    bool operator==(const Attachment&) const = default;
+};
+
+struct Document {
+    Organization from;
+    std::vector<Organization> to;
+    std::string document_id;  // opaque; unique only per sender
+    Code code;
+    PromulgationInfo promulgation;
+    DocumentType type;
+    std::string subject, content;
+    SignerInfo signer;
+    std::string due_date;  // YYYY/MM/DD or empty
+    OtherInfo other;
+    std::vector<ResponseFor> response_for;  // a revocation or reply names what it answers
+    std::string steering_type;
+    std::vector<std::string> to_places;
+    std::vector<TraceHeader> traces;
+    std::optional<Business> business;
+    std::vector<Attachment> attachments;  // in manifest order
+    bool operator==(const Document&) const = default;
+};
+
+struct Status {
+    Organization from;
+    ResponseFor response_for;
+    StaffInfo staff;
+    std::string status_code;  // one of kStatusCodes
+    std::string description;
+    std::string timestamp;  // YYYY/MM/DD HH:MM:SS
+    bool operator==(const Status&) const = default;
+};
+
+using Message = std::variant<Document, Status>;
+
+// Reads an edXML message. A MessageHeader holding a StatusCode is a Status; any other is a
+// Document. The error names the element, the line where known, and what is wrong.
+Result<Message> parse(ByteView xml);
+
+// Writes well-formed UTF-8 edXML. Empty optional fields are left out. Text that is not valid
+// UTF-8 or holds characters XML cannot carry is written with U+FFFD in their place, so the
+// output is always well-formed; parse() never produces such text.
+Bytes write(const Document& doc);
+Bytes write(const Status& status);
+
+// True for YYYY/MM/DD naming a real calendar date.
+bool is_edxml_date(std::string_view s);
+// True for YYYY/MM/DD HH:MM:SS naming a real date and time of day.
+bool is_edxml_timestamp(std::string_view s);
+
+}  // namespace lienthong::protocol::edxml
