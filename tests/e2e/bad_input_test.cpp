@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <fstream>
-#include <regex>
 
 #include "tests/e2e/harness.h"
 
@@ -184,7 +183,10 @@ TEST_CASE("admin init writes a private key and a config the node starts from", "
     p = run_process({admin_bin(), "-c", dir + "/node.yaml", "id"});
     REQUIRE(p.exit_code == 0);
     const std::string first = p.out.substr(0, p.out.find('\n'));
-    CHECK(std::regex_match(first, std::regex("lienthong-id v1 000\\.00\\.01\\.H53 sign:[A-Za-z0-9_-]{43} box:[A-Za-z0-9_-]{43}")));
+    CHECK_THAT(first, Catch::StartsWith("lienthong-id v1 000.00.01.H53 sign:"));
+    auto parsed = lienthong::protocol::PublicIdentity::from_line(first);
+    REQUIRE(parsed.ok());
+    CHECK(parsed->agency == "000.00.01.H53");
 
     // Never overwrite an existing node.
     p = run_process({admin_bin(), "init", "--agency", "000.00.01.H53", "--dir", dir});

@@ -45,7 +45,7 @@ public:
 private:
     void run(TestNode& node, const std::string& to, int t) {
         std::mt19937_64 rng(1000 + t);
-        auto c = lienthong::node::ApiClient::connect(node.socket_path(), 3000);
+        auto c = lienthong::node::ApiClient::connect(node.socket_path(), 5000);
         if (!c.ok()) {
             fail(t, c.error());
             return;
@@ -138,7 +138,8 @@ TEST_CASE("a recipient SIGKILLed while receiving gets every document exactly onc
         Senders senders(a, b.agency());
         // Kill B twice while documents stream in, restarting it each time.
         for (const uint64_t threshold : {150u, 450u}) {
-            REQUIRE(wait_until([&] { return status_field(b, "inbox_total") >= threshold; }, 60s, 2ms));
+            REQUIRE(wait_until([&] { return !a.running() || status_field(b, "inbox_total") >= threshold; }, 60s, 2ms));
+            if (!a.running()) break;
             b.kill();
             std::this_thread::sleep_for(300ms);  // A notices the link is down, keeps queueing
             b.start();
@@ -201,7 +202,9 @@ TEST_CASE("a sender keeps running when its recipient is SIGKILLed while receipts
     {
         Senders senders(a, b.agency());
         for (const uint64_t threshold : {100u, 300u, 500u, 700u}) {
-            if (!wait_until([&] { return status_field(b, "inbox_total") >= threshold; }, 60s, 2ms)) break;
+            if (!wait_until([&] { return !a.running() || status_field(b, "inbox_total") >= threshold; }, 60s, 2ms) ||
+                !a.running())
+                break;
             b.kill();
             INFO("after killing the recipient at " << threshold << " documents; sender log: " << a.log_tail(2));
             CHECK(wait_until([&] { return !a.running(); }, 300ms, 10ms) == false);
