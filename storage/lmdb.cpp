@@ -56,6 +56,15 @@ void ReadTxn::scan_prefix(MDB_dbi table, ByteView prefix,
     });
 }
 
+void ReadTxn::scan_reverse(MDB_dbi table, const std::function<bool(ByteView, ByteView)>& fn) const {
+    MDB_cursor* cur = nullptr;
+    if (!m_txn || mdb_cursor_open(m_txn, table, &cur) != 0) return;
+    MDB_val k{}, v{};
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_LAST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV))
+        if (!fn(from_val(k), from_val(v))) break;
+    mdb_cursor_close(cur);
+}
+
 std::optional<std::pair<ByteView, ByteView>> ReadTxn::last(MDB_dbi table) const {
     MDB_cursor* cur = nullptr;
     if (!m_txn || mdb_cursor_open(m_txn, table, &cur) != 0) return std::nullopt;

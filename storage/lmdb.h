@@ -45,6 +45,8 @@ public:
     // Like scan, but only keys starting with `prefix`.
     void scan_prefix(MDB_dbi table, ByteView prefix,
                      const std::function<bool(ByteView, ByteView)>& fn) const;
+    // Calls fn(key, value) from the last key backwards while fn returns true.
+    void scan_reverse(MDB_dbi table, const std::function<bool(ByteView, ByteView)>& fn) const;
     // Last entry in the table, if any.
     std::optional<std::pair<ByteView, ByteView>> last(MDB_dbi table) const;
     size_t count(MDB_dbi table) const;

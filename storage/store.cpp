@@ -409,31 +409,21 @@ size_t Store::outbox_total(const ReadTxn& t) const { return t.count(m_outbox); }
 
 std::vector<InboxRecord> Store::list_inbox(const ReadTxn& t, size_t limit) const {
     std::vector<InboxRecord> out;
-    MDB_cursor* cur = nullptr;
-    if (!t.raw() || mdb_cursor_open(t.raw(), m_inbox, &cur) != 0) return out;
-    MDB_val k{}, v{};
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-    while (rc == 0 && out.size() < limit) {
-        if (auto rec = inbox_record(t, to_hash(ByteView(static_cast<uint8_t*>(v.mv_data), v.mv_size))))
-            out.push_back(std::move(*rec));
-        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-    }
-    mdb_cursor_close(cur);
+    if (limit == 0) return out;
+    t.scan_reverse(m_inbox, [&](ByteView, ByteView id) {
+        if (auto rec = inbox_record(t, to_hash(id))) out.push_back(std::move(*rec));
+        return out.size() < limit;
+    });
     return out;
 }
 
 std::vector<SentRecord> Store::list_sent(const ReadTxn& t, size_t limit) const {
     std::vector<SentRecord> out;
-    MDB_cursor* cur = nullptr;
-    if (!t.raw() || mdb_cursor_open(t.raw(), m_sent, &cur) != 0) return out;
-    MDB_val k{}, v{};
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-    while (rc == 0 && out.size() < limit) {
-        if (auto rec = sent_record(t, to_hash(ByteView(static_cast<uint8_t*>(v.mv_data), v.mv_size))))
-            out.push_back(std::move(*rec));
-        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-    }
-    mdb_cursor_close(cur);
+    if (limit == 0) return out;
+    t.scan_reverse(m_sent, [&](ByteView, ByteView id) {
+        if (auto rec = sent_record(t, to_hash(id))) out.push_back(std::move(*rec));
+        return out.size() < limit;
+    });
     return out;
 }
 
