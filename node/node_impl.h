@@ -178,6 +178,7 @@ private:
     Counters m_counters;
     uint64_t m_started_ms = 0;
     uint64_t m_monitor_seq = 0;
+    uint64_t m_next_release_ms = 0;  // when to drop the database map's pages from RSS again
     bool m_stop = false;
 };
 

@@ -1,5 +1,6 @@
 #include "storage/lmdb.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -161,6 +162,12 @@ Status Env::write_once(const std::function<Status(WriteTxn&)>& fn, bool& map_ful
     }
     if (map_full) return make_error("storage map is full");
     return st;  // the transaction is aborted by its destructor
+}
+
+void Env::release_map_pages() const {
+    MDB_envinfo info{};
+    if (mdb_env_info(m_env, &info) != 0 || !info.me_mapaddr) return;
+    ::madvise(info.me_mapaddr, info.me_mapsize, MADV_DONTNEED);
 }
 
 Status Env::grow_map() {

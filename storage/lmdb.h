@@ -104,6 +104,10 @@ public:
     }
 
     size_t map_bytes() const { return m_map_bytes; }
+    // Drops the map's pages from this process's resident set. They stay in the page cache
+    // (the map is read-only: LMDB writes with pwrite), so the next access is a minor fault.
+    // Safe while other threads read: a dropped page faults back in with the same bytes.
+    void release_map_pages() const;
     const std::string& dir() const { return m_dir; }
 
 private:
