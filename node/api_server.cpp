@@ -199,7 +199,7 @@ void NodeImpl::api_send(const Bytes& rid, const json& req) {
             return bad("unknown recipient '" + r + "': this node has no peer with that agency code (add it with 'lienthong-admin peer add')");
         keys.push_back(it->second.record.identity);
     }
-    auto sealed = protocol::seal_document(c, m_identity, keys);
+    auto sealed = protocol::seal_document(c, m_identity, keys, &m_shared_keys);
     if (!sealed.ok()) return bad(sealed.error());
     if (sealed->envelope.wire.size() > m_config.limits.max_envelope_bytes)
         return bad("document is " + std::to_string(sealed->envelope.wire.size()) + " bytes, over limits.max_envelope_bytes (" +
@@ -328,7 +328,7 @@ json NodeImpl::api_show(const json& req, bool with_content) {
         if (!key.ok()) return fail(key.error());
         opened = protocol::open_document_with_key(*se, *key, m_limits);
     } else {
-        opened = protocol::open_document(*se, m_identity, m_limits);
+        opened = protocol::open_document(*se, m_identity, m_limits, &m_shared_keys);
     }
     if (!opened.ok()) return fail("cannot open document: " + opened.error());
     const auto& c = opened->content;

@@ -170,7 +170,7 @@ void NodeImpl::on_deliver(const Bytes& routing_id, const std::string& peer, Byte
         m_log.debug("duplicate", {{"peer", peer}, {"msg", short_msg}});
         return;
     }
-    auto opened = protocol::open_document(*se, m_identity, m_limits);
+    auto opened = protocol::open_document(*se, m_identity, m_limits, &m_shared_keys);
     if (!opened.ok()) return reject(routing_id, peer, "undecryptable", opened.error(), mid);
 
     InboundDoc d;

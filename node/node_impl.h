@@ -168,6 +168,7 @@ private:
     int m_signal_fd = -1;
     int m_lock_fd = -1;  // flock on <data_dir>/node.lock: one node per data directory
     protocol::LocalKey m_local_key{};
+    protocol::SharedKeyCache m_shared_keys;  // one X25519 per peer, not per document (loop thread)
     std::map<std::string, PeerLink> m_links;
     // Receipts already applied, so a receipt re-sent for many duplicates is checked once.
     std::set<Hash32, HashLess> m_applied_receipts;

@@ -11,7 +11,15 @@ namespace {
 constexpr std::string_view kCommitDomain = "lienthong/v1/commit";
 constexpr std::string_view kHashDomain = "lienthong/v1/content";
 constexpr std::string_view kLocalDomain = "lienthong/v1/local-storage";
-constexpr size_t kWrappedKeyBytes = crypto_box_SEALBYTES + crypto_aead_xchacha20poly1305_ietf_KEYBYTES;
+constexpr size_t kWrappedKeyBytes = crypto_box_MACBYTES + crypto_aead_xchacha20poly1305_ietf_KEYBYTES;
+static_assert(crypto_box_NONCEBYTES == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+static_assert(crypto_box_BEFORENMBYTES == 32);
+
+std::optional<SharedKey> compute_shared(const BoxSecretKey& mine, const BoxPublicKey& theirs) {
+    SharedKey k{};
+    if (crypto_box_beforenm(k.data(), theirs.data(), mine.data()) != 0) return std::nullopt;
+    return k;
+}
 
 Bytes encode_content(const DocumentContent& c) {
     Writer w;
@@ -137,8 +145,28 @@ Status validate_content(const DocumentContent& c) {
     return ok_status();
 }
 
+SharedKeyCache::~SharedKeyCache() {
+    for (auto& [pk, k] : m_keys)
+        if (k) sodium_memzero(k->data(), k->size());
+    sodium_memzero(m_mine.data(), m_mine.size());
+}
+
+const SharedKey* SharedKeyCache::get(const BoxSecretKey& mine, const BoxPublicKey& theirs) {
+    if (mine != m_mine) {  // our key changed (rotation): forget everything
+        for (auto& [pk, k] : m_keys)
+            if (k) sodium_memzero(k->data(), k->size());
+        m_keys.clear();
+        m_mine = mine;
+    }
+    for (const auto& [pk, k] : m_keys)
+        if (pk == theirs) return k ? &*k : nullptr;
+    if (m_keys.size() >= 4096) m_keys.erase(m_keys.begin());
+    m_keys.emplace_back(theirs, compute_shared(mine, theirs));
+    return m_keys.back().second ? &*m_keys.back().second : nullptr;
+}
+
 Result<SealedDocument> seal_document(const DocumentContent& c, const SecretIdentity& sender,
-                                     const std::vector<PublicIdentity>& recipient_keys) {
+                                     const std::vector<PublicIdentity>& recipient_keys, SharedKeyCache* cache) {
     LT_TRY(validate_content(c));
     if (c.sender != sender.pub.agency) return make_error("document sender is not this node's agency");
     SealedDocument out;
@@ -156,14 +184,19 @@ Result<SealedDocument> seal_document(const DocumentContent& c, const SecretIdent
     ct.resize(ct_len);
     sodium_memzero(content.data(), content.size());
 
+    SharedKeyCache local;
+    SharedKeyCache& keys = cache ? *cache : local;
     Writer w;
-    w.array(4).bin(nonce).array(c.recipients.size());
+    w.array(5).bin(nonce).bin(sender.pub.box_key).array(c.recipients.size());
     for (const auto& r : c.recipients) {
         auto it = std::find_if(recipient_keys.begin(), recipient_keys.end(),
                                [&](const PublicIdentity& p) { return p.agency == r; });
         if (it == recipient_keys.end()) return make_error("no public key known for recipient '" + r + "'");
+        const SharedKey* shared = keys.get(sender.box_secret, it->box_key);
+        if (!shared) return make_error("recipient '" + r + "' has an unusable encryption key; check its identity line");
         std::array<uint8_t, kWrappedKeyBytes> wrapped{};
-        crypto_box_seal(wrapped.data(), out.content_key.data(), out.content_key.size(), it->box_key.data());
+        crypto_box_easy_afternm(wrapped.data(), out.content_key.data(), out.content_key.size(), nonce.data(),
+                                shared->data());
         w.array(2).str(r).bin(wrapped);
     }
     w.bin(commitment).bin(ct);
@@ -181,6 +214,7 @@ Result<SealedDocument> seal_document(const DocumentContent& c, const SecretIdent
 namespace {
 struct ParsedPayload {
     std::array<uint8_t, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES> nonce{};
+    BoxPublicKey sender_box_key{};
     std::vector<std::pair<std::string, std::array<uint8_t, kWrappedKeyBytes>>> wraps;
     Hash32 commitment{};
     ByteView ciphertext;
@@ -197,6 +231,7 @@ Result<ParsedPayload> parse_payload(const SignedEnvelope& se, const EnvelopeLimi
     p.decoded = std::move(d);
     auto r = p.decoded.root();
     LT_ASSIGN(p.nonce, r.fixed<crypto_aead_xchacha20poly1305_ietf_NPUBBYTES>("nonce"));
+    LT_ASSIGN(p.sender_box_key, r.fixed<32>("sender_box_key"));
     LT_ASSIGN(auto wraps, r.array("wrapped keys", kMaxRecipients));
     while (wraps.remaining() > 0) {
         LT_ASSIGN(auto wr, wraps.array("wrapped key", 2));
@@ -237,14 +272,19 @@ Result<OpenedDocument> decrypt(const SignedEnvelope& se, const ParsedPayload& p,
 }
 }  // namespace
 
-Result<OpenedDocument> open_document(const SignedEnvelope& se, const SecretIdentity& me, const EnvelopeLimits& limits) {
+Result<OpenedDocument> open_document(const SignedEnvelope& se, const SecretIdentity& me, const EnvelopeLimits& limits,
+                                     SharedKeyCache* cache) {
     LT_ASSIGN(auto p, parse_payload(se, limits));
     const auto mine = std::find_if(p.wraps.begin(), p.wraps.end(), [&](const auto& w) { return w.first == me.pub.agency; });
     if (mine == p.wraps.end()) return make_error("document has no key wrapped for this agency '" + me.pub.agency + "'");
+    SharedKeyCache local;
+    SharedKeyCache& keys = cache ? *cache : local;
+    const SharedKey* shared = keys.get(me.box_secret, p.sender_box_key);
+    if (!shared) return make_error("document names an unusable sender encryption key");
     ContentKey key{};
-    if (crypto_box_seal_open(key.data(), mine->second.data(), mine->second.size(), me.pub.box_key.data(),
-                             me.box_secret.data()) != 0)
-        return make_error("document key cannot be unwrapped with this node's key (tampered or wrong key)");
+    if (crypto_box_open_easy_afternm(key.data(), mine->second.data(), mine->second.size(), p.nonce.data(),
+                                     shared->data()) != 0)
+        return make_error("document key cannot be unwrapped with this node's key (tampered, or the wrong key)");
     auto out = decrypt(se, p, key, limits);
     sodium_memzero(key.data(), key.size());
     return out;

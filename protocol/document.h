@@ -5,9 +5,16 @@
 //   meta       = [ subject, doc_type, number, signer, urgency:uint, confidentiality:uint,
 //                  due_ms:uint (0 = none), reply_to:bin(0|32), [[key, value]...] ]
 //   commitment = BLAKE2b-256(key = content_key, "lienthong/v1/commit" || 0 || content_hash)
-//   payload    = [ nonce:bin(24), [[agency, wrapped_key:bin(80)]...], commitment:bin(32), ciphertext:bin ]
+//   payload    = [ nonce:bin(24), sender_box_key:bin(32), [[agency, wrapped_key:bin(48)]...],
+//                  commitment:bin(32), ciphertext:bin ]
+//   wrapped_key = crypto_box_easy_afternm(content_key, nonce, beforenm(recipient box key,
+//                                         sender box secret))
 // The content is encrypted once with a random content key (XChaCha20-Poly1305, additional
-// data = the commitment); the key is wrapped with crypto_box_seal for every recipient. The
+// data = the commitment); the key is wrapped for every recipient with crypto_box under the
+// sender–recipient shared key, which each side computes once per peer (SharedKeyCache), so
+// a document costs no X25519 operation on the hot path. The nonce is the document's random
+// nonce: each shared key sees it once. The sender's box key travels in the payload, covered
+// by the envelope signature, so a recipient (or, later, a rotated key) needs no lookup. The
 // payload travels in a Kind::document envelope whose one Ed25519 signature covers the
 // commitment, so it is at once the relay-checkable outer signature and the sender's
 // signature over the plaintext: anyone given the envelope and the content key can check that
@@ -19,6 +26,7 @@
 // content_hash, which receipts also sign, is BLAKE2b-256("lienthong/v1/content" || 0 || content).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +65,20 @@ struct DocumentContent {
 };
 
 using ContentKey = std::array<uint8_t, 32>;
+using SharedKey = std::array<uint8_t, 32>;
+
+// Remembers crypto_box_beforenm(their public key, my secret key) per peer key: one X25519
+// operation per peer instead of one per document. Not thread-safe; one per thread.
+class SharedKeyCache {
+public:
+    ~SharedKeyCache();
+    // nullptr if `theirs` is not a usable key (a low-order point): never encrypt to it.
+    const SharedKey* get(const BoxSecretKey& mine, const BoxPublicKey& theirs);
+
+private:
+    BoxSecretKey m_mine{};
+    std::vector<std::pair<BoxPublicKey, std::optional<SharedKey>>> m_keys;  // few peers: a flat list is fastest
+};
 
 struct OpenedDocument {
     DocumentContent content;
@@ -76,13 +98,14 @@ struct SealedDocument {
 
 // REQUIRES: recipient_keys holds one identity for each of c.recipients.
 Result<SealedDocument> seal_document(const DocumentContent& c, const SecretIdentity& sender,
-                                     const std::vector<PublicIdentity>& recipient_keys);
+                                     const std::vector<PublicIdentity>& recipient_keys,
+                                     SharedKeyCache* cache = nullptr);
 
 // Opens a document envelope addressed to `me`. The caller has already verified the envelope
 // signature (which covers the commitment). Checks the commitment, and that the sender,
 // recipients and time inside match the envelope.
 Result<OpenedDocument> open_document(const SignedEnvelope& se, const SecretIdentity& me,
-                                     const EnvelopeLimits& limits = {});
+                                     const EnvelopeLimits& limits = {}, SharedKeyCache* cache = nullptr);
 // Opens a document with its content key: the sender's own copy, or an auditor checking
 // evidence a recipient disclosed. Same checks as open_document.
 Result<OpenedDocument> open_document_with_key(const SignedEnvelope& se, const ContentKey& key,

@@ -9,6 +9,7 @@
 // and open_document and open_document_with_key agree.
 #include "fuzz_target.h"
 
+#include <cstdlib>
 #include <sodium.h>
 
 #include <cstring>
@@ -76,15 +77,17 @@ SignedEnvelope wrap_plaintext(ByteView plaintext) {
                                                commitment.data(), commitment.size(), nullptr, nonce.data(),
                                                key.data());
     ct.resize(ct_len);
-    std::array<uint8_t, crypto_box_SEALBYTES + sizeof key> wrapped{};
-    crypto_box_seal(wrapped.data(), key.data(), key.size(), me().pub.box_key.data());
+    std::array<uint8_t, crypto_box_MACBYTES + sizeof key> wrapped{};
+    if (crypto_box_easy(wrapped.data(), key.data(), key.size(), nonce.data(), me().pub.box_key.data(),
+                        sender().box_secret.data()) != 0)
+        std::abort();
     Envelope env;
     env.kind = Kind::document;
     env.from = sender().pub.agency;
     env.to = {me().pub.agency};
     env.created_ms = kCreated;
-    env.payload = Writer().array(4).bin(nonce).array(1).array(2).str(me().pub.agency).bin(wrapped)
-                      .bin(commitment).bin(ct).take();
+    env.payload = Writer().array(5).bin(nonce).bin(sender().pub.box_key).array(1).array(2).str(me().pub.agency)
+                      .bin(wrapped).bin(commitment).bin(ct).take();
     return sign_envelope(std::move(env), sender().sign_secret);
 }
 

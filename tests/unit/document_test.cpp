@@ -71,6 +71,7 @@ void check_same(const DocumentContent& a, const DocumentContent& b) {
 // The payload taken apart, so a test can alter one piece and put it back together.
 struct Payload {
     Bytes nonce;
+    Bytes sender_box_key;
     std::vector<std::pair<std::string, Bytes>> wraps;
     Bytes commitment;
     Bytes ciphertext;
@@ -83,6 +84,9 @@ struct Payload {
         auto n = r.bin("nonce", 24);
         REQUIRE(n.ok());
         p.nonce.assign(n->begin(), n->end());
+        auto sk = r.bin("sender_box_key", 32);
+        REQUIRE(sk.ok());
+        p.sender_box_key.assign(sk->begin(), sk->end());
         auto ws = r.array("wraps", 1000);
         REQUIRE(ws.ok());
         while (ws->remaining() > 0) {
@@ -105,7 +109,7 @@ struct Payload {
     }
     Bytes encode() const {
         Writer w;
-        w.array(4).bin(nonce).array(wraps.size());
+        w.array(5).bin(nonce).bin(sender_box_key).array(wraps.size());
         for (const auto& [a, k] : wraps) w.array(2).str(a).bin(k);
         w.bin(commitment).bin(ciphertext);
         return w.take();
@@ -148,9 +152,10 @@ TEST_CASE("the payload holds exactly one wrapped key per recipient, in order, an
     REQUIRE(payload.wraps.size() == 3);  // the sender is not among them
     for (size_t i = 0; i < 3; ++i) {
         CHECK(payload.wraps[i].first == sealed->envelope.env.to[i]);
-        CHECK(payload.wraps[i].second.size() == crypto_box_SEALBYTES + 32);
+        CHECK(payload.wraps[i].second.size() == crypto_box_MACBYTES + 32);
     }
     CHECK(payload.commitment.size() == 32);
+    CHECK(payload.sender_box_key == Bytes(p.sender.pub.box_key.begin(), p.sender.pub.box_key.end()));
 
     // The commitment is the keyed BLAKE2b of the content hash, as document.h documents it.
     uint8_t expected[32];
@@ -601,4 +606,32 @@ TEST_CASE("is_safe_file_name allows plain names only", "[protocol][document]") {
     CHECK_FALSE(is_safe_file_name("line\nbreak"));
     CHECK_FALSE(is_safe_file_name("\xc0\xaf"));
     CHECK_FALSE(is_safe_file_name(std::string(256, 'n')));
+}
+
+TEST_CASE("a recipient key that is a low-order point is refused at sealing, never encrypted to",
+          "[protocol][document]") {
+    Parties p;
+    auto keys = p.recipient_keys();
+    keys[1].box_key.fill(0);  // the all-zero point: every shared secret would be zero
+    auto sealed = seal_document(sample_content(p), p.sender, keys);
+    REQUIRE_FALSE(sealed.ok());
+    CHECK_THAT(sealed.error(), Catch::Contains("unusable encryption key"));
+}
+
+TEST_CASE("a shared-key cache gives the same result as computing each time, and follows a key change",
+          "[protocol][document]") {
+    Parties p;
+    SharedKeyCache cache;
+    auto sealed = seal_document(sample_content(p), p.sender, p.recipient_keys(), &cache);
+    REQUIRE(sealed.ok());
+    SharedKeyCache recipient_cache;
+    for (int i = 0; i < 2; ++i) {  // second time from the cache
+        auto opened = open_document(sealed->envelope, p.b, {}, &recipient_cache);
+        REQUIRE(opened.ok());
+        CHECK(opened->content_hash == sealed->content_hash);
+    }
+    // The same cache used with another secret key must not hand out the old shared keys.
+    auto for_c = open_document(sealed->envelope, p.c, {}, &recipient_cache);
+    REQUIRE(for_c.ok());
+    CHECK(for_c->content_hash == sealed->content_hash);
 }
