@@ -5,7 +5,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 namespace lienthong::storage {
 
@@ -123,6 +125,7 @@ Result<std::unique_ptr<Env>> Env::open(const EnvOptions& options) {
     MDB_envinfo info{};
     mdb_env_info(env->m_env, &info);
     env->m_map_bytes = std::max(env->m_map_bytes, info.me_mapsize);
+    env->locate_map();
     return env;
 }
 
@@ -164,10 +167,27 @@ Status Env::write_once(const std::function<Status(WriteTxn&)>& fn, bool& map_ful
     return st;  // the transaction is aborted by its destructor
 }
 
+// LMDB does not expose where it mapped the file (me_mapaddr is set only with MDB_FIXEDMAP),
+// so find the mapping of data.mdb in /proc/self/maps. Called after open and after growth.
+void Env::locate_map() {
+    m_map_addr = nullptr;
+    m_map_len = 0;
+    std::ifstream maps("/proc/self/maps");
+    const std::string file = std::filesystem::weakly_canonical(m_dir + "/data.mdb").string();
+    std::string line;
+    while (std::getline(maps, line)) {
+        if (line.size() < file.size() || line.compare(line.size() - file.size(), file.size(), file) != 0) continue;
+        uintptr_t lo = 0, hi = 0;
+        if (std::sscanf(line.c_str(), "%lx-%lx", &lo, &hi) != 2 || hi <= lo) continue;
+        if (hi - lo > m_map_len) {
+            m_map_addr = reinterpret_cast<void*>(lo);
+            m_map_len = hi - lo;
+        }
+    }
+}
+
 void Env::release_map_pages() const {
-    MDB_envinfo info{};
-    if (mdb_env_info(m_env, &info) != 0 || !info.me_mapaddr) return;
-    ::madvise(info.me_mapaddr, info.me_mapsize, MADV_DONTNEED);
+    if (m_map_addr) ::madvise(m_map_addr, m_map_len, MADV_DONTNEED);
 }
 
 Status Env::grow_map() {
@@ -177,6 +197,7 @@ Status Env::grow_map() {
     const int rc = mdb_env_set_mapsize(m_env, m_map_bytes * 2);
     if (rc != 0) return make_error("cannot grow the storage map: " + lmdb_error(rc));
     m_map_bytes *= 2;
+    locate_map();
     return ok_status();
 }
 

@@ -112,7 +112,10 @@ public:
 
 private:
     Env() = default;
+    void locate_map();
     MDB_env* m_env = nullptr;
+    void* m_map_addr = nullptr;  // LMDB's read-only mapping of data.mdb (for release_map_pages)
+    size_t m_map_len = 0;
     size_t m_map_bytes = 0;
     size_t m_max_map_bytes = 0;
     std::string m_dir;
