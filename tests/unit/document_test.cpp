@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include "protocol/document.h"
+#include "document_fixture.h"
 #include "test_util.h"
 
 using namespace lienthong;
@@ -11,40 +12,10 @@ using namespace lienthong::protocol;
 using lienthong::testing::bytes_of;
 using lienthong::testing::pattern_bytes;
 using lienthong::testing::seeded_identity;
+using lienthong::testing::Parties;
+using lienthong::testing::sample_content;
 
 namespace {
-struct Parties {
-    SecretIdentity sender = seeded_identity("000.00.31.H14", 1);
-    SecretIdentity b = seeded_identity("000.00.00.H41", 2);
-    SecretIdentity c = seeded_identity("000.01.31.H14", 3);
-    SecretIdentity d = seeded_identity("000.02.31.H14", 4);
-    SecretIdentity outsider = seeded_identity("000.09.99.H99", 5);
-    std::vector<PublicIdentity> recipient_keys() const { return {b.pub, c.pub, d.pub}; }
-};
-
-DocumentContent sample_content(const Parties& p) {
-    DocumentContent c;
-    c.sender = p.sender.pub.agency;
-    c.recipients = {p.b.pub.agency, p.c.pub.agency, p.d.pub.agency};
-    c.created_ms = 1764000000123ull;
-    c.meta.subject = "V/v triển khai Công văn Hỏa tốc về phòng chống bão tại Đắk Nông";
-    c.meta.doc_type = "Công văn";
-    c.meta.number = "123/UBND-KT";
-    c.meta.signer = "Nguyễn Văn Ánh";
-    c.meta.urgency = 3;
-    c.meta.confidentiality = 1;
-    c.meta.due_ms = 1764600000000ull;
-    c.meta.reply_to = Bytes(32, 0x11);
-    c.meta.extra = {{"linh_vuc", "Thiên tai"}, {"so_trang", "4"}};
-    c.body = bytes_of("Kính gửi: Sở Tài nguyên và Môi trường.\nỦy ban nhân dân tỉnh đề nghị…");
-    c.attachments = {
-        {"Quyết định 123.pdf", "application/pdf", pattern_bytes(5000, 1)},
-        {"phu-luc.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-         pattern_bytes(70000, 2)},
-        {"empty.txt", "text/plain", {}},
-    };
-    return c;
-}
 
 void check_same(const DocumentContent& a, const DocumentContent& b) {
     CHECK(a.sender == b.sender);
@@ -608,30 +579,3 @@ TEST_CASE("is_safe_file_name allows plain names only", "[protocol][document]") {
     CHECK_FALSE(is_safe_file_name(std::string(256, 'n')));
 }
 
-TEST_CASE("a recipient key that is a low-order point is refused at sealing, never encrypted to",
-          "[protocol][document]") {
-    Parties p;
-    auto keys = p.recipient_keys();
-    keys[1].box_key.fill(0);  // the all-zero point: every shared secret would be zero
-    auto sealed = seal_document(sample_content(p), p.sender, keys);
-    REQUIRE_FALSE(sealed.ok());
-    CHECK_THAT(sealed.error(), Catch::Contains("unusable encryption key"));
-}
-
-TEST_CASE("a shared-key cache gives the same result as computing each time, and follows a key change",
-          "[protocol][document]") {
-    Parties p;
-    SharedKeyCache cache;
-    auto sealed = seal_document(sample_content(p), p.sender, p.recipient_keys(), &cache);
-    REQUIRE(sealed.ok());
-    SharedKeyCache recipient_cache;
-    for (int i = 0; i < 2; ++i) {  // second time from the cache
-        auto opened = open_document(sealed->envelope, p.b, {}, &recipient_cache);
-        REQUIRE(opened.ok());
-        CHECK(opened->content_hash == sealed->content_hash);
-    }
-    // The same cache used with another secret key must not hand out the old shared keys.
-    auto for_c = open_document(sealed->envelope, p.c, {}, &recipient_cache);
-    REQUIRE(for_c.ok());
-    CHECK(for_c->content_hash == sealed->content_hash);
-}
