@@ -69,6 +69,29 @@ void real_document_arrives(TestNode& b, TestNode& a, int n) {
     CHECK(s.at("signatures").at("content_valid") == true);
 }
 
+// Node A with limits.max_envelope_bytes = 64 KiB, a real peer B and a trusted fake peer F
+// connected to A (suffix makes the agency codes unique per test).
+struct LimitedNode {
+    TestNode a, b;
+    FakePeer f;
+    std::mt19937_64 rng;
+    explicit LimitedNode(const std::string& suffix)
+        : a("000.00.01." + suffix, options()), b("000.00.02." + suffix), f("000.00.09." + suffix),
+          rng(std::hash<std::string>{}(suffix)) {
+        a.add_peer(b);
+        a.add_peer(f.as_peer());
+        b.add_peer(a);
+        a.start();
+        b.start();
+        f.connect(a);
+        expect_pong(f, 1);
+    }
+    static NodeOptions options() {
+        NodeOptions opts;
+        opts.extra_yaml = "limits:\n  max_envelope_bytes: 65536\n";
+        return opts;
+    }
+};
 }  // namespace
 
 TEST_CASE("a key that is not a configured peer cannot connect while configured peers keep working", "[e2e][faults]") {
@@ -210,18 +233,8 @@ TEST_CASE("forged or tampered or truncated or garbage input from a trusted peer 
 }
 
 TEST_CASE("an envelope over limits.max_envelope_bytes is refused and counted and logged", "[e2e][faults]") {
-    NodeOptions opts;
-    opts.extra_yaml = "limits:\n  max_envelope_bytes: 65536\n";
-    TestNode a("000.00.01.H49", opts), b("000.00.02.H49");
-    FakePeer f("000.00.09.H49");
-    a.add_peer(b);
-    a.add_peer(f.as_peer());
-    b.add_peer(a);
-    a.start();
-    b.start();
-    f.connect(a);
-    expect_pong(f, 1);
-    std::mt19937_64 rng(49);
+    LimitedNode t("H49");
+    auto& [a, b, f, rng] = t;
 
     // Just over the limit (but within the transport's slack): a Reject names the limit.
     f.send_frame(protocol::DeliverFrame{random_bytes(rng, 65536 + 100)});
@@ -236,18 +249,8 @@ TEST_CASE("an envelope over limits.max_envelope_bytes is refused and counted and
 // transport (ZMQ_MAXMSGSIZE) closes the link without reading the message into memory, and the
 // node logs peer_link_closed and counts links_closed.
 TEST_CASE("a message far over the size limit is refused and counted and logged", "[e2e][faults]") {
-    NodeOptions opts;
-    opts.extra_yaml = "limits:\n  max_envelope_bytes: 65536\n";
-    TestNode a("000.00.01.H50", opts), b("000.00.02.H50");
-    FakePeer f("000.00.09.H50");
-    a.add_peer(b);
-    a.add_peer(f.as_peer());
-    b.add_peer(a);
-    a.start();
-    b.start();
-    f.connect(a);
-    expect_pong(f, 1);
-    std::mt19937_64 rng(50);
+    LimitedNode t("H50");
+    auto& [a, b, f, rng] = t;
 
     f.send_frame(protocol::DeliverFrame{random_bytes(rng, 256 * 1024)});
     const auto answer = f.recv_frame(3s);
