@@ -215,6 +215,10 @@ void NodeImpl::commit_batch() {
         finish_batch(*b, ok_status());
         return;
     }
+    submit_committing();
+}
+
+void NodeImpl::submit_committing() {
     auto b = m_committing;
     m_committer->submit([this, b](storage::WriteTxn& t) -> Status {
         for (auto& w : b->writes) LT_TRY(w(t));
@@ -231,10 +235,7 @@ void NodeImpl::on_commit_done(Committer::Done done) {
         } else {
             m_log.info("storage_grown", {{"map_bytes", std::to_string(m_store->env().map_bytes())}});
             m_committing = b;
-            m_committer->submit([this, b](storage::WriteTxn& t) -> Status {
-                for (auto& w : b->writes) LT_TRY(w(t));
-                return commit_inbound(t, *b);
-            });
+            submit_committing();
             return;
         }
     }

@@ -108,6 +108,7 @@ private:
     // Hands the gathered batch to the committer unless one is being committed already.
     void commit_batch();
     bool batch_full() const;
+    void submit_committing();  // hands m_committing to the committer thread
     void on_commit_done(Committer::Done done);
     void finish_batch(Batch& batch, const Status& status);
     Status commit_inbound(storage::WriteTxn& t, Batch& batch);
