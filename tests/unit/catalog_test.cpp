@@ -123,7 +123,8 @@ TEST_CASE("A damaged summary or status value is skipped, not crashed on", "[stor
     // Not msgpack at all; and a well-formed list with the wrong shape.
     const Bytes garbage = lienthong::testing::bytes_of({0xc1, 0xff, 0x00});
     const Bytes wrong_shape = protocol::Writer().array(2).u64(1).str("x").take();
-    Bytes bad_event_key(id_of(2).begin(), id_of(2).end());
+    const Hash32 doc2 = id_of(2);
+    Bytes bad_event_key(doc2.begin(), doc2.end());
     bad_event_key.push_back('A');
     bad_event_key.push_back(0);
     const Bytes seq = be64(1000);
