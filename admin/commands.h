@@ -27,6 +27,12 @@ void add_outbox(CLI::App& app, Globals& g, int& rc);
 void add_show(CLI::App& app, Globals& g, int& rc);
 void add_export(CLI::App& app, Globals& g, int& rc);
 void add_receipt(CLI::App& app, Globals& g, int& rc);
+// Offline root-of-trust commands (trust_cmds.cpp, trust_directory_cmds.cpp): no node needed.
+void add_root(CLI::App& app, Globals& g, int& rc);
+void add_issuer(CLI::App& app, Globals& g, int& rc);
+void add_enroll(CLI::App& app, Globals& g, int& rc);
+void add_revoke(CLI::App& app, Globals& g, int& rc);
+void add_directory(CLI::App& app, Globals& g, int& rc);
 
 // Shared helpers (format.cpp).
 Result<nlohmann::json> call_node(const Globals& g, const nlohmann::json& request);

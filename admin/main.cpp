@@ -25,6 +25,11 @@ int main(int argc, char** argv) {
     add_show(app, g, rc);
     add_export(app, g, rc);
     add_receipt(app, g, rc);
+    add_root(app, g, rc);
+    add_issuer(app, g, rc);
+    add_enroll(app, g, rc);
+    add_revoke(app, g, rc);
+    add_directory(app, g, rc);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

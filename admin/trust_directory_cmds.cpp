@@ -1,0 +1,194 @@
+// directory verify: re-checks armored trust records offline against trusted root lines.
+//
+// Every record of the given files is verified against the others (issuer records and
+// revocations found there) and the --root lines, and printed with its state: VALID,
+// SUPERSEDED (valid, but a higher serial of the same agency is too) or INVALID with the
+// reason. The exit code is 1 when any block is invalid.
+#include <chrono>
+#include <variant>
+
+#include "admin/commands.h"
+#include "protocol/trust.h"
+
+namespace lienthong::admin {
+
+using nlohmann::json;
+using namespace lienthong::protocol;
+
+namespace {
+
+uint64_t now_ms() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+}
+
+// One armored block of the files given to 'directory verify', decoded or not.
+struct DirectoryItem {
+    std::string where;  // file, and block number when the file holds several
+    // The decoded record, or (string) why the block could not be read or decoded.
+    std::variant<std::string, IssuerRecord, NodeRecord, EnrollmentRequest, Revocation> record;
+};
+
+std::string chain_text(const VerifiedChain& c) {
+    std::string s = "root '" + c.anchor.root.name + "'";
+    for (const auto& i : c.issuers) s += " > " + i.agency;
+    return s;
+}
+
+struct Verdict {
+    std::string state, kind, agency, serial, detail;
+};
+
+Verdict judge(const DirectoryItem& item, const TrustView& v, std::span<const NodeRecord> nodes) {
+    const auto trusted = [](const TrustResult<VerifiedChain>& r, Verdict out, std::string detail) {
+        if (!r.ok()) {
+            out.state = "INVALID";
+            out.detail = std::string(failure_name(r.error().failure)) + ": " + r.error().message;
+            return out;
+        }
+        out.state = "VALID";
+        out.detail = detail + (detail.empty() ? "" : "; ") + "chain: " + chain_text(r.value());
+        if (r->revoked_from_ms != 0)
+            out.detail += "; revoked from " + format_time(r->revoked_from_ms);
+        return out;
+    };
+    if (const auto* err = std::get_if<std::string>(&item.record))
+        return {"INVALID", "-", "-", "-", *err};
+    if (const auto* r = std::get_if<IssuerRecord>(&item.record))
+        return trusted(verify_issuer_record(*r, v),
+                       {"", "issuer record", r->agency, std::to_string(r->serial), ""},
+                       "prefix '" + r->prefix + "', depth " + std::to_string(r->max_depth) +
+                           ", until " + format_time(r->valid_until_ms));
+    if (const auto* r = std::get_if<NodeRecord>(&item.record)) {
+        Verdict out = trusted(verify_node_record(*r, v),
+                              {"", "node record", r->agency, std::to_string(r->serial), ""},
+                              "until " + format_time(r->valid_until_ms));
+        const auto current = select_current_record(r->agency, nodes, v);
+        if (out.state == "VALID" && current && nodes[*current].id() != r->id()) {
+            out.state = "SUPERSEDED";
+            out.detail = "by serial " + std::to_string(nodes[*current].serial);
+        }
+        return out;
+    }
+    if (const auto* r = std::get_if<EnrollmentRequest>(&item.record)) {
+        auto st = verify_enrollment_request(*r);
+        return {st.ok() ? "VALID" : "INVALID", "enroll request", r->agency, "-",
+                st.ok() ? "proof of possession verifies; created " + format_time(r->created_ms)
+                        : st.error()};
+    }
+    const auto& r = std::get<Revocation>(item.record);
+    return trusted(
+        verify_revocation(r, v),
+        {"", r.kind == RevokedKind::node ? "revocation" : "issuer revocation", r.agency,
+         r.serial == 0 ? "all" : "<=" + std::to_string(r.serial), ""},
+        "since " + format_time(r.revoked_at_ms) + ", reason: " + printable(r.reason, 200));
+}
+
+std::vector<DirectoryItem> read_directory_files(const std::vector<std::string>& files) {
+    std::vector<DirectoryItem> items;
+    for (const auto& file : files) {
+        auto text = read_file(file);
+        auto blocks =
+            text.ok() ? dearmor_all(*text) : Result<std::vector<ArmorBlock>>(text.take_error());
+        if (!blocks.ok()) {
+            items.push_back({file, blocks.error()});
+            continue;
+        }
+        for (size_t i = 0; i < blocks->size(); ++i) {
+            const auto& b = (*blocks)[i];
+            DirectoryItem item{blocks->size() > 1 ? file + "#" + std::to_string(i + 1) : file,
+                               std::string()};
+            const auto decode = [&](auto r) {
+                if (r.ok())
+                    item.record = std::move(r).value();
+                else
+                    item.record = "malformed: " + r.error();
+            };
+            if (b.label == IssuerRecord::kLabel)
+                decode(IssuerRecord::decode(b.data));
+            else if (b.label == NodeRecord::kLabel)
+                decode(NodeRecord::decode(b.data));
+            else if (b.label == EnrollmentRequest::kLabel)
+                decode(EnrollmentRequest::decode(b.data));
+            else if (b.label == Revocation::kLabel)
+                decode(Revocation::decode(b.data));
+            else
+                item.record = "not a trust record: '" + b.label + "' block";
+            items.push_back(std::move(item));
+        }
+    }
+    return items;
+}
+
+}  // namespace
+
+void add_directory(CLI::App& app, Globals& g, int& rc) {
+    auto* dir = app.add_subcommand("directory", "inspect federation records (offline)");
+    dir->require_subcommand(1);
+    auto* verify = dir->add_subcommand(
+        "verify", "re-check armored records against trusted roots; exit 1 if any is invalid");
+    struct Opts {
+        std::vector<std::string> files, roots;
+        size_t max_depth = kDefaultMaxDepth;
+        uint64_t at = 0;
+    };
+    auto o = std::make_shared<Opts>();
+    verify
+        ->add_option("files", o->files,
+                     "files of armored records: node and issuer records, revocations, requests")
+        ->required();
+    verify
+        ->add_option("--root", o->roots,
+                     "a trusted root line, 'lienthong-root v1 ...' [for:PREFIX,...] (repeatable)")
+        ->required();
+    verify
+        ->add_option("--max-depth", o->max_depth,
+                     "issuer records allowed between root and record (default 3)")
+        ->check(CLI::Range(0, static_cast<int>(kMaxDelegationDepth)));
+    verify->add_option("--at", o->at, "check at this unix time in ms instead of now");
+    verify->add_flag("--json", g.json, "print JSON");
+    verify->callback([&g, &rc, o] {
+        std::vector<TrustAnchor> anchors;
+        for (const auto& line : o->roots) {
+            auto a = TrustAnchor::from_line(line);
+            if (!a.ok()) {
+                rc = report_error("--root: " + a.error());
+                return;
+            }
+            anchors.push_back(std::move(a).value());
+        }
+        const auto items = read_directory_files(o->files);
+        std::vector<IssuerRecord> issuers;
+        std::vector<NodeRecord> nodes;
+        std::vector<Revocation> revocations;
+        for (const auto& item : items) {
+            if (const auto* r = std::get_if<IssuerRecord>(&item.record)) issuers.push_back(*r);
+            if (const auto* r = std::get_if<NodeRecord>(&item.record)) nodes.push_back(*r);
+            if (const auto* r = std::get_if<Revocation>(&item.record)) revocations.push_back(*r);
+        }
+        const TrustView view{anchors, issuers, revocations, o->at != 0 ? o->at : now_ms(),
+                             o->max_depth};
+        bool any_invalid = false;
+        json out = json::array();
+        for (const auto& item : items) {
+            const Verdict v = judge(item, view, nodes);
+            any_invalid = any_invalid || v.state == "INVALID";
+            if (g.json)
+                out.push_back({{"file", item.where},
+                               {"state", v.state},
+                               {"kind", v.kind},
+                               {"agency", v.agency},
+                               {"serial", v.serial},
+                               {"detail", v.detail}});
+            else
+                std::printf("%-10s %-17s %-22s %-6s %s  (%s)\n", v.state.c_str(), v.kind.c_str(),
+                            v.agency.c_str(), v.serial.c_str(), v.detail.c_str(),
+                            item.where.c_str());
+        }
+        if (g.json) print_json(json{{"records", out}, {"all_valid", !any_invalid}});
+        if (any_invalid) rc = 1;
+    });
+}
+
+}  // namespace lienthong::admin
