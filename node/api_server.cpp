@@ -2,54 +2,13 @@
 // document system. See node/API.md for every request with an example.
 #include <sodium.h>
 
+#include "node/api_util.h"
 #include "node/node_impl.h"
 
 namespace lienthong::node {
 
 using nlohmann::json;
 
-namespace {
-
-json fail(const std::string& error) { return json{{"ok", false}, {"error", error}}; }
-
-json binary(const Bytes& b) { return json::binary(std::vector<uint8_t>(b.begin(), b.end())); }
-
-// Text or binary field as bytes (the DMS may send a body as either).
-Result<Bytes> bytes_field(const json& req, const char* key) {
-    if (!req.contains(key)) return Bytes{};
-    const auto& v = req.at(key);
-    if (v.is_binary()) return Bytes(v.get_binary().begin(), v.get_binary().end());
-    if (v.is_string()) {
-        const auto& s = v.get_ref<const std::string&>();
-        return Bytes(s.begin(), s.end());
-    }
-    return make_error(std::string("field '") + key + "' must be text or binary");
-}
-
-Result<std::string> string_field(const json& req, const char* key, bool required) {
-    if (!req.contains(key)) {
-        if (required) return make_error(std::string("field '") + key + "' is required");
-        return std::string();
-    }
-    if (!req.at(key).is_string()) return make_error(std::string("field '") + key + "' must be text");
-    return req.at(key).get<std::string>();
-}
-
-Result<uint64_t> uint_field(const json& req, const char* key, uint64_t def, uint64_t max) {
-    if (!req.contains(key)) return def;
-    const auto& v = req.at(key);
-    if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
-        return make_error(std::string("field '") + key + "' must be a whole number >= 0");
-    const uint64_t n = v.get<uint64_t>();
-    if (n > max) return make_error(std::string("field '") + key + "' must be at most " + std::to_string(max));
-    return n;
-}
-
-std::string hash_hex(ByteView data) {
-    return protocol::to_hex(protocol::hash_domain("lienthong/v1/attachment", data));
-}
-
-}  // namespace
 
 void NodeImpl::api_reply(const Bytes& routing_id, const json& resp) {
     try {
@@ -99,8 +58,12 @@ void NodeImpl::handle_api(const Bytes& rid, const json& req) {
     try {
         if (op == "status") return api_reply(rid, api_status());
         if (op == "send") return api_send(rid, req);
-        if (op == "inbox") return api_reply(rid, api_inbox(req));
-        if (op == "outbox") return api_reply(rid, api_outbox(req));
+        if (op == "inbox") return api_reply(rid, has_filters(req) ? api_find(req, false) : api_inbox(req));
+        if (op == "outbox") return api_reply(rid, has_filters(req) ? api_find(req, true) : api_outbox(req));
+        if (op == "import") return api_import(rid, req);
+        if (op == "set_status") return api_set_status(rid, req);
+        if (op == "report_overdue") return api_reply(rid, api_report_overdue(req));
+        if (op == "report_stats") return api_reply(rid, api_report_stats(req));
         if (op == "show") return api_reply(rid, api_show(req, false));
         if (op == "export") return api_reply(rid, api_show(req, true));
         if (op == "receipt") return api_reply(rid, api_receipt(req));
@@ -111,8 +74,8 @@ void NodeImpl::handle_api(const Bytes& rid, const json& req) {
         return api_reply(rid, fail("bad request for '" + op + "': " + e.what()));
     }
     api_reply(rid, fail("unknown op '" + op +
-                        "' (known: status, send, inbox, outbox, show, export, receipt, peer_add, "
-                        "peer_remove, peer_list)"));
+                        "' (known: status, send, import, set_status, inbox, outbox, show, export, receipt, "
+                        "report_overdue, report_stats, peer_add, peer_remove, peer_list)"));
 }
 
 json NodeImpl::api_status() {
@@ -142,98 +105,6 @@ json NodeImpl::api_status() {
                   {"links_closed", m_counters.links_closed},
                   {"commits", m_counters.commits},
                   {"rejected", rejected}}}};
-}
-
-void NodeImpl::api_send(const Bytes& rid, const json& req) {
-    const auto bad = [&](const std::string& e) { api_reply(rid, fail(e + "; nothing was queued")); };
-    protocol::DocumentContent c;
-    c.sender = m_config.agency;
-    c.created_ms = m_clock->now_ms();
-    if (!req.contains("to") || !req["to"].is_array() || req["to"].empty())
-        return bad("field 'to' must be a non-empty list of agency codes");
-    for (const auto& t : req["to"]) {
-        if (!t.is_string()) return bad("field 'to' must hold agency codes as text");
-        c.recipients.push_back(t.get<std::string>());
-    }
-    auto subject = string_field(req, "subject", false);
-    auto doc_type = string_field(req, "doc_type", false);
-    auto number = string_field(req, "number", false);
-    auto signer = string_field(req, "signer", false);
-    auto body = bytes_field(req, "body");
-    auto urgency = uint_field(req, "urgency", 0, 3);
-    auto conf = uint_field(req, "confidentiality", 0, 3);
-    auto due = uint_field(req, "due_ms", 0, UINT64_MAX);
-    for (const auto* s : {&subject, &doc_type, &number, &signer})
-        if (!s->ok()) return bad(s->error());
-    if (!body.ok()) return bad(body.error());
-    for (const auto* u : {&urgency, &conf, &due})
-        if (!u->ok()) return bad(u->error());
-    c.meta.subject = *subject;
-    c.meta.doc_type = *doc_type;
-    c.meta.number = *number;
-    c.meta.signer = *signer;
-    c.meta.urgency = *urgency;
-    c.meta.confidentiality = *conf;
-    c.meta.due_ms = *due;
-    c.body = std::move(body).value();
-    if (c.meta.confidentiality > 0)
-        return bad("confidentiality level " + std::to_string(c.meta.confidentiality) +
-                   " (mật or above) may not be sent over the network by this node's policy");
-    if (req.contains("attachments")) {
-        if (!req["attachments"].is_array()) return bad("field 'attachments' must be a list");
-        for (const auto& a : req["attachments"]) {
-            if (!a.is_object()) return bad("each attachment must be a map with name, mime, data");
-            auto name = string_field(a, "name", true);
-            auto mime = string_field(a, "mime", false);
-            auto data = bytes_field(a, "data");
-            if (!name.ok()) return bad("attachment " + name.error());
-            if (!mime.ok()) return bad("attachment " + mime.error());
-            if (!data.ok()) return bad("attachment " + data.error());
-            c.attachments.push_back({*name, mime->empty() ? "application/octet-stream" : *mime, std::move(data).value()});
-        }
-    }
-    std::vector<protocol::PublicIdentity> keys;
-    for (const auto& r : c.recipients) {
-        auto it = m_links.find(r);
-        if (it == m_links.end())
-            return bad("unknown recipient '" + r + "': this node has no peer with that agency code (add it with 'lienthong-admin peer add')");
-        keys.push_back(it->second.record.identity);
-    }
-    auto sealed = protocol::seal_document(c, m_identity, keys, &m_shared_keys);
-    if (!sealed.ok()) return bad(sealed.error());
-    if (sealed->envelope.wire.size() > m_config.limits.max_envelope_bytes)
-        return bad("document is " + std::to_string(sealed->envelope.wire.size()) + " bytes, over limits.max_envelope_bytes (" +
-                   std::to_string(m_config.limits.max_envelope_bytes) + ")");
-    auto rec = std::make_shared<storage::SentRecord>();
-    rec->id = sealed->envelope.id;
-    rec->created_ms = c.created_ms;
-    rec->content_hash = sealed->content_hash;
-    rec->subject = c.meta.subject;
-    rec->recipients = c.recipients;
-    rec->size = sealed->envelope.wire.size();
-    rec->urgency = c.meta.urgency;
-    rec->content_key_wrapped = protocol::wrap_local(sealed->content_key, m_local_key);
-    sodium_memzero(sealed->content_key.data(), sealed->content_key.size());
-    const uint64_t now = c.created_ms;
-    m_batch.documents += 1;
-    m_batch.bytes += rec->size;
-    m_batch.writes.push_back([this, rec, now, wire = std::move(sealed->envelope.wire)](storage::WriteTxn& t) {
-        return m_store->add_sent(t, *rec, wire, now);
-    });
-    m_batch.after.push_back([this, rec, rid](bool ok, const std::string& error) {
-        if (!ok) return api_reply(rid, fail("could not store the document: " + error + "; nothing was queued"));
-        ++m_counters.sent;
-        std::string to;
-        for (const auto& r : rec->recipients) {
-            to += (to.empty() ? "" : ",") + r;
-            if (auto it = m_links.find(r); it != m_links.end()) {
-                it->second.has_more = true;
-                if (rec->urgency > 0) it->second.cursor.clear();  // may sort before the cursor
-            }
-        }
-        m_log.info("queued", {{"msg", hex_id(rec->id)}, {"to", to}, {"bytes", std::to_string(rec->size)}});
-        api_reply(rid, json{{"ok", true}, {"id", hex_id(rec->id)}});
-    });
 }
 
 json NodeImpl::api_inbox(const json& req) {
@@ -287,91 +158,6 @@ Result<Hash32> NodeImpl::resolve_id(const std::string& text) {
     if (matches.empty()) return make_error("no document with id " + text + " on this node");
     if (matches.size() > 1) return make_error("id " + text + " is ambiguous; give more digits");
     return matches[0];
-}
-
-json NodeImpl::api_show(const json& req, bool with_content) {
-    auto id_text = string_field(req, "id", true);
-    if (!id_text.ok()) return fail(id_text.error());
-    auto id = resolve_id(*id_text);
-    if (!id.ok()) return fail(id.error());
-    struct Loaded {
-        std::optional<Bytes> doc;
-        std::optional<storage::SentRecord> sent;
-        std::optional<storage::InboxRecord> inbox;
-        std::vector<storage::DeliveryRecord> deliveries;
-        std::optional<storage::PeerRecord> sender_peer;
-    };
-    auto l = m_store->env().read([&](const storage::ReadTxn& t) {
-        Loaded x;
-        x.doc = m_store->document(t, *id);
-        x.sent = m_store->sent_record(t, *id);
-        x.inbox = m_store->inbox_record(t, *id);
-        x.deliveries = m_store->deliveries(t, *id);
-        if (x.inbox) x.sender_peer = m_store->peer(t, x.inbox->sender);
-        return x;
-    });
-    if (!l.doc) return fail("document " + *id_text + " is not stored here");
-    auto se = protocol::decode_envelope(*l.doc, m_limits);
-    if (!se.ok()) return fail("stored document is damaged: " + se.error());
-    protocol::SignPublicKey sender_key{};
-    bool key_known = true;
-    if (se->env.from == m_config.agency)
-        sender_key = m_identity.pub.sign_key;
-    else if (l.sender_peer)
-        sender_key = l.sender_peer->identity.sign_key;
-    else
-        key_known = false;
-    const bool env_sig = key_known && protocol::verify_envelope(*se, sender_key);
-    Result<protocol::OpenedDocument> opened = make_error("document is neither sent nor received here");
-    if (l.sent) {
-        auto key = protocol::unwrap_local(l.sent->content_key_wrapped, m_local_key);
-        if (!key.ok()) return fail(key.error());
-        opened = protocol::open_document_with_key(*se, *key, m_limits);
-    } else {
-        opened = protocol::open_document(*se, m_identity, m_limits, &m_shared_keys);
-    }
-    if (!opened.ok()) return fail("cannot open document: " + opened.error());
-    const auto& c = opened->content;
-    json atts = json::array();
-    for (const auto& a : c.attachments) {
-        json aj{{"name", a.name}, {"mime", a.mime}, {"bytes", a.data.size()}, {"hash", hash_hex(a.data)}};
-        if (with_content) aj["data"] = binary(a.data);
-        atts.push_back(std::move(aj));
-    }
-    json out{{"ok", true},
-             {"id", hex_id(*id)},
-             {"direction", l.sent ? "sent" : "received"},
-             {"sender", c.sender},
-             {"recipients", c.recipients},
-             {"created_ms", c.created_ms},
-             {"subject", c.meta.subject},
-             {"doc_type", c.meta.doc_type},
-             {"number", c.meta.number},
-             {"signer", c.meta.signer},
-             {"urgency", c.meta.urgency},
-             {"confidentiality", c.meta.confidentiality},
-             {"due_ms", c.meta.due_ms},
-             {"body_bytes", c.body.size()},
-             {"content_hash", protocol::to_hex(opened->content_hash)},
-             {"attachments", atts},
-             {"signatures",
-              {{"sender_key_known", key_known},
-               {"envelope_valid", env_sig},
-               // The signature covers a commitment to the content, checked when opening.
-               {"content_valid", env_sig}}}};
-    if (with_content) out["body"] = binary(c.body);
-    if (l.inbox) out["received_ms"] = l.inbox->received_ms;
-    json dels = json::array();
-    for (const auto& d : l.deliveries)
-        dels.push_back({{"agency", d.recipient},
-                        {"state", d.state == storage::DeliveryState::pending ? "pending" : "delivered"},
-                        {"queued_ms", d.queued_ms},
-                        {"receipt_ms", d.receipt_ms},
-                        {"acked_ms", d.acked_ms},
-                        {"attempts", d.attempts},
-                        {"last_error", d.last_error}});
-    out["deliveries"] = dels;
-    return out;
 }
 
 json NodeImpl::api_receipt(const json& req) {

@@ -62,7 +62,8 @@ Status get_uint(const YAML::Node& map, const std::string& key, const std::string
 Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
     if (!root.IsMap()) return make_error("config: '" + path + "' must be a YAML mapping of keys");
     LT_TRY(check_keys(root, "", {"agency", "name", "data_dir", "key_file", "listen", "peers", "retry",
-                                 "limits", "heartbeat_ms", "heartbeat_timeout_ms", "log_level"}));
+                                 "limits", "heartbeat_ms", "heartbeat_timeout_ms", "log_level",
+                                 "confidential_to", "drop_dir"}));
     NodeConfig c;
     c.config_path = path;
     std::error_code ec;
@@ -86,6 +87,19 @@ Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
     LT_ASSIGN(auto level, get_string(root, "log_level", "", false));
     if (!level.empty() && !parse_log_level(level, c.log_level))
         return make_error("config: key 'log_level' must be one of debug, info, warn, error, not '" + level + "'");
+
+    if (const auto conf = root["confidential_to"]) {
+        if (!conf.IsSequence() && !conf.IsNull())
+            return make_error("config: key 'confidential_to' must be a list of agency codes");
+        for (const auto& a : conf) {
+            if (!a.IsScalar()) return make_error("config: key 'confidential_to' must be a list of agency codes");
+            const std::string agency = a.as<std::string>();
+            LT_TRY(protocol::check_agency(agency, "config: key 'confidential_to'"));
+            c.confidential_to.insert(agency);
+        }
+    }
+    LT_ASSIGN(auto drop_dir, get_string(root, "drop_dir", "", false));
+    if (!drop_dir.empty()) c.drop_dir = resolve(base.empty() ? "." : base, drop_dir);
 
     if (const auto retry = root["retry"]) {
         if (!retry.IsMap()) return make_error("config: key 'retry' must be a mapping");
@@ -223,6 +237,13 @@ std::string config_skeleton(const std::string& agency, const std::string& name, 
       << "  window_documents: 512          # unacknowledged documents in flight per peer\n"
       << "  window_bytes: 16777216         # unacknowledged bytes in flight per peer\n"
       << "  batch_documents: 1024          # documents per group commit (one fsync) at most\n"
+      << "# Documents marked mật (1) or above are refused at submission unless every recipient\n"
+      << "# is listed here (policy: confidential documents stay off the network by default).\n"
+      << "confidential_to: []\n"
+      << "# Drop folders for a document system without API access: edXML files put in\n"
+      << "# <drop_dir>/outgoing are sent and moved to sent/ (or failed/ with a .error file);\n"
+      << "# received documents and statuses are written to incoming/. Empty: no drop folders.\n"
+      << "# drop_dir: drop\n"
       << "# debug, info, warn or error.\n"
       << "log_level: info\n";
     return o.str();

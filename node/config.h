@@ -5,6 +5,7 @@
 // start-up with one line naming the key (see load_config).
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,11 @@ struct NodeConfig {
     // because a heartbeat waits behind a large message on a slow link.
     uint64_t heartbeat_timeout_ms = 20000;
     LogLevel log_level = LogLevel::info;
+    // Recipients that may receive documents marked mật (confidentiality >= 1). Empty (the
+    // default): such documents are refused at submission.
+    std::set<std::string> confidential_to;
+    // Root of the drop folders (outgoing/, sent/, failed/, incoming/); empty: none.
+    std::string drop_dir;
 
     std::string api_endpoint() const { return "ipc://" + data_dir + "/api.sock"; }
     std::string api_socket_path() const { return data_dir + "/api.sock"; }

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "node/document_json.h"
 #include "node/node_impl.h"
 
 namespace lienthong::node {
@@ -139,8 +140,8 @@ void NodeImpl::on_deliver(const Bytes& routing_id, const std::string& peer, Byte
     if (!se.ok()) return reject(routing_id, peer, "malformed_envelope", se.error(), {});
     const Bytes mid(se->id.begin(), se->id.end());
     const std::string short_msg = hex_id(se->id);
-    if (se->env.kind != protocol::Kind::document)
-        return reject(routing_id, peer, "wrong_kind", "only documents are delivered on this link", mid);
+    if (se->env.kind != protocol::Kind::document && se->env.kind != protocol::Kind::status)
+        return reject(routing_id, peer, "wrong_kind", "only documents and status reports are delivered on this link", mid);
     if (se->env.from != peer)
         return reject(routing_id, peer, "wrong_sender",
                       "envelope from '" + se->env.from + "' arrived over the link of '" + peer + "'", mid);
@@ -170,15 +171,44 @@ void NodeImpl::on_deliver(const Bytes& routing_id, const std::string& peer, Byte
         m_log.debug("duplicate", {{"peer", peer}, {"msg", short_msg}});
         return;
     }
-    auto opened = protocol::open_document(*se, m_identity, m_limits, &m_shared_keys);
-    if (!opened.ok()) return reject(routing_id, peer, "undecryptable", opened.error(), mid);
-
     InboundDoc d;
     d.rec.id = se->id;
     d.rec.sender = peer;
-    d.rec.content_hash = opened->content_hash;
-    d.rec.subject = opened->content.meta.subject;
     d.rec.size = envelope.size();
+    if (se->env.kind == protocol::Kind::document) {
+        auto opened = protocol::open_document(*se, m_identity, m_limits, &m_shared_keys);
+        if (!opened.ok()) return reject(routing_id, peer, "undecryptable", opened.error(), mid);
+        d.rec.content_hash = opened->content_hash;
+        d.rec.subject = opened->content.meta.subject;
+        d.summary = std::make_shared<storage::DocSummary>(summarize(se->id, false, opened->content, 0));
+        d.business_reason = opened->content.meta.business.reason;
+    } else {
+        auto opened = protocol::open_status(*se, m_identity, &m_shared_keys);
+        if (!opened.ok()) return reject(routing_id, peer, "undecryptable", opened.error(), mid);
+        const auto& r = opened->report;
+        const auto doc = m_store->env().read([&](const storage::ReadTxn& t) { return m_catalog->summary(t, r.document); });
+        const bool about_ours = doc && doc->outgoing &&
+                                std::find(doc->recipients.begin(), doc->recipients.end(), peer) != doc->recipients.end();
+        const bool about_theirs = doc && !doc->outgoing && doc->sender == peer;
+        if (r.code == "13" ? !about_theirs : !about_ours)
+            return reject(routing_id, peer, "unrelated_status",
+                          "status " + r.code + " is about document " + hex_id(r.document).substr(0, 16) +
+                              ", which " + peer + " " + (r.code == "13" ? "did not send to " : "was not sent by ") +
+                              m_config.agency,
+                          mid);
+        d.rec.content_hash = opened->content_hash;
+        d.rec.subject = "status " + r.code + ": " + doc->subject;
+        auto e = std::make_shared<storage::StatusEvent>();
+        e->document = r.document;
+        e->recipient = r.code == "13" ? m_config.agency : peer;
+        e->reporter = peer;
+        e->code = r.code;
+        e->time_ms = r.time_ms;
+        e->staff = r.staff;
+        e->description = r.description;
+        e->message_id = se->id;
+        d.status = std::move(e);
+    }
     d.wire = std::move(se->wire);
     d.routing_id = routing_id;
     m_batch.documents += 1;

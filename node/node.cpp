@@ -56,6 +56,7 @@ Status NodeImpl::start() {
     storage::EnvOptions eo;
     eo.dir = m_config.data_dir;
     LT_ASSIGN(m_store, storage::Store::open(eo, m_config.agency));
+    LT_ASSIGN(m_catalog, storage::Catalog::open(m_store->env()));
     m_committer = std::make_unique<Committer>(m_store->env());
 
     // Peers from the config are (re)written at every start; peers added with the admin
@@ -310,11 +311,38 @@ Status NodeImpl::commit_inbound(storage::WriteTxn& t, Batch& batch) {
                 docs[i]->rec.receipt_id = se.id;
                 docs[i]->rec.received_ms = now;
                 LT_TRY(m_store->add_inbox(t, docs[i]->rec, docs[i]->wire));
+                LT_TRY(index_inbound(t, *docs[i]));
             }
             batch.receipt_wires[se.id] = std::move(se.wire);
         }
     }
     for (auto* d : repeats) d->rec.receipt_id = first_of[d->rec.id]->rec.receipt_id;
+    return ok_status();
+}
+
+// What the catalog learns from a message received now: a document's summary, its 01
+// (arrived, which the receipt just signed) and the change it makes to an earlier document;
+// or a status report's event on the timeline it belongs to.
+Status NodeImpl::index_inbound(storage::WriteTxn& t, const InboundDoc& d) {
+    if (d.summary) {
+        auto sum = *d.summary;
+        sum.registered_ms = d.rec.received_ms;
+        LT_TRY(m_catalog->put_document(t, sum));
+        storage::StatusEvent arrived;
+        arrived.document = sum.id;
+        arrived.recipient = arrived.reporter = m_config.agency;
+        arrived.code = "01";
+        arrived.time_ms = arrived.recorded_ms = d.rec.received_ms;
+        LT_ASSIGN(auto seq, m_store->next_seq(t));
+        if (auto added = m_catalog->add_status(t, arrived, seq); !added.ok()) return added.take_error();
+        if (sum.acts_on)
+            LT_TRY(m_catalog->add_lifecycle(t, {*sum.acts_on, sum.id, sum.business_type, d.rec.received_ms, d.business_reason}));
+    } else if (d.status) {
+        auto e = *d.status;
+        e.recorded_ms = d.rec.received_ms;
+        LT_ASSIGN(auto seq, m_store->next_seq(t));
+        if (auto added = m_catalog->add_status(t, e, seq); !added.ok()) return added.take_error();
+    }
     return ok_status();
 }
 

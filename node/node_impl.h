@@ -16,6 +16,8 @@
 #include "protocol/document.h"
 #include "protocol/frame.h"
 #include "protocol/receipt.h"
+#include "protocol/status.h"
+#include "storage/catalog.h"
 #include "storage/store.h"
 
 namespace lienthong::node {
@@ -65,13 +67,47 @@ struct PeerLink {
     uint64_t retries = 0;
 };
 
-// A verified, decrypted document waiting for the group commit that makes it durable.
+// A verified, decrypted document or status report waiting for the group commit that makes
+// it durable. Exactly one of summary / status is set: what the catalog learns from it.
 struct InboundDoc {
     storage::InboxRecord rec;  // receipt_id and received_ms are set at commit
     Bytes wire;
     Bytes routing_id;
     bool fresh = false;
+    std::shared_ptr<storage::DocSummary> summary;
+    std::string business_reason;
+    std::shared_ptr<storage::StatusEvent> status;
 };
+
+// A message as stored here, opened: a document or a status report.
+struct StoredMessage {
+    protocol::SignedEnvelope envelope;
+    std::optional<storage::SentRecord> sent;
+    std::optional<storage::InboxRecord> inbox;
+    std::vector<storage::DeliveryRecord> deliveries;
+    bool key_known = true;
+    bool signature_valid = false;
+    std::optional<protocol::OpenedDocument> document;
+    std::optional<protocol::OpenedStatus> status;
+};
+
+// A processing status this node reports about a document (api set_status, edXML import).
+struct StatusRequest {
+    Hash32 document{};
+    std::string code;
+    protocol::StaffInfo staff;
+    std::string description;
+    uint64_t time_ms = 0;  // 0: now
+    protocol::Organization from;
+    protocol::ResponseFor response_for;
+    std::vector<std::string> informed;  // as sender (13): which recipients; empty = all
+};
+
+using Reply = std::function<void(const nlohmann::json&)>;
+// Extra storage work committed with a submission, given the new message id.
+using ExtraWrite = std::function<Status(storage::WriteTxn&, const Hash32&)>;
+
+bool has_filters(const nlohmann::json& req);
 
 // Work gathered in one loop turn: storage changes, then what to do once they are durable.
 // Inbound documents get one receipt per sender per commit (see protocol/receipt.h).
@@ -140,6 +176,22 @@ private:
     void api_reply(const Bytes& routing_id, const nlohmann::json& resp);
     nlohmann::json api_status();
     void api_send(const Bytes& routing_id, const nlohmann::json& req);
+    void api_import(const Bytes& routing_id, const nlohmann::json& req);
+    void api_set_status(const Bytes& routing_id, const nlohmann::json& req);
+    nlohmann::json api_find(const nlohmann::json& req, bool outgoing);
+    nlohmann::json api_report_overdue(const nlohmann::json& req);
+    nlohmann::json api_report_stats(const nlohmann::json& req);
+    // documents (api_documents.cpp)
+    Status check_policy(const protocol::DocumentContent& c);
+    Status resolve_acts_on(protocol::DocumentContent& c);
+    void submit_document(protocol::DocumentContent c, Reply reply, ExtraWrite extra = {});
+    void submit_status(StatusRequest sr, Reply reply, ExtraWrite extra = {});
+    void import_edxml(ByteView xml, const std::vector<std::string>& only_to, Reply reply, ExtraWrite extra = {});
+    void queue_sent(std::shared_ptr<storage::SentRecord> rec, Bytes wire, ExtraWrite index, Reply reply);
+    protocol::ProcessingState processing_state(const storage::ReadTxn& t, const Hash32& doc,
+                                               const std::string& recipient);
+    Result<StoredMessage> open_stored(const Hash32& id);
+    Status index_inbound(storage::WriteTxn& t, const InboundDoc& d);
     nlohmann::json api_inbox(const nlohmann::json& req);
     nlohmann::json api_outbox(const nlohmann::json& req);
     nlohmann::json api_show(const nlohmann::json& req, bool with_content);
@@ -158,6 +210,7 @@ private:
     Logger m_log;
     protocol::EnvelopeLimits m_limits;
     std::unique_ptr<storage::Store> m_store;
+    std::unique_ptr<storage::Catalog> m_catalog;
     std::unique_ptr<Committer> m_committer;  // destroyed before m_store
     std::shared_ptr<Batch> m_committing;     // the batch the committer holds
 

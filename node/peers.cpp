@@ -285,6 +285,17 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
             }
             LT_ASSIGN(bool fresh, m_store->record_receipt(t, e.message_id, agency, r.received_ms, now, receipt_id));
             (fresh ? outcome->delivered : outcome->known).push_back(e.message_id);
+            if (fresh && m_catalog->summary(t, e.message_id)) {
+                // The signed receipt is the recipient's 01 (arrived) on the document's timeline.
+                storage::StatusEvent arrived;
+                arrived.document = e.message_id;
+                arrived.recipient = arrived.reporter = agency;
+                arrived.code = "01";
+                arrived.time_ms = r.received_ms;
+                arrived.recorded_ms = now;
+                LT_ASSIGN(auto seq, m_store->next_seq(t));
+                if (auto added = m_catalog->add_status(t, arrived, seq); !added.ok()) return added.take_error();
+            }
         }
         return ok_status();
     });

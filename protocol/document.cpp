@@ -5,57 +5,107 @@
 #include <algorithm>
 #include <set>
 
+#include "protocol/official_codec.h"
+
 namespace lienthong::protocol {
 
 namespace {
-constexpr std::string_view kCommitDomain = "lienthong/v1/commit";
-constexpr std::string_view kHashDomain = "lienthong/v1/content";
-constexpr std::string_view kLocalDomain = "lienthong/v1/local-storage";
-constexpr size_t kWrappedKeyBytes = crypto_box_MACBYTES + crypto_aead_xchacha20poly1305_ietf_KEYBYTES;
-static_assert(crypto_box_NONCEBYTES == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-static_assert(crypto_box_BEFORENMBYTES == 32);
 
-std::optional<SharedKey> compute_shared(const BoxSecretKey& mine, const BoxPublicKey& theirs) {
-    SharedKey k{};
-    if (crypto_box_beforenm(k.data(), theirs.data(), mine.data()) != 0) return std::nullopt;
-    return k;
-}
-
-Bytes encode_content(const DocumentContent& c) {
-    Writer w;
-    w.array(7).u64(1).str(c.sender).array(c.recipients.size());
-    for (const auto& r : c.recipients) w.str(r);
-    w.u64(c.created_ms);
-    const auto& m = c.meta;
-    w.array(9).str(m.subject).str(m.doc_type).str(m.number).str(m.signer).u64(m.urgency)
-        .u64(m.confidentiality).u64(m.due_ms).bin(m.reply_to).array(m.extra.size());
+void write_meta(Writer& w, const DocumentMeta& m) {
+    w.array(19).str(m.document_id).str(m.subject);
+    w.array(3).str(m.type.type).str(m.type.type_detail).str(m.type.type_name);
+    w.array(2).str(m.code.code_number).str(m.code.code_notation);
+    w.array(3).str(m.signer.competence).str(m.signer.position).str(m.signer.full_name);
+    w.u64(m.urgency).u64(m.confidentiality).u64(m.due_ms);
+    w.array(2).str(m.promulgation.place).str(m.promulgation.date);
+    write_organization(w, m.from);
+    w.array(m.to.size());
+    for (const auto& o : m.to) write_organization(w, o);
+    const auto& o = m.other;
+    w.array(6).str(o.sphere_of_promulgation).str(o.typer_notation).str(o.promulgation_amount).str(o.page_amount)
+        .str(o.direction);
+    write_strings(w, o.appendixes);
+    w.str(m.steering_type);
+    write_strings(w, m.to_places);
+    w.array(m.response_for.size());
+    for (const auto& f : m.response_for) write_response_for(w, f);
+    write_business(w, m.business);
+    w.bin(m.acts_on).bin(m.reply_to).array(m.extra.size());
     for (const auto& [k, v] : m.extra) w.array(2).str(k).str(v);
-    w.bin(c.body).array(c.attachments.size());
-    for (const auto& a : c.attachments) w.array(3).str(a.name).str(a.mime).bin(a.data);
-    return w.take();
 }
 
-// Commits to the content through its hash, so the content is hashed once for both.
-Hash32 commitment_of(const ContentKey& key, const Hash32& content_hash) {
-    Hash32 out{};
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, key.data(), key.size(), out.size());
-    crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(kCommitDomain.data()), kCommitDomain.size());
-    const uint8_t sep = 0;
-    crypto_generichash_update(&st, &sep, 1);
-    crypto_generichash_update(&st, content_hash.data(), content_hash.size());
-    crypto_generichash_final(&st, out.data(), out.size());
-    return out;
+Result<DocumentMeta> read_meta(ArrayReader& r) {
+    LT_ASSIGN(auto a, r.array("meta", 19));
+    DocumentMeta m;
+    LT_ASSIGN(m.document_id, a.str("document_id", kMaxTextField));
+    LT_ASSIGN(m.subject, a.str("subject", kMaxTextField));
+    LT_ASSIGN(auto type, a.array("type", 3));
+    for (auto* s : {&m.type.type, &m.type.type_detail, &m.type.type_name}) {
+        LT_ASSIGN(*s, type.str("type", kMaxTextField));
+    }
+    LT_TRY(type.finish());
+    LT_ASSIGN(auto code, a.array("code", 2));
+    LT_ASSIGN(m.code.code_number, code.str("code_number", kMaxTextField));
+    LT_ASSIGN(m.code.code_notation, code.str("code_notation", kMaxTextField));
+    LT_TRY(code.finish());
+    LT_ASSIGN(auto signer, a.array("signer", 3));
+    for (auto* s : {&m.signer.competence, &m.signer.position, &m.signer.full_name}) {
+        LT_ASSIGN(*s, signer.str("signer", kMaxTextField));
+    }
+    LT_TRY(signer.finish());
+    LT_ASSIGN(m.urgency, a.u64("urgency"));
+    LT_ASSIGN(m.confidentiality, a.u64("confidentiality"));
+    LT_ASSIGN(m.due_ms, a.u64("due_ms"));
+    LT_ASSIGN(auto prom, a.array("promulgation", 2));
+    LT_ASSIGN(m.promulgation.place, prom.str("promulgation place", kMaxTextField));
+    LT_ASSIGN(m.promulgation.date, prom.str("promulgation date", kMaxTextField));
+    LT_TRY(prom.finish());
+    LT_ASSIGN(m.from, read_organization(a, "from"));
+    LT_ASSIGN(auto to, a.array("to", kMaxListItems));
+    while (to.remaining() > 0) {
+        LT_ASSIGN(auto org, read_organization(to, "to"));
+        m.to.push_back(std::move(org));
+    }
+    LT_ASSIGN(auto other, a.array("other", 6));
+    auto& o = m.other;
+    for (auto* s : {&o.sphere_of_promulgation, &o.typer_notation, &o.promulgation_amount, &o.page_amount, &o.direction}) {
+        LT_ASSIGN(*s, other.str("other", kMaxTextField));
+    }
+    LT_ASSIGN(o.appendixes, read_strings(other, "appendixes"));
+    LT_TRY(other.finish());
+    LT_ASSIGN(m.steering_type, a.str("steering_type", kMaxTextField));
+    LT_ASSIGN(m.to_places, read_strings(a, "to_places"));
+    LT_ASSIGN(auto rf, a.array("response_for", kMaxListItems));
+    while (rf.remaining() > 0) {
+        LT_ASSIGN(auto f, read_response_for(rf, "response_for"));
+        m.response_for.push_back(std::move(f));
+    }
+    LT_ASSIGN(m.business, read_business(a));
+    LT_ASSIGN(auto acts_on, a.bin("acts_on", 32));
+    m.acts_on.assign(acts_on.begin(), acts_on.end());
+    LT_ASSIGN(auto reply, a.bin("reply_to", 32));
+    m.reply_to.assign(reply.begin(), reply.end());
+    LT_ASSIGN(auto extra, a.array("extra", kMaxListItems));
+    while (extra.remaining() > 0) {
+        LT_ASSIGN(auto kv, extra.array("extra entry", 2));
+        LT_ASSIGN(auto k, kv.str("extra key", kMaxTextField));
+        LT_ASSIGN(auto v, kv.str("extra value", kMaxTextField));
+        LT_TRY(kv.finish());
+        m.extra.emplace_back(std::move(k), std::move(v));
+    }
+    LT_TRY(a.finish());
+    return m;
 }
 
-Result<DocumentContent> decode_content(ByteView bytes, const EnvelopeLimits& limits) {
+Result<DocumentContent> decode_content_unchecked(ByteView bytes, const EnvelopeLimits& limits) {
     DecodeLimits dl;
     dl.max_bytes = dl.max_bin = limits.max_envelope_bytes;
     dl.max_array = kMaxAttachments;
     LT_ASSIGN(auto d, Decoded::parse(bytes, "document content", dl));
     auto r = d.root();
     LT_ASSIGN(auto version, r.u64("version"));
-    if (version != 1) return make_error("document content: unsupported version " + std::to_string(version));
+    if (version != kContentVersion)
+        return make_error("document content: unsupported version " + std::to_string(version));
     DocumentContent c;
     LT_ASSIGN(c.sender, r.str("sender", kMaxAgencyLength));
     LT_ASSIGN(auto rs, r.array("recipients", kMaxRecipients));
@@ -64,43 +114,55 @@ Result<DocumentContent> decode_content(ByteView bytes, const EnvelopeLimits& lim
         c.recipients.push_back(std::move(a));
     }
     LT_ASSIGN(c.created_ms, r.u64("created_ms"));
-    LT_ASSIGN(auto m, r.array("meta", 9));
-    LT_ASSIGN(c.meta.subject, m.str("subject", kMaxTextField));
-    LT_ASSIGN(c.meta.doc_type, m.str("doc_type", kMaxTextField));
-    LT_ASSIGN(c.meta.number, m.str("number", kMaxTextField));
-    LT_ASSIGN(c.meta.signer, m.str("signer", kMaxTextField));
-    LT_ASSIGN(c.meta.urgency, m.u64("urgency"));
-    LT_ASSIGN(c.meta.confidentiality, m.u64("confidentiality"));
-    LT_ASSIGN(c.meta.due_ms, m.u64("due_ms"));
-    LT_ASSIGN(auto reply, m.bin("reply_to", 32));
-    c.meta.reply_to.assign(reply.begin(), reply.end());
-    LT_ASSIGN(auto extra, m.array("extra", kMaxAttachments));
-    while (extra.remaining() > 0) {
-        LT_ASSIGN(auto kv, extra.array("extra entry", 2));
-        LT_ASSIGN(auto k, kv.str("key", kMaxTextField));
-        LT_ASSIGN(auto v, kv.str("value", kMaxTextField));
-        LT_TRY(kv.finish());
-        c.meta.extra.emplace_back(std::move(k), std::move(v));
-    }
-    LT_TRY(m.finish());
+    LT_ASSIGN(c.meta, read_meta(r));
     LT_ASSIGN(auto body, r.bin("body", limits.max_envelope_bytes));
     c.body.assign(body.begin(), body.end());
     LT_ASSIGN(auto atts, r.array("attachments", kMaxAttachments));
     while (atts.remaining() > 0) {
-        LT_ASSIGN(auto ar, atts.array("attachment", 3));
+        LT_ASSIGN(auto ar, atts.array("attachment", 4));
         Attachment a;
-        LT_ASSIGN(a.name, ar.str("name", 255));
-        LT_ASSIGN(a.mime, ar.str("mime", 255));
-        LT_ASSIGN(auto data, ar.bin("data", limits.max_envelope_bytes));
+        LT_ASSIGN(a.name, ar.str("attachment name", 255));
+        LT_ASSIGN(a.mime, ar.str("attachment mime", 255));
+        LT_ASSIGN(auto data, ar.bin("attachment data", limits.max_envelope_bytes));
         a.data.assign(data.begin(), data.end());
+        LT_ASSIGN(a.description, ar.str("attachment description", kMaxTextField));
         LT_TRY(ar.finish());
         c.attachments.push_back(std::move(a));
     }
     LT_TRY(r.finish());
+    return c;
+}
+
+Result<OpenedDocument> finish_open(const SignedEnvelope& se, Unsealed u, const EnvelopeLimits& limits) {
+    OpenedDocument out;
+    LT_ASSIGN(out.content, decode_content(u.plaintext, limits));
+    out.content_hash = u.content_hash;
+    out.content_key = u.content_key;
+    sodium_memzero(u.content_key.data(), u.content_key.size());
+    if (out.content.sender != se.env.from || out.content.recipients != se.env.to ||
+        out.content.created_ms != se.env.created_ms)
+        return make_error("document content does not match its envelope (sender, recipients or time)");
+    return out;
+}
+
+}  // namespace
+
+Bytes encode_content(const DocumentContent& c) {
+    Writer w;
+    w.array(7).u64(kContentVersion).str(c.sender).array(c.recipients.size());
+    for (const auto& r : c.recipients) w.str(r);
+    w.u64(c.created_ms);
+    write_meta(w, c.meta);
+    w.bin(c.body).array(c.attachments.size());
+    for (const auto& a : c.attachments) w.array(4).str(a.name).str(a.mime).bin(a.data).str(a.description);
+    return w.take();
+}
+
+Result<DocumentContent> decode_content(ByteView bytes, const EnvelopeLimits& limits) {
+    LT_ASSIGN(auto c, decode_content_unchecked(bytes, limits));
     LT_TRY(validate_content(c));
     return c;
 }
-}  // namespace
 
 bool is_safe_file_name(std::string_view name) {
     if (name.empty() || name.size() > 255 || name == "." || name == "..") return false;
@@ -108,6 +170,28 @@ bool is_safe_file_name(std::string_view name) {
     return std::none_of(name.begin(), name.end(), [](char ch) {
         return ch == '/' || ch == '\\' || ch == '\0' || static_cast<unsigned char>(ch) < 0x20;
     });
+}
+
+Status validate_meta(const DocumentMeta& m) {
+    // The reader checks every text field (UTF-8, length) and list (length), naming the field:
+    // run the metadata through it rather than keep a second list of fields here.
+    Writer w;
+    w.array(1);
+    write_meta(w, m);
+    const Bytes encoded = w.take();
+    LT_ASSIGN(auto d, Decoded::parse(encoded, "document metadata"));
+    auto r = d.root();
+    if (auto back = read_meta(r); !back.ok()) return back.take_error();
+    if (m.urgency > 3) return make_error("urgency must be 0-3 (0 thường, 1 khẩn, 2 thượng khẩn, 3 hỏa tốc)");
+    if (m.confidentiality > 3)
+        return make_error("confidentiality must be 0-3 (0 thường, 1 mật, 2 tối mật, 3 tuyệt mật)");
+    if (!m.reply_to.empty() && m.reply_to.size() != 32) return make_error("reply_to must be a 32-byte message id");
+    const bool is_new = m.business.business_doc_type == BusinessDocType::New;
+    if (is_new && !m.acts_on.empty()) return make_error("a new document must not name a document it acts on (acts_on)");
+    if (!is_new && m.acts_on.size() != 32)
+        return make_error(std::string("a ") + std::string(business_doc_type_name(m.business.business_doc_type)) +
+                          " must name the 32-byte message id of the document it acts on (acts_on)");
+    return ok_status();
 }
 
 Status validate_content(const DocumentContent& c) {
@@ -121,202 +205,41 @@ Status validate_content(const DocumentContent& c) {
         if (r == c.sender) return make_error("recipient '" + r + "' is the sender itself");
         if (!seen.insert(r).second) return make_error("recipient '" + r + "' is listed twice");
     }
-    const auto& m = c.meta;
-    for (const auto* s : {&m.subject, &m.doc_type, &m.number, &m.signer}) {
-        if (!is_valid_utf8(*s)) return make_error("document metadata contains invalid UTF-8");
-        if (s->size() > kMaxTextField) return make_error("document metadata field is too long");
-    }
-    if (m.urgency > 3) return make_error("urgency must be 0-3 (0 thường, 1 khẩn, 2 thượng khẩn, 3 hỏa tốc)");
-    if (m.confidentiality > 3)
-        return make_error("confidentiality must be 0-3 (0 thường, 1 mật, 2 tối mật, 3 tuyệt mật)");
-    if (!m.reply_to.empty() && m.reply_to.size() != 32)
-        return make_error("reply_to must be a 32-byte message id");
+    LT_TRY(validate_meta(c.meta));
     if (c.attachments.size() > kMaxAttachments) return make_error("too many attachments");
     std::set<std::string> names;
     for (const auto& a : c.attachments) {
         if (!is_safe_file_name(a.name))
-            return make_error("attachment name '" + a.name.substr(0, 80) +
-                              "' is not a plain file name");
-        if (!names.insert(a.name).second)
-            return make_error("attachment name '" + a.name + "' is used twice");
+            return make_error("attachment name '" + a.name.substr(0, 80) + "' is not a plain file name");
+        if (!names.insert(a.name).second) return make_error("attachment name '" + a.name + "' is used twice");
         if (!is_valid_utf8(a.mime) || a.mime.size() > 255)
             return make_error("attachment '" + a.name + "' has an invalid MIME type");
+        if (!is_valid_utf8(a.description) || a.description.size() > kMaxTextField)
+            return make_error("attachment '" + a.name + "' has an invalid description (UTF-8, at most 64 KiB)");
     }
     return ok_status();
-}
-
-SharedKeyCache::~SharedKeyCache() {
-    for (auto& [pk, k] : m_keys)
-        if (k) sodium_memzero(k->data(), k->size());
-    sodium_memzero(m_mine.data(), m_mine.size());
-}
-
-const SharedKey* SharedKeyCache::get(const BoxSecretKey& mine, const BoxPublicKey& theirs) {
-    if (mine != m_mine) {  // our key changed (rotation): forget everything
-        for (auto& [pk, k] : m_keys)
-            if (k) sodium_memzero(k->data(), k->size());
-        m_keys.clear();
-        m_mine = mine;
-    }
-    for (const auto& [pk, k] : m_keys)
-        if (pk == theirs) return k ? &*k : nullptr;
-    if (m_keys.size() >= 4096) m_keys.erase(m_keys.begin());
-    m_keys.emplace_back(theirs, compute_shared(mine, theirs));
-    return m_keys.back().second ? &*m_keys.back().second : nullptr;
 }
 
 Result<SealedDocument> seal_document(const DocumentContent& c, const SecretIdentity& sender,
                                      const std::vector<PublicIdentity>& recipient_keys, SharedKeyCache* cache) {
     LT_TRY(validate_content(c));
     if (c.sender != sender.pub.agency) return make_error("document sender is not this node's agency");
-    SealedDocument out;
     Bytes content = encode_content(c);
-    crypto_aead_xchacha20poly1305_ietf_keygen(out.content_key.data());
-    out.content_hash = hash_domain(kHashDomain, content);
-    const Hash32 commitment = commitment_of(out.content_key, out.content_hash);
-    std::array<uint8_t, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES> nonce{};
-    randombytes_buf(nonce.data(), nonce.size());
-    Bytes ct(content.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES);
-    unsigned long long ct_len = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(ct.data(), &ct_len, content.data(), content.size(),
-                                               commitment.data(), commitment.size(), nullptr, nonce.data(),
-                                               out.content_key.data());
-    ct.resize(ct_len);
+    auto sealed = seal(Kind::document, content, c.recipients, c.created_ms, sender, recipient_keys, cache);
     sodium_memzero(content.data(), content.size());
-
-    SharedKeyCache local;
-    SharedKeyCache& keys = cache ? *cache : local;
-    Writer w;
-    w.array(5).bin(nonce).bin(sender.pub.box_key).array(c.recipients.size());
-    for (const auto& r : c.recipients) {
-        auto it = std::find_if(recipient_keys.begin(), recipient_keys.end(),
-                               [&](const PublicIdentity& p) { return p.agency == r; });
-        if (it == recipient_keys.end()) return make_error("no public key known for recipient '" + r + "'");
-        const SharedKey* shared = keys.get(sender.box_secret, it->box_key);
-        if (!shared) return make_error("recipient '" + r + "' has an unusable encryption key; check its identity line");
-        std::array<uint8_t, kWrappedKeyBytes> wrapped{};
-        crypto_box_easy_afternm(wrapped.data(), out.content_key.data(), out.content_key.size(), nonce.data(),
-                                shared->data());
-        w.array(2).str(r).bin(wrapped);
-    }
-    w.bin(commitment).bin(ct);
-
-    Envelope env;
-    env.kind = Kind::document;
-    env.from = c.sender;
-    env.to = c.recipients;
-    env.created_ms = c.created_ms;
-    env.payload = w.take();
-    out.envelope = sign_envelope(std::move(env), sender.sign_secret);
-    return out;
+    return sealed;
 }
-
-namespace {
-struct ParsedPayload {
-    std::array<uint8_t, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES> nonce{};
-    BoxPublicKey sender_box_key{};
-    std::vector<std::pair<std::string, std::array<uint8_t, kWrappedKeyBytes>>> wraps;
-    Hash32 commitment{};
-    ByteView ciphertext;
-    Decoded decoded;  // owns what ciphertext points into
-};
-
-Result<ParsedPayload> parse_payload(const SignedEnvelope& se, const EnvelopeLimits& limits) {
-    if (se.env.kind != Kind::document) return make_error("envelope is not a document");
-    DecodeLimits dl;
-    dl.max_bytes = dl.max_bin = limits.max_envelope_bytes;
-    dl.max_array = kMaxRecipients;
-    LT_ASSIGN(auto d, Decoded::parse(se.env.payload, "document payload", dl));
-    ParsedPayload p;
-    p.decoded = std::move(d);
-    auto r = p.decoded.root();
-    LT_ASSIGN(p.nonce, r.fixed<crypto_aead_xchacha20poly1305_ietf_NPUBBYTES>("nonce"));
-    LT_ASSIGN(p.sender_box_key, r.fixed<32>("sender_box_key"));
-    LT_ASSIGN(auto wraps, r.array("wrapped keys", kMaxRecipients));
-    while (wraps.remaining() > 0) {
-        LT_ASSIGN(auto wr, wraps.array("wrapped key", 2));
-        LT_ASSIGN(auto agency, wr.str("agency", kMaxAgencyLength));
-        LT_ASSIGN(auto wrapped, wr.fixed<kWrappedKeyBytes>("key"));
-        LT_TRY(wr.finish());
-        p.wraps.emplace_back(std::move(agency), wrapped);
-    }
-    LT_ASSIGN(p.commitment, r.fixed<32>("commitment"));
-    LT_ASSIGN(p.ciphertext, r.bin("ciphertext", limits.max_envelope_bytes));
-    LT_TRY(r.finish());
-    if (p.wraps.size() != se.env.to.size()) return make_error("document payload: wrapped keys do not match the recipients");
-    for (size_t i = 0; i < p.wraps.size(); ++i)
-        if (p.wraps[i].first != se.env.to[i]) return make_error("document payload: wrapped keys do not match the recipients");
-    return p;
-}
-
-Result<OpenedDocument> decrypt(const SignedEnvelope& se, const ParsedPayload& p, const ContentKey& key,
-                               const EnvelopeLimits& limits) {
-    if (p.ciphertext.size() < crypto_aead_xchacha20poly1305_ietf_ABYTES) return make_error("document ciphertext is truncated");
-    Bytes content(p.ciphertext.size() - crypto_aead_xchacha20poly1305_ietf_ABYTES);
-    unsigned long long len = 0;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(content.data(), &len, nullptr, p.ciphertext.data(), p.ciphertext.size(),
-                                                   p.commitment.data(), p.commitment.size(), p.nonce.data(),
-                                                   key.data()) != 0)
-        return make_error("document ciphertext failed authentication (tampered in transit, or the wrong key)");
-    content.resize(len);
-    OpenedDocument out;
-    out.content_hash = hash_domain(kHashDomain, content);
-    if (commitment_of(key, out.content_hash) != p.commitment)
-        return make_error("document content does not match the commitment the sender signed");
-    LT_ASSIGN(out.content, decode_content(content, limits));
-    out.content_key = key;
-    if (out.content.sender != se.env.from || out.content.recipients != se.env.to ||
-        out.content.created_ms != se.env.created_ms)
-        return make_error("document content does not match its envelope (sender, recipients or time)");
-    return out;
-}
-}  // namespace
 
 Result<OpenedDocument> open_document(const SignedEnvelope& se, const SecretIdentity& me, const EnvelopeLimits& limits,
                                      SharedKeyCache* cache) {
-    LT_ASSIGN(auto p, parse_payload(se, limits));
-    const auto mine = std::find_if(p.wraps.begin(), p.wraps.end(), [&](const auto& w) { return w.first == me.pub.agency; });
-    if (mine == p.wraps.end()) return make_error("document has no key wrapped for this agency '" + me.pub.agency + "'");
-    SharedKeyCache local;
-    SharedKeyCache& keys = cache ? *cache : local;
-    const SharedKey* shared = keys.get(me.box_secret, p.sender_box_key);
-    if (!shared) return make_error("document names an unusable sender encryption key");
-    ContentKey key{};
-    if (crypto_box_open_easy_afternm(key.data(), mine->second.data(), mine->second.size(), p.nonce.data(),
-                                     shared->data()) != 0)
-        return make_error("document key cannot be unwrapped with this node's key (tampered, or the wrong key)");
-    auto out = decrypt(se, p, key, limits);
-    sodium_memzero(key.data(), key.size());
-    return out;
+    LT_ASSIGN(auto u, unseal(Kind::document, se, me, limits, cache));
+    return finish_open(se, std::move(u), limits);
 }
 
 Result<OpenedDocument> open_document_with_key(const SignedEnvelope& se, const ContentKey& key,
                                               const EnvelopeLimits& limits) {
-    LT_ASSIGN(auto p, parse_payload(se, limits));
-    return decrypt(se, p, key, limits);
-}
-
-LocalKey local_storage_key(const SecretIdentity& me) {
-    LocalKey out{};
-    crypto_generichash(out.data(), out.size(), reinterpret_cast<const uint8_t*>(kLocalDomain.data()), kLocalDomain.size(),
-                       me.box_secret.data(), me.box_secret.size());
-    return out;
-}
-
-Bytes wrap_local(const ContentKey& key, const LocalKey& local) {
-    Bytes out(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + key.size());
-    randombytes_buf(out.data(), crypto_secretbox_NONCEBYTES);
-    crypto_secretbox_easy(out.data() + crypto_secretbox_NONCEBYTES, key.data(), key.size(), out.data(), local.data());
-    return out;
-}
-
-Result<ContentKey> unwrap_local(ByteView wrapped, const LocalKey& local) {
-    ContentKey key{};
-    if (wrapped.size() != crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + key.size() ||
-        crypto_secretbox_open_easy(key.data(), wrapped.data() + crypto_secretbox_NONCEBYTES,
-                                   wrapped.size() - crypto_secretbox_NONCEBYTES, wrapped.data(), local.data()) != 0)
-        return make_error("stored content key cannot be unwrapped (damaged, or the node's key changed)");
-    return key;
+    LT_ASSIGN(auto u, unseal_with_key(Kind::document, se, key, limits));
+    return finish_open(se, std::move(u), limits);
 }
 
 }  // namespace lienthong::protocol

@@ -1,29 +1,18 @@
 // Documents: what the clerk sends, sealed so only the named recipients can read it.
 //
-// Sealing (seal_document):
-//   content    = [ 1, sender, [recipients], created_ms, meta, body:bin, [[name, mime, data:bin]...] ]
-//   meta       = [ subject, doc_type, number, signer, urgency:uint, confidentiality:uint,
-//                  due_ms:uint (0 = none), reply_to:bin(0|32), [[key, value]...] ]
-//   commitment = BLAKE2b-256(key = content_key, "lienthong/v1/commit" || 0 || content_hash)
-//   payload    = [ nonce:bin(24), sender_box_key:bin(32), [[agency, wrapped_key:bin(48)]...],
-//                  commitment:bin(32), ciphertext:bin ]
-//   wrapped_key = crypto_box_easy_afternm(content_key, nonce, beforenm(recipient box key,
-//                                         sender box secret))
-// The content is encrypted once with a random content key (XChaCha20-Poly1305, additional
-// data = the commitment); the key is wrapped for every recipient with crypto_box under the
-// sender–recipient shared key, which each side computes once per peer (SharedKeyCache), so
-// a document costs no X25519 operation on the hot path. The nonce is the document's random
-// nonce: each shared key sees it once. The sender's box key travels in the payload, covered
-// by the envelope signature, so a recipient (or, later, a rotated key) needs no lookup. The
-// payload travels in a Kind::document envelope whose one Ed25519 signature covers the
-// commitment, so it is at once the relay-checkable outer signature and the sender's
-// signature over the plaintext: anyone given the envelope and the content key can check that
-// the sender signed exactly this content (non-repudiation), while relays see only ciphertext.
-// (Poly1305 alone does not commit to its key; the commitment does, so a sender cannot later
-// claim the ciphertext meant something else.)
-// The sender keeps its own copy readable by storing the content key, wrapped with its local
-// storage key (wrap_local), next to the envelope.
-// content_hash, which receipts also sign, is BLAKE2b-256("lienthong/v1/content" || 0 || content).
+// A document is sealed (sealed.h) in a Kind::document envelope; its plaintext is the content:
+//   content = [ 2, sender, [recipients], created_ms, meta, body:bin,
+//               [[name, mime, data:bin, description]...] ]
+//   meta    = [ document_id, subject, [type, type_detail, type_name], [code_number, code_notation],
+//               [competence, position, full_name], urgency:uint, confidentiality:uint,
+//               due_ms:uint (0 = none), [promulgation place, date], from:Organization,
+//               [to:Organization...], [sphere, typer_notation, promulgation_amount, page_amount,
+//               direction, [appendix...]], steering_type, [to_place...], [ResponseFor...],
+//               Business, acts_on:bin(0|32), reply_to:bin(0|32), [[key, value]...] ]
+// (Organization, ResponseFor and Business as in official_codec.h.) Version 1 (a flat meta
+// of nine fields) was never deployed and is refused.
+// The sender's signature over the envelope covers the commitment to the content hash, so it
+// signs this plaintext; receipts sign content_hash too.
 #pragma once
 
 #include <optional>
@@ -31,26 +20,45 @@
 #include <vector>
 
 #include "protocol/envelope.h"
+#include "protocol/official.h"
+#include "protocol/official_codec.h"
+#include "protocol/sealed.h"
 
 namespace lienthong::protocol {
 
 constexpr size_t kMaxAttachments = 1000;
-constexpr size_t kMaxTextField = 64 * 1024;
+constexpr uint64_t kContentVersion = 2;
 
 struct Attachment {
     std::string name;  // a plain file name: no '/', no '\\', not "." or ".."
     std::string mime;
     Bytes data;
+    std::string description{};  // edXML <Attachment><Description>; may be empty
 };
 
+// Everything a document says about itself besides its body and attachments. The first
+// fields are what every document has; the rest carry the edXML MessageHeader (official.h) so
+// an imported document travels and is exported with the same fields.
 struct DocumentMeta {
-    std::string subject;
-    std::string doc_type;
-    std::string number;
-    std::string signer;
+    std::string document_id;  // the sender's business id (edXML DocumentId); unique per sender only
+    std::string subject;      // trích yếu
+    DocumentType type;        // loại văn bản: code, detail, name (Công văn, Quyết định …)
+    Code code;                // số, ký hiệu
+    SignerInfo signer;
     uint64_t urgency = 0;          // 0 thường, 1 khẩn, 2 thượng khẩn, 3 hỏa tốc
     uint64_t confidentiality = 0;  // 0 thường, 1 mật, 2 tối mật, 3 tuyệt mật
-    uint64_t due_ms = 0;
+    uint64_t due_ms = 0;           // 0 = no deadline
+    PromulgationInfo promulgation;
+    Organization from;             // the sending agency as printed on the document
+    std::vector<Organization> to;  // the addressees as printed (may list more than receive it)
+    OtherInfo other;
+    std::string steering_type;
+    std::vector<std::string> to_places;
+    std::vector<ResponseFor> response_for;
+    // Business lifecycle (edXML Bussiness): New, or Revoke/Update/Replace of the document
+    // whose message id is acts_on.
+    Business business;
+    Bytes acts_on;   // empty for New, else the 32-byte message id it acts on
     Bytes reply_to;  // empty, or the 32-byte id of the message this answers
     std::vector<std::pair<std::string, std::string>> extra;
 };
@@ -64,37 +72,21 @@ struct DocumentContent {
     std::vector<Attachment> attachments;
 };
 
-using ContentKey = std::array<uint8_t, 32>;
-using SharedKey = std::array<uint8_t, 32>;
-
-// Remembers crypto_box_beforenm(their public key, my secret key) per peer key: one X25519
-// operation per peer instead of one per document. Not thread-safe; one per thread.
-class SharedKeyCache {
-public:
-    ~SharedKeyCache();
-    // nullptr if `theirs` is not a usable key (a low-order point): never encrypt to it.
-    const SharedKey* get(const BoxSecretKey& mine, const BoxPublicKey& theirs);
-
-private:
-    BoxSecretKey m_mine{};
-    std::vector<std::pair<BoxPublicKey, std::optional<SharedKey>>> m_keys;  // few peers: a flat list is fastest
-};
-
 struct OpenedDocument {
     DocumentContent content;
     Hash32 content_hash{};
     ContentKey content_key{};
 };
 
-// Checks what a sender may put in a document: names, sizes, UTF-8, recipients.
+// Checks what a sender may put in a document: names, sizes, UTF-8, recipients, lifecycle.
 Status validate_content(const DocumentContent& c);
+Status validate_meta(const DocumentMeta& m);
+// The canonical plaintext that is sealed (layout above); decode also validates.
+Bytes encode_content(const DocumentContent& c);
+Result<DocumentContent> decode_content(ByteView bytes, const EnvelopeLimits& limits = {});
 bool is_safe_file_name(std::string_view name);
 
-struct SealedDocument {
-    SignedEnvelope envelope;
-    Hash32 content_hash{};   // what the recipients' receipts must sign
-    ContentKey content_key{};  // keep (wrapped with wrap_local) to read the sent copy
-};
+using SealedDocument = Sealed;
 
 // REQUIRES: recipient_keys holds one identity for each of c.recipients.
 Result<SealedDocument> seal_document(const DocumentContent& c, const SecretIdentity& sender,
@@ -110,12 +102,5 @@ Result<OpenedDocument> open_document(const SignedEnvelope& se, const SecretIdent
 // evidence a recipient disclosed. Same checks as open_document.
 Result<OpenedDocument> open_document_with_key(const SignedEnvelope& se, const ContentKey& key,
                                               const EnvelopeLimits& limits = {});
-
-// The node's local storage key, derived from its box secret key; it never leaves the node.
-using LocalKey = std::array<uint8_t, 32>;
-LocalKey local_storage_key(const SecretIdentity& me);
-// crypto_secretbox of a content key: nonce(24) || box(48).
-Bytes wrap_local(const ContentKey& key, const LocalKey& local);
-Result<ContentKey> unwrap_local(ByteView wrapped, const LocalKey& local);
 
 }  // namespace lienthong::protocol

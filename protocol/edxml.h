@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "protocol/bytes.h"
+#include "protocol/official.h"
 #include "protocol/result.h"
 
 namespace lienthong::protocol::edxml {
@@ -52,87 +53,23 @@ inline constexpr size_t kMaxInputBytes = 256u << 20;
 inline constexpr std::string_view kStatusCodes[] = {"01", "02", "03", "04", "05",
                                                     "06", "13", "15", "16"};
 
-struct Organization {  // <From>, <To>
-    std::string organ_id, organization_in_charge, organ_name, organ_add, email, telephone, fax,
-        website;
-    bool operator==(const Organization&) const = default;
-};
-
-struct StaffInfo {
-    std::string department, staff, email, mobile;
-    bool operator==(const StaffInfo&) const = default;
-};
-
-struct Code {  // <Code><CodeNumber>7816</CodeNumber><CodeNotation>VPCP-TTĐT</CodeNotation>
-    std::string code_number, code_notation;
-    bool operator==(const Code&) const = default;
-};
-
-struct PromulgationInfo {
-    std::string place;
-    std::string date;  // <PromulgationDate>, YYYY/MM/DD
-    bool operator==(const PromulgationInfo&) const = default;
-};
-
-struct DocumentType {
-    std::string type, type_detail, type_name;
-    bool operator==(const DocumentType&) const = default;
-};
-
-struct SignerInfo {
-    std::string competence, position, full_name;
-    bool operator==(const SignerInfo&) const = default;
-};
-
-struct OtherInfo {
-    std::string priority, sphere_of_promulgation, typer_notation, promulgation_amount, page_amount,
-        direction;
-    std::vector<std::string> appendixes;  // <Appendixes><Appendix>…
-    bool operator==(const OtherInfo&) const = default;
-};
-
-// The document a status answers, or (in a document) the one it replies to or revokes.
-struct ResponseFor {
-    std::string organ_id, code, promulgation_date, document_id;
-    bool operator==(const ResponseFor&) const = default;
-};
+using protocol::Business;
+using protocol::BusinessDocType;
+using protocol::BusinessDocumentInfo;
+using protocol::Code;
+using protocol::DocumentType;
+using protocol::Organization;
+using protocol::OtherInfo;
+using protocol::PromulgationInfo;
+using protocol::ReplacementInfo;
+using protocol::ResponseFor;
+using protocol::SignerInfo;
+using protocol::StaffInfo;
 
 struct TraceHeader {
     std::string organ_id;
     std::string timestamp;  // YYYY/MM/DD HH:MM:SS
     bool operator==(const TraceHeader&) const = default;
-};
-
-enum class BusinessDocType { New = 0, Revoke = 1, Update = 2, Replace = 3 };
-
-// <BussinessDocumentInfo> of an update (type 2): what changed and for whom.
-struct BusinessDocumentInfo {
-    struct Receiver {
-        std::string organ_id, receiver_type;
-        bool operator==(const Receiver&) const = default;
-    };
-    std::string document_info, document_receiver;
-    std::vector<Receiver> receivers;  // <ReceiverList><Receiver>…
-    bool operator==(const BusinessDocumentInfo&) const = default;
-};
-
-// <ReplacementInfoList><ReplacementInfo> of a replacement (type 3): which earlier document is
-// replaced, at which agencies.
-struct ReplacementInfo {
-    std::string document_id;
-    std::vector<std::string> organ_ids;  // <OrganIdList><OrganId>…
-    bool operator==(const ReplacementInfo&) const = default;
-};
-
-struct Business {             // <Bussiness>, spelled so in the standard
-    std::string document_id;  // optional: revocations in the wild omit it
-    BusinessDocType business_doc_type = BusinessDocType::New;
-    std::string reason;  // <BussinessDocReason>
-    std::string paper;
-    StaffInfo staff;
-    std::optional<BusinessDocumentInfo> document_info;
-    std::vector<ReplacementInfo> replacements;
-    bool operator==(const Business&) const = default;
 };
 
 struct Attachment {
@@ -152,6 +89,7 @@ struct Document {
     std::string subject, content;
     SignerInfo signer;
     std::string due_date;  // YYYY/MM/DD or empty
+    std::string priority;  // <OtherInfo><Priority>: 0 thường … 3 hỏa tốc, as given
     OtherInfo other;
     std::vector<ResponseFor> response_for;  // a revocation or reply names what it answers
     std::string steering_type;

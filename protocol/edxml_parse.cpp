@@ -478,7 +478,7 @@ Result<Message> read_document(const xmlNode* root, const xmlNode* envelope, cons
     LT_ASSIGN(d.due_date, date_field(mh, "DueDate", false));
     LT_ASSIGN(xmlNode * other, one(mh, "OtherInfo"));
     if (other) {
-        LT_ASSIGN(d.other.priority, field(other, "Priority"));
+        LT_ASSIGN(d.priority, field(other, "Priority"));
         LT_ASSIGN(d.other.sphere_of_promulgation, field(other, "SphereOfPromulgation"));
         LT_ASSIGN(d.other.typer_notation, field(other, "TyperNotation"));
         LT_ASSIGN(d.other.promulgation_amount, field(other, "PromulgationAmount"));

@@ -241,7 +241,7 @@ Bytes write(const Document& d) {
     w.opt(mh, "DueDate", d.due_date);
     if (d.other != OtherInfo{}) {
         xmlNode* n = w.node(mh, "OtherInfo");
-        w.opt(n, "Priority", d.other.priority);
+        w.opt(n, "Priority", d.priority);
         w.opt(n, "SphereOfPromulgation", d.other.sphere_of_promulgation);
         w.opt(n, "TyperNotation", d.other.typer_notation);
         w.opt(n, "PromulgationAmount", d.other.promulgation_amount);

@@ -19,6 +19,7 @@ std::string_view kind_domain(Kind kind) {
     switch (kind) {
         case Kind::document: return "lienthong/v1/document";
         case Kind::receipt: return "lienthong/v1/receipt";
+        case Kind::status: return "lienthong/v1/status";
     }
     return "lienthong/v1/unknown";
 }
@@ -27,6 +28,7 @@ std::string_view kind_name(Kind kind) {
     switch (kind) {
         case Kind::document: return "document";
         case Kind::receipt: return "receipt";
+        case Kind::status: return "status";
     }
     return "unknown";
 }
@@ -63,7 +65,7 @@ Result<SignedEnvelope> decode_envelope(ByteView wire, const EnvelopeLimits& limi
     auto b = inner.root();
     SignedEnvelope se;
     LT_ASSIGN(auto kind, b.u64("kind"));
-    if (kind != static_cast<uint64_t>(Kind::document) && kind != static_cast<uint64_t>(Kind::receipt))
+    if (kind < static_cast<uint64_t>(Kind::document) || kind > static_cast<uint64_t>(Kind::status))
         return make_error("envelope body: unknown kind " + std::to_string(kind));
     se.env.kind = static_cast<Kind>(kind);
     LT_ASSIGN(se.env.from, b.str("from", kMaxAgencyLength));

@@ -17,7 +17,7 @@
 
 namespace lienthong::protocol {
 
-enum class Kind : uint8_t { document = 1, receipt = 2 };
+enum class Kind : uint8_t { document = 1, receipt = 2, status = 3 };
 std::string_view kind_domain(Kind kind);
 std::string_view kind_name(Kind kind);
 

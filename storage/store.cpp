@@ -190,7 +190,10 @@ namespace {
 // step with Store::open (a table missing here makes every fresh open fail, so it shows at once).
 const std::set<std::string> kTableNames = {"meta",       "documents", "sent",     "sent_info",
                                            "deliveries", "outbox",    "receipts", "inbox",
-                                           "inbox_info", "peers"};
+                                           "inbox_info", "peers",
+                                           // catalog.h's tables
+                                           "doc_summary", "doc_by_time", "terms", "business", "lifecycle",
+                                           "statuses", "status_msgs"};
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const EnvOptions& options, const std::string& agency) {
@@ -255,7 +258,9 @@ Status Store::check_schema(const std::string& agency) {
                           std::to_string(kSchemaVersion) + "); run a newer lienthong-node");
     if (*seen.version < kSchemaVersion)
         return make_error("database" + where + " has schema version " + std::to_string(*seen.version) +
-                          " and needs migration to " + std::to_string(kSchemaVersion));
+                          ", a pre-release format this lienthong-node cannot read (documents were sealed "
+                          "in content version 1); export what you need with the old binary, then move '" +
+                          m_env->dir() + "' aside and start with an empty data_dir");
     if (seen.agency && *seen.agency != agency)
         return make_error("database" + where + " belongs to agency '" + *seen.agency +
                           "', not '" + agency + "'; use that agency's config or another data_dir");

@@ -34,7 +34,8 @@ namespace lienthong::storage {
 
 using protocol::Hash32;
 
-constexpr uint32_t kSchemaVersion = 1;
+// 2: documents sealed as content version 2 (the official-document model), catalog tables.
+constexpr uint32_t kSchemaVersion = 2;
 
 enum class DeliveryState : uint8_t { pending = 0, delivered = 1 };
 
@@ -128,8 +129,10 @@ public:
     size_t inbox_count(const ReadTxn& t) const { return t.count(m_inbox); }
     std::optional<PeerRecord> peer(const ReadTxn& t, const std::string& agency) const;
 
-private:
+    // The next number of the node's one sequence (sent, inbox and status order).
     Result<uint64_t> next_seq(WriteTxn& t);
+
+private:
     Status check_schema(const std::string& agency);
 
     std::unique_ptr<Env> m_env;

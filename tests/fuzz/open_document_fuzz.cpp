@@ -110,20 +110,8 @@ void check_opened(const SignedEnvelope& se) {
     LT_FUZZ_CHECK(audited->content_hash == opened->content_hash);
 }
 
-// The documented content layout, written out here so seeds do not depend on internals.
-Bytes plaintext_of(const DocumentContent& c) {
-    Writer w;
-    w.array(7).u64(1).str(c.sender).array(c.recipients.size());
-    for (const auto& r : c.recipients) w.str(r);
-    w.u64(c.created_ms);
-    const auto& m = c.meta;
-    w.array(9).str(m.subject).str(m.doc_type).str(m.number).str(m.signer).u64(m.urgency)
-        .u64(m.confidentiality).u64(m.due_ms).bin(m.reply_to).array(m.extra.size());
-    for (const auto& [k, v] : m.extra) w.array(2).str(k).str(v);
-    w.bin(c.body).array(c.attachments.size());
-    for (const auto& a : c.attachments) w.array(3).str(a.name).str(a.mime).bin(a.data);
-    return w.take();
-}
+// The content's canonical plaintext (document.h).
+Bytes plaintext_of(const DocumentContent& c) { return encode_content(c); }
 
 DocumentContent sample_content() {
     DocumentContent c;
@@ -131,14 +119,15 @@ DocumentContent sample_content() {
     c.recipients = {me().pub.agency};
     c.created_ms = kCreated;
     c.meta.subject = "Công văn Hỏa tốc Đắk Nông";
-    c.meta.doc_type = "Công văn";
-    c.meta.number = "12/UBND";
-    c.meta.signer = "Nguyễn Văn A";
+    c.meta.type.type_name = "Công văn";
+    c.meta.code = {"12", "UBND"};
+    c.meta.signer.full_name = "Nguyễn Văn A";
+    c.meta.to = {{"28.22.H17", "", "UBND huyện", "", "", "", "", ""}};
     c.meta.urgency = 3;
     c.meta.reply_to = Bytes(32, 9);
     c.meta.extra = {{"k", "v"}};
     c.body = {'b', 'o', 'd', 'y'};
-    c.attachments = {{"a.pdf", "application/pdf", Bytes(40, 1)}, {"b.txt", "text/plain", {}}};
+    c.attachments = {{"a.pdf", "application/pdf", Bytes(40, 1), "x"}, {"b.txt", "text/plain", {}, {}}};
     return c;
 }
 

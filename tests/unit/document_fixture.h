@@ -26,9 +26,19 @@ inline DocumentContent sample_content(const Parties& p) {
     c.recipients = {p.b.pub.agency, p.c.pub.agency, p.d.pub.agency};
     c.created_ms = 1764000000123ull;
     c.meta.subject = "V/v triển khai Công văn Hỏa tốc về phòng chống bão tại Đắk Nông";
-    c.meta.doc_type = "Công văn";
-    c.meta.number = "123/UBND-KT";
-    c.meta.signer = "Nguyễn Văn Ánh";
+    c.meta.document_id = "000.00.31.H14,2025/11/24,123/UBND-KT";
+    c.meta.type = {"1", "", "Công văn"};
+    c.meta.code = {"123", "UBND-KT"};
+    c.meta.signer = {"TM. UBND", "Chủ tịch", "Nguyễn Văn Ánh"};
+    c.meta.promulgation = {"Đắk Nông", "2025/11/24"};
+    c.meta.from = {"000.00.31.H14", "UBND tỉnh", "Văn phòng UBND tỉnh Đắk Nông", "Gia Nghĩa", "vp@daknong.gov.vn",
+                   "0261", "", "daknong.gov.vn"};
+    c.meta.to = {{"000.00.00.H41", "", "Sở TN&MT", "", "", "", "", ""}};
+    c.meta.other = {"Cấp tỉnh", "VP", "10", "4", "", {"Phụ lục I", "Phụ lục II"}};
+    c.meta.steering_type = "1";
+    c.meta.to_places = {"Như trên", "Lưu: VT"};
+    c.meta.response_for = {{"000.00.00.H41", "7816/VPCP", "2025/11/01", "H41,2025/11/01,7816"}};
+    c.meta.business.reason = "Bổ sung phụ lục";
     c.meta.urgency = 3;
     c.meta.confidentiality = 1;
     c.meta.due_ms = 1764600000000ull;
@@ -36,7 +46,7 @@ inline DocumentContent sample_content(const Parties& p) {
     c.meta.extra = {{"linh_vuc", "Thiên tai"}, {"so_trang", "4"}};
     c.body = bytes_of("Kính gửi: Sở Tài nguyên và Môi trường.\nỦy ban nhân dân tỉnh đề nghị…");
     c.attachments = {
-        {"Quyết định 123.pdf", "application/pdf", pattern_bytes(5000, 1)},
+        {"Quyết định 123.pdf", "application/pdf", pattern_bytes(5000, 1), "Bản ký số"},
         {"phu-luc.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
          pattern_bytes(70000, 2)},
         {"empty.txt", "text/plain", {}},

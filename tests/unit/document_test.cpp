@@ -22,9 +22,19 @@ void check_same(const DocumentContent& a, const DocumentContent& b) {
     CHECK(a.recipients == b.recipients);
     CHECK(a.created_ms == b.created_ms);
     CHECK(a.meta.subject == b.meta.subject);
-    CHECK(a.meta.doc_type == b.meta.doc_type);
-    CHECK(a.meta.number == b.meta.number);
+    CHECK(a.meta.document_id == b.meta.document_id);
+    CHECK(a.meta.type == b.meta.type);
+    CHECK(a.meta.code == b.meta.code);
     CHECK(a.meta.signer == b.meta.signer);
+    CHECK(a.meta.promulgation == b.meta.promulgation);
+    CHECK(a.meta.from == b.meta.from);
+    CHECK(a.meta.to == b.meta.to);
+    CHECK(a.meta.other == b.meta.other);
+    CHECK(a.meta.steering_type == b.meta.steering_type);
+    CHECK(a.meta.to_places == b.meta.to_places);
+    CHECK(a.meta.response_for == b.meta.response_for);
+    CHECK(a.meta.business == b.meta.business);
+    CHECK(a.meta.acts_on == b.meta.acts_on);
     CHECK(a.meta.urgency == b.meta.urgency);
     CHECK(a.meta.confidentiality == b.meta.confidentiality);
     CHECK(a.meta.due_ms == b.meta.due_ms);
@@ -550,7 +560,10 @@ TEST_CASE("validate_content refuses what a sender must not send", "[protocol][do
     refused([](DocumentContent& c) { c.meta.confidentiality = 4; }, "confidentiality");
     refused([](DocumentContent& c) { c.meta.reply_to = Bytes(31, 1); }, "reply_to");
     refused([](DocumentContent& c) { c.meta.subject = "H\xe1\xbb"; }, "UTF-8");
-    refused([](DocumentContent& c) { c.meta.signer = std::string(kMaxTextField + 1, 'x'); }, "too long");
+    refused([](DocumentContent& c) { c.meta.signer.full_name = std::string(kMaxTextField + 1, 'x'); }, "longer than");
+    refused([](DocumentContent& c) { c.meta.to[0].organ_name = "\xc3\x28"; }, "UTF-8");
+    refused([](DocumentContent& c) { c.meta.business.business_doc_type = BusinessDocType::Revoke; }, "acts_on");
+    refused([](DocumentContent& c) { c.meta.acts_on = Bytes(32, 3); }, "acts_on");
     refused([](DocumentContent& c) { c.attachments[0].mime = "\xff"; }, "MIME");
     refused(
         [](DocumentContent& c) {

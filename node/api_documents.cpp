@@ -1,0 +1,492 @@
+// Local API operations on official documents: send and import (edXML), processing status
+// reports, show and export (raw or edXML). See node/API.md.
+#include <sodium.h>
+
+#include "node/api_util.h"
+#include "node/document_json.h"
+#include "node/node_impl.h"
+#include "protocol/edxml_convert.h"
+
+namespace lienthong::node {
+
+namespace {
+Hash32 to_hash(ByteView b) {
+    Hash32 h{};
+    std::copy(b.begin(), b.end(), h.begin());
+    return h;
+}
+}  // namespace
+
+// --- submission ------------------------------------------------------------------------------
+
+Status NodeImpl::check_policy(const protocol::DocumentContent& c) {
+    if (c.meta.confidentiality == 0) return ok_status();
+    static const char* kLevels[] = {"thường", "mật", "tối mật", "tuyệt mật"};
+    for (const auto& r : c.recipients)
+        if (!m_config.confidential_to.count(r))
+            return make_error("document is marked " + std::string(kLevels[std::min<uint64_t>(c.meta.confidentiality, 3)]) +
+                              " (confidentiality " + std::to_string(c.meta.confidentiality) +
+                              ") and policy keeps such documents off the network: recipient '" + r +
+                              "' is not listed in the config key 'confidential_to'");
+    return ok_status();
+}
+
+// Resolves which of our documents a revoke/update/replace acts on, from its DocumentId.
+Status NodeImpl::resolve_acts_on(protocol::DocumentContent& c) {
+    auto& m = c.meta;
+    if (m.business.business_doc_type == protocol::BusinessDocType::New || m.acts_on.size() == 32) return ok_status();
+    const std::string key = !m.business.document_id.empty() ? m.business.document_id : m.document_id;
+    if (key.empty())
+        return make_error("a " + std::string(protocol::business_doc_type_name(m.business.business_doc_type)) +
+                          " must name the document it acts on: give its DocumentId (or acts_on with its message id)");
+    const auto found = m_store->env().read(
+        [&](const storage::ReadTxn& t) { return m_catalog->by_business_key(t, c.sender, key); });
+    std::vector<Hash32> originals;
+    for (const auto& [id, type] : found)
+        if (type == 0) originals.push_back(id);
+    if (originals.empty())
+        return make_error("no document with DocumentId '" + key + "' was sent by " + c.sender +
+                          "; a " + std::string(protocol::business_doc_type_name(m.business.business_doc_type)) +
+                          " can only act on a document this node sent");
+    if (originals.size() > 1)
+        return make_error("DocumentId '" + key + "' names " + std::to_string(originals.size()) +
+                          " documents sent here; give acts_on with the message id");
+    m.acts_on.assign(originals[0].begin(), originals[0].end());
+    return ok_status();
+}
+
+void NodeImpl::submit_document(protocol::DocumentContent c, Reply reply, ExtraWrite extra) {
+    const auto bad = [&](const std::string& e) { reply(fail(e + "; nothing was queued")); };
+    if (auto st = check_policy(c); !st.ok()) return bad(st.error());
+    if (auto st = resolve_acts_on(c); !st.ok()) return bad(st.error());
+    if (c.meta.acts_on.size() == 32) {
+        const auto target = to_hash(c.meta.acts_on);
+        const auto sum = m_store->env().read([&](const storage::ReadTxn& t) { return m_catalog->summary(t, target); });
+        if (!sum || !sum->outgoing || sum->sender != c.sender)
+            return bad("acts_on names " + hex_id(target).substr(0, 16) + ", which is not a document this node sent");
+    }
+    if (c.meta.document_id.empty())
+        c.meta.document_id = c.sender + "," + protocol::edxml::ms_to_date(c.created_ms) + "," +
+                             (c.meta.code.code_number.empty()
+                                  ? std::to_string(c.created_ms)
+                                  : c.meta.code.code_number + "/" + c.meta.code.code_notation);
+    std::vector<protocol::PublicIdentity> keys;
+    for (const auto& r : c.recipients) {
+        auto it = m_links.find(r);
+        if (it == m_links.end())
+            return bad("unknown recipient '" + r +
+                       "': this node has no peer with that agency code (add it with 'lienthong-admin peer add')");
+        keys.push_back(it->second.record.identity);
+    }
+    auto sealed = protocol::seal_document(c, m_identity, keys, &m_shared_keys);
+    if (!sealed.ok()) return bad(sealed.error());
+    if (sealed->envelope.wire.size() > m_config.limits.max_envelope_bytes)
+        return bad("document is " + std::to_string(sealed->envelope.wire.size()) +
+                   " bytes, over limits.max_envelope_bytes (" + std::to_string(m_config.limits.max_envelope_bytes) + ")");
+    auto rec = std::make_shared<storage::SentRecord>();
+    rec->id = sealed->envelope.id;
+    rec->created_ms = c.created_ms;
+    rec->content_hash = sealed->content_hash;
+    rec->subject = c.meta.subject;
+    rec->recipients = c.recipients;
+    rec->size = sealed->envelope.wire.size();
+    rec->urgency = c.meta.urgency;
+    rec->content_key_wrapped = protocol::wrap_local(sealed->content_key, m_local_key);
+    sodium_memzero(sealed->content_key.data(), sealed->content_key.size());
+    auto summary = std::make_shared<storage::DocSummary>(summarize(rec->id, true, c, c.created_ms));
+    const auto reason = c.meta.business.reason;
+    queue_sent(rec, std::move(sealed->envelope.wire),
+               [this, summary, reason, extra](storage::WriteTxn& t, const Hash32&) -> Status {
+                   LT_TRY(m_catalog->put_document(t, *summary));
+                   if (summary->acts_on)
+                       LT_TRY(m_catalog->add_lifecycle(
+                           t, {*summary->acts_on, summary->id, summary->business_type, summary->registered_ms, reason}));
+                   if (extra) LT_TRY(extra(t, summary->id));
+                   return ok_status();
+               },
+               std::move(reply));
+}
+
+void NodeImpl::queue_sent(std::shared_ptr<storage::SentRecord> rec, Bytes wire, ExtraWrite index, Reply reply) {
+    const uint64_t now = rec->created_ms;
+    m_batch.documents += 1;
+    m_batch.bytes += rec->size;
+    m_batch.writes.push_back([this, rec, now, wire = std::move(wire), index](storage::WriteTxn& t) -> Status {
+        LT_TRY(m_store->add_sent(t, *rec, wire, now));
+        return index(t, rec->id);
+    });
+    m_batch.after.push_back([this, rec, reply = std::move(reply)](bool ok, const std::string& error) {
+        if (!ok) return reply(fail("could not store the message: " + error + "; nothing was queued"));
+        ++m_counters.sent;
+        std::string to;
+        for (const auto& r : rec->recipients) {
+            to += (to.empty() ? "" : ",") + r;
+            if (auto it = m_links.find(r); it != m_links.end()) {
+                it->second.has_more = true;
+                if (rec->urgency > 0) it->second.cursor.clear();  // may sort before the cursor
+            }
+        }
+        m_log.info("queued", {{"msg", hex_id(rec->id)}, {"to", to}, {"bytes", std::to_string(rec->size)}});
+        reply(json{{"ok", true}, {"id", hex_id(rec->id)}});
+    });
+}
+
+// Where (document, recipient) stands, from the catalog: the state check_status judges.
+protocol::ProcessingState NodeImpl::processing_state(const storage::ReadTxn& t, const Hash32& doc,
+                                                     const std::string& recipient) {
+    protocol::ProcessingState s;
+    uint64_t last_answer_ms = 0;
+    for (const auto& e : m_catalog->timeline(t, doc, recipient)) {
+        protocol::apply_status(s, e.code);
+        if (e.code == "15" || e.code == "16") last_answer_ms = std::max(last_answer_ms, e.recorded_ms);
+    }
+    for (const auto& l : m_catalog->lifecycle(t, doc))
+        if (l.recorded_ms >= last_answer_ms && !s.recalled) s.change_pending = true;
+    return s;
+}
+
+void NodeImpl::submit_status(StatusRequest sr, Reply reply, ExtraWrite extra) {
+    const auto bad = [&](const std::string& e) { reply(fail(e + "; nothing was sent")); };
+    const auto sum = m_store->env().read([&](const storage::ReadTxn& t) { return m_catalog->summary(t, sr.document); });
+    if (!sum) return bad("no document " + hex_id(sr.document).substr(0, 16) + " is registered here");
+    const bool by_sender = sum->outgoing;
+    std::vector<std::string> informed;
+    if (by_sender) {
+        informed = sr.informed.empty() ? sum->recipients : sr.informed;
+        for (const auto& a : informed)
+            if (std::find(sum->recipients.begin(), sum->recipients.end(), a) == sum->recipients.end())
+                return bad("'" + a + "' is not a recipient of document " + hex_id(sr.document).substr(0, 16));
+    } else {
+        informed = {sum->sender};
+    }
+    // Check every report first: all are sent, or none.
+    for (const auto& a : informed) {
+        const std::string whose = by_sender ? a : m_config.agency;
+        const auto state = m_store->env().read([&](const storage::ReadTxn& t) { return processing_state(t, sr.document, whose); });
+        if (auto st = protocol::check_status(state, sr.code, by_sender); !st.ok())
+            return bad(st.error() + (by_sender ? " (at " + a + ")" : ""));
+        if (!m_links.count(a)) return bad("'" + a + "' is not a peer of this node (add it with 'lienthong-admin peer add')");
+    }
+    auto ids = std::make_shared<json>(json::array());
+    auto remaining = std::make_shared<size_t>(informed.size());
+    auto failed = std::make_shared<std::string>();
+    for (const auto& a : informed) {
+        protocol::StatusReport r;
+        r.reporter = m_config.agency;
+        r.informed = a;
+        r.created_ms = m_clock->now_ms();
+        r.document = sr.document;
+        r.code = sr.code;
+        r.staff = sr.staff;
+        r.description = sr.description;
+        r.time_ms = sr.time_ms ? sr.time_ms : r.created_ms;
+        r.from = sr.from;
+        if (r.from.organ_id.empty()) r.from.organ_id = m_config.agency;
+        if (r.from.organ_name.empty()) r.from.organ_name = m_config.name;
+        r.response_for = sr.response_for;
+        if (r.response_for.document_id.empty()) {
+            r.response_for.organ_id = sum->sender;
+            r.response_for.document_id = sum->document_id;
+            r.response_for.code = sum->code_number + (sum->code_notation.empty() ? "" : "/" + sum->code_notation);
+        }
+        auto sealed = protocol::seal_status(r, m_identity, m_links.at(a).record.identity, &m_shared_keys);
+        if (!sealed.ok()) return bad(sealed.error());
+        auto rec = std::make_shared<storage::SentRecord>();
+        rec->id = sealed->envelope.id;
+        rec->created_ms = r.created_ms;
+        rec->content_hash = sealed->content_hash;
+        rec->subject = "status " + r.code + " (" + std::string(protocol::status_code_name(r.code)) + "): " + sum->subject;
+        rec->recipients = {a};
+        rec->size = sealed->envelope.wire.size();
+        rec->urgency = sum->urgency;
+        rec->content_key_wrapped = protocol::wrap_local(sealed->content_key, m_local_key);
+        sodium_memzero(sealed->content_key.data(), sealed->content_key.size());
+        storage::StatusEvent e;
+        e.document = sr.document;
+        e.recipient = by_sender ? a : m_config.agency;
+        e.reporter = m_config.agency;
+        e.code = r.code;
+        e.time_ms = r.time_ms;
+        e.recorded_ms = r.created_ms;
+        e.staff = r.staff;
+        e.description = r.description;
+        e.message_id = rec->id;
+        const bool last = (&a == &informed.back());
+        queue_sent(rec, std::move(sealed->envelope.wire),
+                   [this, e, extra, last](storage::WriteTxn& t, const Hash32& id) -> Status {
+                       LT_ASSIGN(auto seq, m_store->next_seq(t));
+                       if (auto added = m_catalog->add_status(t, e, seq); !added.ok()) return added.take_error();
+                       if (last && extra) LT_TRY(extra(t, id));
+                       return ok_status();
+                   },
+                   [ids, remaining, failed, reply](const json& j) {
+                       if (j.value("ok", false))
+                           ids->push_back(j["id"]);
+                       else if (failed->empty())
+                           *failed = j.value("error", "");
+                       if (--*remaining > 0) return;
+                       if (!failed->empty()) return reply(fail(*failed));
+                       reply(json{{"ok", true}, {"id", ids->at(0)}, {"ids", *ids}});
+                   });
+    }
+}
+
+// --- requests --------------------------------------------------------------------------------
+
+void NodeImpl::api_send(const Bytes& rid, const json& req) {
+    const auto bad = [&](const std::string& e) { api_reply(rid, fail(e + "; nothing was queued")); };
+    protocol::DocumentContent c;
+    c.sender = m_config.agency;
+    c.created_ms = m_clock->now_ms();
+    if (!req.contains("to") || !req["to"].is_array() || req["to"].empty())
+        return bad("field 'to' must be a non-empty list of agency codes");
+    for (const auto& t : req["to"]) {
+        if (!t.is_string()) return bad("field 'to' must hold agency codes as text");
+        c.recipients.push_back(t.get<std::string>());
+    }
+    if (auto st = meta_from_request(req, c.meta); !st.ok()) return bad(st.error());
+    if (req.contains("acts_on")) {
+        auto text = string_field(req, "acts_on", true);
+        if (!text.ok()) return bad(text.error());
+        auto target = resolve_id(*text);
+        if (!target.ok()) return bad("acts_on: " + target.error());
+        c.meta.acts_on.assign(target->begin(), target->end());
+    }
+    auto body = bytes_field(req, "body");
+    if (!body.ok()) return bad(body.error());
+    c.body = std::move(body).value();
+    if (req.contains("attachments")) {
+        if (!req["attachments"].is_array()) return bad("field 'attachments' must be a list");
+        for (const auto& a : req["attachments"]) {
+            if (!a.is_object()) return bad("each attachment must be a map with name, mime, data");
+            auto name = string_field(a, "name", true);
+            auto mime = string_field(a, "mime", false);
+            auto data = bytes_field(a, "data");
+            if (!name.ok()) return bad("attachment " + name.error());
+            if (!mime.ok()) return bad("attachment " + mime.error());
+            if (!data.ok()) return bad("attachment " + data.error());
+            c.attachments.push_back(
+                {*name, mime->empty() ? "application/octet-stream" : *mime, std::move(data).value(), {}});
+        }
+    }
+    submit_document(std::move(c), [this, rid](const json& j) { api_reply(rid, j); });
+}
+
+void NodeImpl::import_edxml(ByteView xml, const std::vector<std::string>& only_to, Reply reply, ExtraWrite extra) {
+    auto msg = protocol::edxml::parse(xml);
+    if (!msg.ok()) return reply(fail(msg.error() + "; nothing was sent"));
+    if (auto* doc = std::get_if<protocol::edxml::Document>(&*msg)) {
+        if (doc->from.organ_id != m_config.agency)
+            return reply(fail("From/OrganId is '" + doc->from.organ_id + "', not this node's agency '" +
+                              m_config.agency + "'; nothing was sent"));
+        std::vector<std::string> recipients;
+        for (const auto& o : doc->to)
+            if (only_to.empty() || std::find(only_to.begin(), only_to.end(), o.organ_id) != only_to.end())
+                recipients.push_back(o.organ_id);
+        for (const auto& a : only_to)
+            if (std::find(recipients.begin(), recipients.end(), a) == recipients.end())
+                return reply(fail("'" + a + "' is not among the document's To agencies; nothing was sent"));
+        auto c = protocol::edxml::to_content(*doc, m_config.agency, recipients, m_clock->now_ms());
+        if (!c.ok()) return reply(fail(c.error() + "; nothing was sent"));
+        return submit_document(std::move(c).value(), std::move(reply), std::move(extra));
+    }
+    const auto& st = std::get<protocol::edxml::Status>(*msg);
+    if (st.from.organ_id != m_config.agency)
+        return reply(fail("From/OrganId is '" + st.from.organ_id + "', not this node's agency '" + m_config.agency +
+                          "'; nothing was sent"));
+    auto r = protocol::edxml::to_report(st);
+    if (!r.ok()) return reply(fail(r.error() + "; nothing was sent"));
+    const auto& rf = st.response_for;
+    const auto found = m_store->env().read(
+        [&](const storage::ReadTxn& t) { return m_catalog->by_business_key(t, rf.organ_id, rf.document_id); });
+    if (found.empty())
+        return reply(fail("ResponseFor names DocumentId '" + rf.document_id + "' of '" + rf.organ_id +
+                          "', which is not registered here; nothing was sent"));
+    Hash32 doc = found.back().first;
+    for (const auto& [id, type] : found)
+        if (type == 0) doc = id;  // a status answers the document itself, not its later changes
+    StatusRequest sr;
+    sr.document = doc;
+    sr.code = r->code;
+    sr.staff = r->staff;
+    sr.description = r->description;
+    sr.time_ms = r->time_ms;
+    sr.from = r->from;
+    sr.response_for = r->response_for;
+    sr.informed = only_to;
+    submit_status(std::move(sr), std::move(reply), std::move(extra));
+}
+
+void NodeImpl::api_import(const Bytes& rid, const json& req) {
+    auto data = bytes_field(req, "data");
+    if (!data.ok()) return api_reply(rid, fail(data.error()));
+    std::vector<std::string> only_to;
+    if (req.contains("to")) {
+        if (!req["to"].is_array()) return api_reply(rid, fail("field 'to' must be a list of agency codes"));
+        for (const auto& t : req["to"]) {
+            if (!t.is_string()) return api_reply(rid, fail("field 'to' must hold agency codes as text"));
+            only_to.push_back(t.get<std::string>());
+        }
+    }
+    import_edxml(*data, only_to, [this, rid](const json& j) { api_reply(rid, j); });
+}
+
+void NodeImpl::api_set_status(const Bytes& rid, const json& req) {
+    const auto bad = [&](const std::string& e) { api_reply(rid, fail(e + "; nothing was sent")); };
+    auto id_text = string_field(req, "id", true);
+    if (!id_text.ok()) return bad(id_text.error());
+    auto id = resolve_id(*id_text);
+    if (!id.ok()) return bad(id.error());
+    StatusRequest sr;
+    sr.document = *id;
+    auto code = string_field(req, "code", true);
+    auto description = string_field(req, "description", false);
+    auto staff = string_field(req, "staff", false);
+    auto department = string_field(req, "department", false);
+    for (const auto* f : {&code, &description, &staff, &department})
+        if (!f->ok()) return bad(f->error());
+    sr.code = *code;
+    sr.description = *description;
+    sr.staff.staff = *staff;
+    sr.staff.department = *department;
+    if (req.contains("to")) {
+        auto to = string_field(req, "to", true);
+        if (!to.ok()) return bad(to.error());
+        sr.informed = {*to};
+    }
+    submit_status(std::move(sr), [this, rid](const json& j) { api_reply(rid, j); });
+}
+
+// --- reading stored messages -----------------------------------------------------------------
+
+Result<StoredMessage> NodeImpl::open_stored(const Hash32& id) {
+    StoredMessage m;
+    std::optional<Bytes> wire;
+    std::optional<storage::PeerRecord> sender_peer;
+    m_store->env().read([&](const storage::ReadTxn& t) {
+        wire = m_store->document(t, id);
+        m.sent = m_store->sent_record(t, id);
+        m.inbox = m_store->inbox_record(t, id);
+        m.deliveries = m_store->deliveries(t, id);
+        if (m.inbox) sender_peer = m_store->peer(t, m.inbox->sender);
+        return 0;
+    });
+    if (!wire) return make_error("message " + hex_id(id).substr(0, 16) + " is not stored here");
+    auto se = protocol::decode_envelope(*wire, m_limits);
+    if (!se.ok()) return make_error("stored message is damaged: " + se.error());
+    m.envelope = std::move(se).value();
+    protocol::SignPublicKey sender_key{};
+    if (m.envelope.env.from == m_config.agency) {
+        sender_key = m_identity.pub.sign_key;
+    } else if (sender_peer) {
+        sender_key = sender_peer->identity.sign_key;
+    } else {
+        m.key_known = false;
+    }
+    m.signature_valid = m.key_known && protocol::verify_envelope(m.envelope, sender_key);
+    std::optional<protocol::ContentKey> key;
+    if (m.sent) {
+        auto k = protocol::unwrap_local(m.sent->content_key_wrapped, m_local_key);
+        if (!k.ok()) return k.take_error();
+        key = *k;
+    }
+    if (m.envelope.env.kind == protocol::Kind::status) {
+        auto st = key ? protocol::open_status_with_key(m.envelope, *key)
+                      : protocol::open_status(m.envelope, m_identity, &m_shared_keys);
+        if (!st.ok()) return make_error("cannot open status report: " + st.error());
+        m.status = std::move(st).value();
+    } else {
+        auto doc = key ? protocol::open_document_with_key(m.envelope, *key, m_limits)
+                       : protocol::open_document(m.envelope, m_identity, m_limits, &m_shared_keys);
+        if (!doc.ok()) return make_error("cannot open document: " + doc.error());
+        m.document = std::move(doc).value();
+    }
+    if (key) sodium_memzero(key->data(), key->size());
+    return m;
+}
+
+json NodeImpl::api_show(const json& req, bool with_content) {
+    auto id_text = string_field(req, "id", true);
+    if (!id_text.ok()) return fail(id_text.error());
+    auto id = resolve_id(*id_text);
+    if (!id.ok()) return fail(id.error());
+    auto format = string_field(req, "format", false);
+    if (!format.ok()) return fail(format.error());
+    if (!format->empty() && *format != "edxml" && *format != "raw")
+        return fail("field 'format' must be raw or edxml, not '" + *format + "'");
+    auto m = open_stored(*id);
+    if (!m.ok()) return fail(m.error());
+    json out{{"ok", true},
+             {"id", hex_id(*id)},
+             {"kind", m->status ? "status" : "document"},
+             {"direction", m->sent ? "sent" : "received"},
+             {"sender", m->envelope.env.from},
+             {"recipients", m->envelope.env.to},
+             {"created_ms", m->envelope.env.created_ms},
+             {"signatures",
+              {{"sender_key_known", m->key_known},
+               {"envelope_valid", m->signature_valid},
+               // The signature covers a commitment to the content, checked when opening.
+               {"content_valid", m->signature_valid}}}};
+    if (m->inbox) out["received_ms"] = m->inbox->received_ms;
+    json dels = json::array();
+    for (const auto& d : m->deliveries)
+        dels.push_back({{"agency", d.recipient},
+                        {"state", d.state == storage::DeliveryState::pending ? "pending" : "delivered"},
+                        {"queued_ms", d.queued_ms},
+                        {"receipt_ms", d.receipt_ms},
+                        {"acked_ms", d.acked_ms},
+                        {"attempts", d.attempts},
+                        {"last_error", d.last_error}});
+    out["deliveries"] = dels;
+    if (m->status) {
+        const auto& r = m->status->report;
+        out["content_hash"] = protocol::to_hex(m->status->content_hash);
+        out["status"] = {{"document", hex_id(r.document)}, {"code", r.code},
+                         {"name", std::string(protocol::status_code_name(r.code))},
+                         {"time_ms", r.time_ms}, {"staff", r.staff.staff}, {"department", r.staff.department},
+                         {"description", r.description}};
+        if (*format == "edxml") {
+            const auto xml = protocol::edxml::write(protocol::edxml::from_report(r));
+            out["edxml"] = binary(xml);
+        }
+        return out;
+    }
+    const auto& c = m->document->content;
+    json atts = json::array();
+    for (const auto& a : c.attachments) {
+        json aj{{"name", a.name}, {"mime", a.mime}, {"bytes", a.data.size()}, {"hash", hash_hex(a.data)},
+                {"description", a.description}};
+        if (with_content && *format != "edxml") aj["data"] = binary(a.data);
+        atts.push_back(std::move(aj));
+    }
+    out["content_hash"] = protocol::to_hex(m->document->content_hash);
+    out["meta"] = meta_to_json(c.meta);
+    for (const char* k : {"subject", "doc_type", "number", "notation", "signer", "urgency", "confidentiality", "due_ms",
+                          "document_id", "business"})
+        out[k] = out["meta"][k];
+    out["body_bytes"] = c.body.size();
+    out["attachments"] = atts;
+    if (with_content && *format != "edxml") out["body"] = binary(c.body);
+    if (*format == "edxml") out["edxml"] = binary(protocol::edxml::write(protocol::edxml::from_content(c)));
+    m_store->env().read([&](const storage::ReadTxn& t) {
+        json timeline = json::array();
+        for (const auto& e : m_catalog->timeline(t, *id, "")) timeline.push_back(event_to_json(e));
+        out["timeline"] = timeline;
+        json chain = json::array();
+        for (const auto& l : m_catalog->lifecycle(t, *id)) {
+            chain.push_back({{"action", hex_id(l.action)},
+                             {"business", std::string(protocol::business_doc_type_name(
+                                              static_cast<protocol::BusinessDocType>(l.type)))},
+                             {"recorded_ms", l.recorded_ms},
+                             {"reason", l.reason}});
+            if (l.type == static_cast<uint8_t>(protocol::BusinessDocType::Revoke)) out["revoked"] = true;
+        }
+        out["lifecycle"] = chain;
+        if (!out.contains("revoked")) out["revoked"] = false;
+        return 0;
+    });
+    return out;
+}
+
+}  // namespace lienthong::node
