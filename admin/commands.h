@@ -27,6 +27,19 @@ void add_outbox(CLI::App& app, Globals& g, int& rc);
 void add_show(CLI::App& app, Globals& g, int& rc);
 void add_export(CLI::App& app, Globals& g, int& rc);
 void add_receipt(CLI::App& app, Globals& g, int& rc);
+// Official documents (official_cmds.cpp).
+void add_import(CLI::App& app, Globals& g, int& rc);
+void add_set_status(CLI::App& app, Globals& g, int& rc);
+void add_report(CLI::App& app, Globals& g, int& rc);
+// The filters inbox and outbox share.
+struct Filters {
+    std::string agency, type, since, until, status, text;
+    bool overdue = false;
+    int min_urgency = -1;
+};
+void add_filter_options(CLI::App* cmd, Filters& f);
+Status apply_filters(const Filters& f, nlohmann::json& req);
+void print_found(const nlohmann::json& response);
 // Offline root-of-trust commands (trust_cmds.cpp, trust_directory_cmds.cpp): no node needed.
 void add_root(CLI::App& app, Globals& g, int& rc);
 void add_issuer(CLI::App& app, Globals& g, int& rc);

@@ -73,8 +73,11 @@ void add_send(CLI::App& app, Globals& g, int& rc) {
     cmd->add_option("--urgency", o->urgency, "0 thường, 1 khẩn, 2 thượng khẩn, 3 hỏa tốc")->check(CLI::Range(0, 3));
     cmd->add_option("--due", o->due, "due date YYYY-MM-DD (end of day, Vietnam time)");
     cmd->callback([&g, &rc, o] {
+        // "123/UBND-VP": số 123, ký hiệu UBND-VP.
+        const auto slash = o->number.find('/');
         json req{{"op", "send"}, {"to", o->to}, {"subject", o->subject}, {"urgency", o->urgency},
-                 {"doc_type", o->doc_type}, {"number", o->number}, {"signer", o->signer}};
+                 {"doc_type", o->doc_type}, {"number", o->number.substr(0, slash)},
+                 {"notation", slash == std::string::npos ? "" : o->number.substr(slash + 1)}, {"signer", o->signer}};
         if (!o->due.empty()) {
             auto due = parse_due(o->due);
             if (!due.ok()) {
@@ -120,15 +123,23 @@ void add_send(CLI::App& app, Globals& g, int& rc) {
 void add_inbox(CLI::App& app, Globals& g, int& rc) {
     auto* cmd = app.add_subcommand("inbox", "documents received, newest first");
     auto limit = std::make_shared<uint64_t>(50);
+    auto f = std::make_shared<Filters>();
     cmd->add_option("--limit", *limit, "at most this many (default 50)");
+    add_filter_options(cmd, *f);
     cmd->add_flag("--json", g.json, "print JSON");
-    cmd->callback([&g, &rc, limit] {
-        auto r = call_node(g, {{"op", "inbox"}, {"limit", *limit}});
+    cmd->callback([&g, &rc, limit, f] {
+        json req{{"op", "inbox"}, {"limit", *limit}};
+        if (auto st = apply_filters(*f, req); !st.ok()) {
+            rc = report_error(st.error());
+            return;
+        }
+        auto r = call_node(g, req);
         if (!r.ok()) {
             rc = report_error(r.error());
             return;
         }
         if (g.json) return print_json(*r);
+        if (!r->contains("total")) return print_found(*r);
         std::printf("%-16s  %-20s %-21s %10s  %s\n", "ID", "FROM", "RECEIVED", "SIZE", "SUBJECT");
         for (const auto& d : (*r)["documents"])
             std::printf("%-16.16s  %-20s %-21s %10s  %s\n", d["id"].get<std::string>().c_str(),
@@ -144,14 +155,22 @@ void add_outbox(CLI::App& app, Globals& g, int& rc) {
     auto pending = std::make_shared<bool>(false);
     cmd->add_option("--limit", *limit, "at most this many (default 50)");
     cmd->add_flag("--pending", *pending, "only documents some recipient has not yet receipted");
+    auto f = std::make_shared<Filters>();
+    add_filter_options(cmd, *f);
     cmd->add_flag("--json", g.json, "print JSON");
-    cmd->callback([&g, &rc, limit, pending] {
-        auto r = call_node(g, {{"op", "outbox"}, {"limit", *limit}, {"pending", *pending}});
+    cmd->callback([&g, &rc, limit, pending, f] {
+        json req{{"op", "outbox"}, {"limit", *limit}, {"pending", *pending}};
+        if (auto st = apply_filters(*f, req); !st.ok()) {
+            rc = report_error(st.error());
+            return;
+        }
+        auto r = call_node(g, req);
         if (!r.ok()) {
             rc = report_error(r.error());
             return;
         }
         if (g.json) return print_json(*r);
+        if (!r->contains("pending_total")) return print_found(*r);
         std::printf("%-16s  %-21s %-40s  %s\n", "ID", "CREATED", "RECIPIENTS", "SUBJECT");
         for (const auto& d : (*r)["documents"]) {
             std::string recips;
@@ -186,9 +205,30 @@ void add_show(CLI::App& app, Globals& g, int& rc) {
         std::printf("from:         %s\n", j["sender"].get<std::string>().c_str());
         std::printf("to:           %s\n", recips.c_str());
         std::printf("created:      %s\n", format_time(j["created_ms"].get<uint64_t>()).c_str());
+        if (j["kind"] == "status") {
+            const auto& st = j["status"];
+            std::printf("status:       %s %s at %s about %s\n", st["code"].get<std::string>().c_str(),
+                        st["name"].get<std::string>().c_str(), format_time(st["time_ms"].get<uint64_t>()).c_str(),
+                        st["document"].get<std::string>().c_str());
+            if (!st["description"].get<std::string>().empty())
+                std::printf("description:  %s\n", st["description"].get<std::string>().c_str());
+            return;
+        }
         std::printf("subject:      %s\n", j["subject"].get<std::string>().c_str());
+        std::printf("document id:  %s\n", j["document_id"].get<std::string>().c_str());
+        if (j["business"] != "new")
+            std::printf("business:     %s of %s\n", j["business"].get<std::string>().c_str(),
+                        j["meta"]["acts_on"].get<std::string>().c_str());
+        if (j["revoked"].get<bool>()) std::printf("REVOKED\n");
+        for (const auto& l : j["lifecycle"])
+            std::printf("changed by:   %s %s at %s%s\n", l["business"].get<std::string>().c_str(),
+                        l["action"].get<std::string>().substr(0, 16).c_str(),
+                        format_time(l["recorded_ms"].get<uint64_t>()).c_str(),
+                        l["reason"].get<std::string>().empty() ? "" : (" — " + l["reason"].get<std::string>()).c_str());
         if (!j["doc_type"].get<std::string>().empty()) std::printf("type:         %s\n", j["doc_type"].get<std::string>().c_str());
-        if (!j["number"].get<std::string>().empty()) std::printf("number:       %s\n", j["number"].get<std::string>().c_str());
+        if (!j["number"].get<std::string>().empty())
+            std::printf("number:       %s%s\n", j["number"].get<std::string>().c_str(),
+                        j["notation"].get<std::string>().empty() ? "" : ("/" + j["notation"].get<std::string>()).c_str());
         if (!j["signer"].get<std::string>().empty()) std::printf("signer:       %s\n", j["signer"].get<std::string>().c_str());
         std::printf("urgency:      %llu\n", static_cast<unsigned long long>(j["urgency"].get<uint64_t>()));
         if (j["due_ms"].get<uint64_t>()) std::printf("due:          %s\n", format_time(j["due_ms"].get<uint64_t>()).c_str());
@@ -206,6 +246,13 @@ void add_show(CLI::App& app, Globals& g, int& rc) {
             if (!d["last_error"].get<std::string>().empty()) std::printf("  last error: %s", d["last_error"].get<std::string>().c_str());
             std::printf("\n");
         }
+        for (const auto& e : j["timeline"]) {
+            std::printf("timeline:     %-20s %s %-16s %s", e["recipient"].get<std::string>().c_str(),
+                        e["code"].get<std::string>().c_str(), e["name"].get<std::string>().c_str(),
+                        format_time(e["time_ms"].get<uint64_t>()).c_str());
+            if (!e["description"].get<std::string>().empty()) std::printf("  %s", e["description"].get<std::string>().c_str());
+            std::printf("\n");
+        }
     });
 }
 
@@ -215,8 +262,11 @@ void add_export(CLI::App& app, Globals& g, int& rc) {
     auto out = std::make_shared<std::string>();
     cmd->add_option("id", *id, "message id (at least 8 hex digits)")->required();
     cmd->add_option("--out", *out, "directory to write into (created if missing; files are never overwritten)")->required();
-    cmd->callback([&g, &rc, id, out] {
-        auto r = call_node(g, {{"op", "export"}, {"id", *id}});
+    auto format = std::make_shared<std::string>("raw");
+    cmd->add_option("--format", *format, "raw (body, attachments, metadata.json) or edxml (one <id>.edxml file)")
+        ->check(CLI::IsMember({"raw", "edxml"}));
+    cmd->callback([&g, &rc, id, out, format] {
+        auto r = call_node(g, {{"op", "export"}, {"id", *id}, {"format", *format}});
         if (!r.ok()) {
             rc = report_error(r.error());
             return;
@@ -229,6 +279,19 @@ void add_export(CLI::App& app, Globals& g, int& rc) {
         }
         const std::filesystem::path dir(*out);
         const auto& j = *r;
+        if (*format == "edxml") {
+            const auto path = dir / (j["id"].get<std::string>() + ".edxml");
+            if (auto st = write_new_file(path, j["edxml"].get_binary()); !st.ok()) {
+                rc = report_error(st.error());
+                return;
+            }
+            std::printf("exported %s as edXML: %s\n", j["id"].get<std::string>().c_str(), path.c_str());
+            return;
+        }
+        if (j["kind"] == "status") {
+            rc = report_error("a status report has no body or attachments; export it with --format edxml");
+            return;
+        }
         if (auto st = write_new_file(dir / "body", j["body"].get_binary()); !st.ok()) {
             rc = report_error(st.error());
             return;

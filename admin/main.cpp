@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
     add_show(app, g, rc);
     add_export(app, g, rc);
     add_receipt(app, g, rc);
+    add_import(app, g, rc);
+    add_set_status(app, g, rc);
+    add_report(app, g, rc);
     add_root(app, g, rc);
     add_issuer(app, g, rc);
     add_enroll(app, g, rc);
