@@ -58,6 +58,7 @@ Status NodeImpl::start() {
     LT_ASSIGN(m_store, storage::Store::open(eo, m_config.agency));
     LT_ASSIGN(m_catalog, storage::Catalog::open(m_store->env()));
     m_committer = std::make_unique<Committer>(m_store->env());
+    LT_TRY(drop_start());
 
     // Peers from the config are (re)written at every start; peers added with the admin
     // CLI live only in the database.
@@ -132,6 +133,7 @@ Status NodeImpl::start() {
 }
 
 uint64_t NodeImpl::next_timeout_ms() {
+    if (drop_busy()) return 0;  // received files still to write to incoming/
     // Timers are coarse: retransmission and heartbeats need no better than ~1/4 heartbeat.
     return std::clamp<uint64_t>(m_config.heartbeat_ms / 4, 10, 250);
 }
@@ -268,6 +270,7 @@ void NodeImpl::finish_batch(Batch& batch, const Status& status) {
     for (const auto& d : batch.inbound) {
         if (d.fresh) {
             ++m_counters.received;
+            if (!m_config.drop_dir.empty()) m_drop.to_export.push_back(d.rec.id);
             m_log.info("received", {{"peer", d.rec.sender}, {"msg", hex_id(d.rec.id)}, {"bytes", std::to_string(d.rec.size)},
                                     {"receipt", protocol::short_id(d.rec.receipt_id)}});
         } else {
@@ -312,6 +315,7 @@ Status NodeImpl::commit_inbound(storage::WriteTxn& t, Batch& batch) {
                 docs[i]->rec.received_ms = now;
                 LT_TRY(m_store->add_inbox(t, docs[i]->rec, docs[i]->wire));
                 LT_TRY(index_inbound(t, *docs[i]));
+                LT_TRY(drop_mark_received(t, docs[i]->rec.id));
             }
             batch.receipt_wires[se.id] = std::move(se.wire);
         }
@@ -364,6 +368,7 @@ void NodeImpl::on_timers() {
         m_next_release_ms = now + 1000;
     }
     for (auto& [agency, link] : m_links) on_peer_timers(link, now);
+    drop_on_timers(now);
 }
 
 }  // namespace lienthong::node

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <set>
@@ -133,6 +134,39 @@ struct Counters {
     std::map<std::string, uint64_t> rejected;  // by reason kind
 };
 
+// Drop folders (dropbox.cpp) for a DMS that cannot call the API: edXML files placed in
+// <drop_dir>/outgoing/ are submitted and moved to sent/ (or failed/ with <name>.error); every
+// received document and status report is written to incoming/<message id>.edxml.
+// Tables (LMDB, opened only when drop_dir is set):
+// | table       | key                                          | value                          |
+// |-------------|----------------------------------------------|--------------------------------|
+// | drop_done   | hash_domain("lienthong/drop-file/v1",        | message id (32) of the file's  |
+// |             |   file name 0x00 file content) (32)          |   submission                   |
+// | drop_export | message id (32) of a received message        | empty                          |
+// A drop_done entry is written in the transaction that stores the submission, so a file whose
+// key is recorded was sent and only its move to sent/ may be missing (a crash in between).
+// A drop_export entry is written in the transaction that stores the received message and
+// deleted in a later commit, after incoming/<id>.edxml was renamed into place and the folder
+// fsync'd; pending entries are exported again at start (same name: at most one file).
+struct DropFolders {
+    struct Seen {
+        uint64_t size = 0;
+        int64_t mtime_ns = 0;
+        bool operator==(const Seen&) const = default;
+    };
+    MDB_dbi done = 0;
+    MDB_dbi pending = 0;
+    uint64_t next_scan_ms = 0;
+    std::map<std::string, Seen> seen;  // outgoing/ as the last scan saw it
+    std::set<std::string> inflight;    // files submitted and not yet answered
+    std::deque<Hash32> to_export;      // received, committed, file not yet written
+    std::vector<Hash32> export_retry;  // export failed: tried again at the next scan
+    // Fault injection for tests: the environment variable LIENTHONG_DROP_CRASH_AT names a
+    // point (after_commit, after_error_file, after_export) where the node SIGKILLs itself
+    // the first time it gets there. Empty in production.
+    std::string crash_at;
+};
+
 class NodeImpl final : public Node {
 public:
     NodeImpl(NodeConfig config, protocol::SecretIdentity identity, std::unique_ptr<Clock> clock);
@@ -201,6 +235,19 @@ private:
     nlohmann::json api_peer_list();
     Result<Hash32> resolve_id(const std::string& text);
 
+    // drop folders (dropbox.cpp); all no-ops when drop_dir is empty
+    Status drop_start();
+    void drop_on_timers(uint64_t now);
+    bool drop_busy() const { return !m_drop.to_export.empty(); }
+    void drop_scan();
+    void drop_pick_up(const std::string& name);
+    void drop_move_sent(const std::string& name, const Hash32& key, const std::string& msg, bool recovered);
+    void drop_fail(const std::string& name, const Hash32& key, const std::string& reason);
+    // In the commit transaction of a received message (committer thread).
+    Status drop_mark_received(storage::WriteTxn& t, const Hash32& id) const;
+    void drop_export();
+    void drop_crash_point(std::string_view point) const;  // see DropFolders::crash_at
+
     const PeerLink* find_peer_by_box_key(ByteView key) const;
 
     NodeConfig m_config;
@@ -230,6 +277,7 @@ private:
     // copy is dropped unread; the first copy's receipt answers it.
     std::set<Hash32, HashLess> m_inbound_pending;
     Batch m_batch;
+    DropFolders m_drop;
     Counters m_counters;
     uint64_t m_started_ms = 0;
     uint64_t m_monitor_seq = 0;

@@ -193,7 +193,9 @@ const std::set<std::string> kTableNames = {"meta",       "documents", "sent",   
                                            "inbox_info", "peers",
                                            // catalog.h's tables
                                            "doc_summary", "doc_by_time", "terms", "business", "lifecycle",
-                                           "statuses", "status_msgs"};
+                                           "statuses", "status_msgs",
+                                           // node_impl.h's drop folder tables
+                                           "drop_done", "drop_export"};
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const EnvOptions& options, const std::string& agency) {
