@@ -31,28 +31,36 @@ Status NodeImpl::check_policy(const protocol::DocumentContent& c) {
     return ok_status();
 }
 
-// Resolves which of our documents a revoke/update/replace acts on, from its DocumentId.
+// Resolves which of our documents a revoke/update/replace acts on, from its DocumentId: the
+// Bussiness DocumentId when it names one of our documents, else the MessageHeader DocumentId
+// (real updates carry the original's id in the header and an unrelated one in Bussiness).
 Status NodeImpl::resolve_acts_on(protocol::DocumentContent& c) {
     auto& m = c.meta;
     if (m.business.business_doc_type == protocol::BusinessDocType::New || m.acts_on.size() == 32) return ok_status();
-    const std::string key = !m.business.document_id.empty() ? m.business.document_id : m.document_id;
-    if (key.empty())
-        return make_error("a " + std::string(protocol::business_doc_type_name(m.business.business_doc_type)) +
+    const std::string action(protocol::business_doc_type_name(m.business.business_doc_type));
+    std::vector<std::string> keys;
+    for (const auto* k : {&m.business.document_id, &m.document_id})
+        if (!k->empty() && std::find(keys.begin(), keys.end(), *k) == keys.end()) keys.push_back(*k);
+    if (keys.empty())
+        return make_error("a " + action +
                           " must name the document it acts on: give its DocumentId (or acts_on with its message id)");
-    const auto found = m_store->env().read(
-        [&](const storage::ReadTxn& t) { return m_catalog->by_business_key(t, c.sender, key); });
-    std::vector<Hash32> originals;
-    for (const auto& [id, type] : found)
-        if (type == 0) originals.push_back(id);
-    if (originals.empty())
-        return make_error("no document with DocumentId '" + key + "' was sent by " + c.sender +
-                          "; a " + std::string(protocol::business_doc_type_name(m.business.business_doc_type)) +
-                          " can only act on a document this node sent");
-    if (originals.size() > 1)
-        return make_error("DocumentId '" + key + "' names " + std::to_string(originals.size()) +
-                          " documents sent here; give acts_on with the message id");
-    m.acts_on.assign(originals[0].begin(), originals[0].end());
-    return ok_status();
+    for (const auto& key : keys) {
+        const auto found = m_store->env().read(
+            [&](const storage::ReadTxn& t) { return m_catalog->by_business_key(t, c.sender, key); });
+        std::vector<Hash32> originals;
+        for (const auto& [id, type] : found)
+            if (type == 0) originals.push_back(id);
+        if (originals.empty()) continue;
+        if (originals.size() > 1)
+            return make_error("DocumentId '" + key + "' names " + std::to_string(originals.size()) +
+                              " documents sent here; give acts_on with the message id");
+        m.acts_on.assign(originals[0].begin(), originals[0].end());
+        return ok_status();
+    }
+    std::string named;
+    for (const auto& k : keys) named += (named.empty() ? "'" : " or '") + k + "'";
+    return make_error("no document with DocumentId " + named + " was sent by " + c.sender + "; a " + action +
+                      " can only act on a document this node sent");
 }
 
 void NodeImpl::submit_document(protocol::DocumentContent c, Reply reply, ExtraWrite extra) {
@@ -297,11 +305,15 @@ void NodeImpl::import_edxml(ByteView xml, const std::vector<std::string>& only_t
     auto r = protocol::edxml::to_report(st);
     if (!r.ok()) return reply(fail(r.error() + "; nothing was sent"));
     const auto& rf = st.response_for;
-    const auto found = m_store->env().read(
-        [&](const storage::ReadTxn& t) { return m_catalog->by_business_key(t, rf.organ_id, rf.document_id); });
+    // ResponseFor/OrganId names the other party: the sender of a document we received (a
+    // recipient's 01-16), or the recipient of one we sent (the sender's 13, as in the samples).
+    const auto found = m_store->env().read([&](const storage::ReadTxn& t) {
+        auto theirs = m_catalog->by_business_key(t, rf.organ_id, rf.document_id);
+        return theirs.empty() ? m_catalog->by_business_key(t, m_config.agency, rf.document_id) : theirs;
+    });
     if (found.empty())
-        return reply(fail("ResponseFor names DocumentId '" + rf.document_id + "' of '" + rf.organ_id +
-                          "', which is not registered here; nothing was sent"));
+        return reply(fail("ResponseFor names DocumentId '" + rf.document_id + "', which no document from '" +
+                          rf.organ_id + "' or from this node has; nothing was sent"));
     Hash32 doc = found.back().first;
     for (const auto& [id, type] : found)
         if (type == 0) doc = id;  // a status answers the document itself, not its later changes
