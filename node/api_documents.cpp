@@ -77,7 +77,8 @@ void NodeImpl::submit_document(protocol::DocumentContent c, Reply reply, ExtraWr
         c.meta.document_id = c.sender + "," + protocol::edxml::ms_to_date(c.created_ms) + "," +
                              (c.meta.code.code_number.empty()
                                   ? std::to_string(c.created_ms)
-                                  : c.meta.code.code_number + "/" + c.meta.code.code_notation);
+                                  : c.meta.code.code_number +
+                                        (c.meta.code.code_notation.empty() ? "" : "/" + c.meta.code.code_notation));
     std::vector<protocol::PublicIdentity> keys;
     for (const auto& r : c.recipients) {
         auto it = m_links.find(r);
