@@ -372,16 +372,24 @@ void NodeImpl::api_set_status(const Bytes& rid, const json& req) {
 
 // --- reading stored messages -----------------------------------------------------------------
 
+// A peer's signing key: pinned (config or admin), or from its directory record.
+std::optional<protocol::SignPublicKey> NodeImpl::known_sign_key(const storage::ReadTxn& t, const std::string& agency) {
+    if (auto it = m_links.find(agency); it != m_links.end()) return it->second.record.identity.sign_key;
+    if (auto p = m_store->peer(t, agency)) return p->identity.sign_key;
+    if (auto it = m_dir.current.find(agency); it != m_dir.current.end()) return it->second.sign_key;
+    return std::nullopt;
+}
+
 Result<StoredMessage> NodeImpl::open_stored(const Hash32& id) {
     StoredMessage m;
     std::optional<Bytes> wire;
-    std::optional<storage::PeerRecord> sender_peer;
+    std::optional<protocol::SignPublicKey> sender_key_opt;
     m_store->env().read([&](const storage::ReadTxn& t) {
         wire = m_store->document(t, id);
         m.sent = m_store->sent_record(t, id);
         m.inbox = m_store->inbox_record(t, id);
         m.deliveries = m_store->deliveries(t, id);
-        if (m.inbox) sender_peer = m_store->peer(t, m.inbox->sender);
+        if (m.inbox) sender_key_opt = known_sign_key(t, m.inbox->sender);
         return 0;
     });
     if (!wire) return make_error("message " + hex_id(id).substr(0, 16) + " is not stored here");
@@ -391,8 +399,8 @@ Result<StoredMessage> NodeImpl::open_stored(const Hash32& id) {
     protocol::SignPublicKey sender_key{};
     if (m.envelope.env.from == m_config.agency) {
         sender_key = m_identity.pub.sign_key;
-    } else if (sender_peer) {
-        sender_key = sender_peer->identity.sign_key;
+    } else if (sender_key_opt) {
+        sender_key = *sender_key_opt;
     } else {
         m.key_known = false;
     }

@@ -64,6 +64,8 @@ void NodeImpl::handle_api(const Bytes& rid, const json& req) {
         if (op == "set_status") return api_set_status(rid, req);
         if (op == "report_overdue") return api_reply(rid, api_report_overdue(req));
         if (op == "report_stats") return api_reply(rid, api_report_stats(req));
+        if (op == "directory_import") return api_directory_import(rid, req);
+        if (op == "directory_list") return api_reply(rid, api_directory_list(req));
         if (op == "show") return api_reply(rid, api_show(req, false));
         if (op == "export") return api_reply(rid, api_show(req, true));
         if (op == "receipt") return api_reply(rid, api_receipt(req));
@@ -75,7 +77,7 @@ void NodeImpl::handle_api(const Bytes& rid, const json& req) {
     }
     api_reply(rid, fail("unknown op '" + op +
                         "' (known: status, send, import, set_status, inbox, outbox, show, export, receipt, "
-                        "report_overdue, report_stats, peer_add, peer_remove, peer_list)"));
+                        "report_overdue, report_stats, directory_import, directory_list, peer_add, peer_remove, peer_list)"));
 }
 
 json NodeImpl::api_status() {
@@ -191,9 +193,7 @@ json NodeImpl::api_receipt(const json& req) {
                     pending += (pending.empty() ? "" : ",") + d.recipient;
                     continue;
                 }
-                std::optional<protocol::SignPublicKey> key;
-                if (auto p = m_store->peer(t, d.recipient)) key = p->identity.sign_key;
-                load(d.recipient, *d.receipt_id, key);
+                load(d.recipient, *d.receipt_id, known_sign_key(t, d.recipient));
             }
         } else if (auto r = m_store->inbox_record(t, *id)) {
             expected_hash = r->content_hash;

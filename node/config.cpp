@@ -63,7 +63,7 @@ Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
     if (!root.IsMap()) return make_error("config: '" + path + "' must be a YAML mapping of keys");
     LT_TRY(check_keys(root, "", {"agency", "name", "data_dir", "key_file", "listen", "peers", "retry",
                                  "limits", "heartbeat_ms", "heartbeat_timeout_ms", "log_level",
-                                 "confidential_to", "drop_dir"}));
+                                 "confidential_to", "drop_dir", "trust"}));
     NodeConfig c;
     c.config_path = path;
     std::error_code ec;
@@ -100,6 +100,24 @@ Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
     }
     LT_ASSIGN(auto drop_dir, get_string(root, "drop_dir", "", false));
     if (!drop_dir.empty()) c.drop_dir = resolve(base.empty() ? "." : base, drop_dir);
+
+    if (const auto trust = root["trust"]) {
+        if (!trust.IsMap()) return make_error("config: key 'trust' must be a mapping");
+        LT_TRY(check_keys(trust, "trust.", {"roots", "max_depth", "gossip_ms"}));
+        if (const auto roots = trust["roots"]) {
+            if (!roots.IsSequence()) return make_error("config: key 'trust.roots' must be a list of root lines");
+            size_t i = 0;
+            for (const auto& r : roots) {
+                const std::string where = "trust.roots[" + std::to_string(i++) + "]";
+                if (!r.IsScalar()) return make_error("config: key '" + where + "' must be a 'lienthong-root v1 …' line");
+                auto anchor = protocol::TrustAnchor::from_line(r.as<std::string>());
+                if (!anchor.ok()) return make_error("config: key '" + where + "': " + anchor.error());
+                c.trust.roots.push_back(std::move(anchor).value());
+            }
+        }
+        LT_TRY(get_uint(trust, "max_depth", "trust.", 0, protocol::kMaxDelegationDepth, c.trust.max_depth));
+        LT_TRY(get_uint(trust, "gossip_ms", "trust.", 100, 3600000, c.trust.gossip_ms));
+    }
 
     if (const auto retry = root["retry"]) {
         if (!retry.IsMap()) return make_error("config: key 'retry' must be a mapping");
@@ -240,6 +258,13 @@ std::string config_skeleton(const std::string& agency, const std::string& name, 
       << "# Documents marked mật (1) or above are refused at submission unless every recipient\n"
       << "# is listed here (policy: confidential documents stay off the network by default).\n"
       << "confidential_to: []\n"
+      << "# Federation root of trust: node records signed under these roots (directly or by a\n"
+      << "# delegated issuer) make their agencies reachable with no config edit here. Each line is\n"
+      << "# printed by 'lienthong-admin root show'; add ' for:PREFIX,…' to trust a root only\n"
+      << "# for those agency codes (another province's root, say).\n"
+      << "# trust:\n"
+      << "#   roots: [\"lienthong-root v1 …\"]\n"
+      << "#   max_depth: 3\n"
       << "# Drop folders for a document system without API access: edXML files put in\n"
       << "# <drop_dir>/outgoing are sent and moved to sent/ (or failed/ with a .error file);\n"
       << "# received documents and statuses are written to incoming/. Empty: no drop folders.\n"

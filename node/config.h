@@ -11,6 +11,7 @@
 
 #include "node/log.h"
 #include "protocol/identity.h"
+#include "protocol/trust.h"
 
 namespace lienthong::node {
 
@@ -31,6 +32,14 @@ struct LimitsConfig {
     uint64_t batch_documents = 1024;            // documents committed per group commit at most
 };
 
+// The federation's root of trust (issue 5). Without roots the node works with pinned peers
+// only and ignores directory records.
+struct TrustConfig {
+    std::vector<protocol::TrustAnchor> roots;  // "lienthong-root v1 … [for:PREFIX,…]" lines
+    uint64_t max_depth = protocol::kDefaultMaxDepth;  // issuer records between a root and a node
+    uint64_t gossip_ms = 5000;  // how often each link compares directories
+};
+
 struct NodeConfig {
     std::string config_path;
     std::string agency;
@@ -49,6 +58,7 @@ struct NodeConfig {
     // Recipients that may receive documents marked mật (confidentiality >= 1). Empty (the
     // default): such documents are refused at submission.
     std::set<std::string> confidential_to;
+    TrustConfig trust;
     // Root of the drop folders (outgoing/, sent/, failed/, incoming/); empty: none.
     std::string drop_dir;
 

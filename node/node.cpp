@@ -115,6 +115,10 @@ Status NodeImpl::start() {
 
     const auto peers = m_store->env().read([&](const storage::ReadTxn& t) { return m_store->peers(t); });
     for (const auto& p : peers) LT_TRY(add_link(p));
+    if (!m_config.trust.roots.empty()) {
+        LT_TRY(dir_load());
+        dir_apply_links();
+    }
 
     sigset_t mask;
     sigemptyset(&mask);
@@ -164,6 +168,13 @@ Status NodeImpl::run() {
         } catch (const zmq::error_t& e) {
             if (e.num() != EINTR) return make_error(std::string("poll failed: ") + e.what());
         }
+        // Which links are ready, by name, before any handler runs: a handler may add or
+        // remove links (API peer changes, directory updates), invalidating item_links.
+        std::vector<std::pair<std::string, bool>> ready;  // (agency, is_monitor)
+        constexpr size_t kFirstLink = 6;
+        for (size_t i = kFirstLink; i < items.size(); ++i)
+            if (items[i].revents & ZMQ_POLLIN)
+                ready.emplace_back(item_links[i - kFirstLink]->record.identity.agency, (i - kFirstLink) % 2 == 1);
         if (items[0].revents & ZMQ_POLLIN) {
             signalfd_siginfo si{};
             if (::read(m_signal_fd, &si, sizeof si) == sizeof si) {
@@ -178,12 +189,6 @@ Status NodeImpl::run() {
         if (items[4].revents & ZMQ_POLLIN)
             if (auto done = m_committer->take()) on_commit_done(std::move(*done));
         if (items[5].revents & ZMQ_POLLIN) on_router_monitor_event();
-        // Links may be removed by an API call above; copy what we need by name.
-        std::vector<std::pair<std::string, bool>> ready;  // (agency, is_monitor)
-        constexpr size_t kFirstLink = 6;
-        for (size_t i = kFirstLink; i < items.size(); ++i)
-            if (items[i].revents & ZMQ_POLLIN)
-                ready.emplace_back(item_links[i - kFirstLink]->record.identity.agency, (i - kFirstLink) % 2 == 1);
         for (const auto& [agency, is_monitor] : ready) {
             auto it = m_links.find(agency);
             if (it == m_links.end()) continue;
@@ -369,6 +374,7 @@ void NodeImpl::on_timers() {
     }
     for (auto& [agency, link] : m_links) on_peer_timers(link, now);
     drop_on_timers(now);
+    dir_timers(now);
 }
 
 }  // namespace lienthong::node

@@ -18,6 +18,7 @@
 #include "protocol/frame.h"
 #include "protocol/receipt.h"
 #include "protocol/status.h"
+#include "protocol/trust.h"
 #include "storage/catalog.h"
 #include "storage/store.h"
 
@@ -64,6 +65,7 @@ struct PeerLink {
     uint64_t reconnect_at_ms = 0;  // after a refused handshake zmq gives up: we retry
     uint64_t reconnect_backoff_ms = 0;
     uint64_t ping_nonce = 0;
+    uint64_t next_gossip_ms = 0;  // when to offer our directory digest again
     uint64_t delivered = 0;
     uint64_t retries = 0;
 };
@@ -121,6 +123,19 @@ struct Batch {
     std::map<Hash32, Bytes, HashLess> receipt_wires;
     size_t documents = 0;
     size_t bytes = 0;
+};
+
+// The federation directory as this node holds it (directory.cpp): every stored record that
+// verified, and the record in use per agency.
+struct DirectoryState {
+    std::map<Hash32, protocol::NodeRecord, HashLess> nodes;
+    std::vector<protocol::IssuerRecord> issuers;
+    std::vector<protocol::Revocation> revocations;
+    std::map<Hash32, std::pair<uint8_t, Bytes>, HashLess> wires;  // id → (kind, record bytes)
+    std::map<std::string, protocol::NodeRecord> current;           // agency → highest valid serial
+    Hash32 digest{};
+    bool links_dirty = false;
+    uint64_t next_refresh_ms = 0;
 };
 
 struct Counters {
@@ -226,6 +241,20 @@ private:
                                                const std::string& recipient);
     Result<StoredMessage> open_stored(const Hash32& id);
     Status index_inbound(storage::WriteTxn& t, const InboundDoc& d);
+    // directory (directory.cpp)
+    protocol::TrustView dir_view(uint64_t now) const;
+    void dir_recompute();
+    Status dir_load();
+    nlohmann::json dir_accept(std::vector<std::pair<protocol::DirRecordKind, Bytes>> records, const std::string& from,
+                              bool store);
+    void dir_apply_links();
+    void dir_timers(uint64_t now);
+    std::vector<std::pair<protocol::DirRecordKind, Bytes>> dir_records_for(const std::vector<Hash32>& ids) const;
+    void dir_on_router_frame(const Bytes& rid, const std::string& peer, const protocol::Frame& f);
+    void dir_on_dealer_frame(PeerLink& link, const protocol::Frame& f);
+    void api_directory_import(const Bytes& rid, const nlohmann::json& req);
+    nlohmann::json api_directory_list(const nlohmann::json& req);
+    std::optional<protocol::SignPublicKey> known_sign_key(const storage::ReadTxn& t, const std::string& agency);
     nlohmann::json api_inbox(const nlohmann::json& req);
     nlohmann::json api_outbox(const nlohmann::json& req);
     nlohmann::json api_show(const nlohmann::json& req, bool with_content);
@@ -279,6 +308,7 @@ private:
     Batch m_batch;
     DropFolders m_drop;
     Counters m_counters;
+    DirectoryState m_dir;
     uint64_t m_started_ms = 0;
     uint64_t m_monitor_seq = 0;
     uint64_t m_next_release_ms = 0;  // when to drop the database map's pages from RSS again

@@ -167,6 +167,7 @@ void NodeImpl::on_monitor_event(PeerLink& link) {
             link.has_more = true;
             link.backoff_ms = m_config.retry.initial_ms;
             link.next_ping_ms = now + m_config.heartbeat_ms;
+            link.next_gossip_ms = now;
             m_log.info("peer_connected", {{"peer", agency}, {"endpoint", link.record.endpoint}});
             break;
         case ZMQ_EVENT_DISCONNECTED:
@@ -237,6 +238,9 @@ void NodeImpl::on_dealer_readable(PeerLink& link) {
                     }
                 } else if constexpr (std::is_same_v<T, protocol::PongFrame>) {
                     // last_contact_ms already updated
+                } else if constexpr (std::is_same_v<T, protocol::DirHaveFrame> ||
+                                     std::is_same_v<T, protocol::DirRecordsFrame>) {
+                    dir_on_dealer_frame(l, protocol::Frame(std::move(f)));
                 } else {
                     ++m_counters.rejected["unexpected_frame"];
                     m_log.warn("frame_rejected", {{"peer", agency}, {"error", "unexpected frame type on outgoing link"}});

@@ -3,7 +3,60 @@
 namespace lienthong::protocol {
 
 namespace {
-enum class FrameType : uint64_t { deliver = 1, ack = 2, reject = 3, ping = 4, pong = 5 };
+enum class FrameType : uint64_t {
+    deliver = 1, ack = 2, reject = 3, ping = 4, pong = 5, dir_digest = 6, dir_have = 7, dir_want = 8, dir_records = 9
+};
+constexpr size_t kMaxRecordWire = 4096;
+
+Bytes with_ids(uint64_t type, const std::vector<Hash32>& ids) {
+    Writer w;
+    w.array(1).u64(type);
+    Writer body;
+    body.array(1).array(ids.size());
+    for (const auto& id : ids) body.bin(id);
+    w.raw(body.take());
+    return w.take();
+}
+
+Result<std::vector<Hash32>> read_ids(ByteView rest) {
+    DecodeLimits dl;
+    dl.max_bytes = kMaxDirectoryItems * 40 + 64;
+    dl.max_array = kMaxDirectoryItems;
+    dl.max_bin = 32;
+    dl.max_depth = 3;
+    LT_ASSIGN(auto d, Decoded::parse(rest, "directory ids", dl));
+    auto r = d.root();
+    LT_ASSIGN(auto list, r.array("ids", kMaxDirectoryItems));
+    std::vector<Hash32> out;
+    while (list.remaining() > 0) {
+        LT_ASSIGN(auto id, list.fixed<32>("id"));
+        out.push_back(id);
+    }
+    LT_TRY(r.finish());
+    return out;
+}
+
+Result<DirRecordsFrame> read_records(ByteView rest) {
+    DecodeLimits dl;
+    dl.max_bytes = kMaxDirectoryItems * (kMaxRecordWire + 16);
+    dl.max_array = kMaxDirectoryItems;
+    dl.max_bin = kMaxRecordWire;
+    dl.max_depth = 4;
+    LT_ASSIGN(auto d, Decoded::parse(rest, "directory records", dl));
+    auto r = d.root();
+    LT_ASSIGN(auto list, r.array("records", kMaxDirectoryItems));
+    DirRecordsFrame f;
+    while (list.remaining() > 0) {
+        LT_ASSIGN(auto item, list.array("record", 2));
+        LT_ASSIGN(auto kind, item.u64("record kind"));
+        if (kind < 1 || kind > 3) return make_error("directory records: unknown record kind " + std::to_string(kind));
+        LT_ASSIGN(auto wire, item.bin("record", kMaxRecordWire));
+        LT_TRY(item.finish());
+        f.records.emplace_back(static_cast<DirRecordKind>(kind), Bytes(wire.begin(), wire.end()));
+    }
+    LT_TRY(r.finish());
+    return f;
+}
 
 Bytes with_envelope(uint64_t type, const Bytes& envelope) {
     Writer w;
@@ -19,6 +72,20 @@ struct Encoder {
     }
     Bytes operator()(const PingFrame& f) const { return Writer().array(2).u64(4).u64(f.nonce).take(); }
     Bytes operator()(const PongFrame& f) const { return Writer().array(2).u64(5).u64(f.nonce).take(); }
+    Bytes operator()(const DirDigestFrame& f) const {
+        return Writer().array(3).u64(6).bin(f.digest).u64(f.count).take();
+    }
+    Bytes operator()(const DirHaveFrame& f) const { return with_ids(7, f.ids); }
+    Bytes operator()(const DirWantFrame& f) const { return with_ids(8, f.ids); }
+    Bytes operator()(const DirRecordsFrame& f) const {
+        Writer w;
+        w.array(1).u64(9);
+        Writer body;
+        body.array(1).array(f.records.size());
+        for (const auto& [kind, wire] : f.records) body.array(2).u64(static_cast<uint64_t>(kind)).bin(wire);
+        w.raw(body.take());
+        return w.take();
+    }
 };
 }  // namespace
 
@@ -39,8 +106,8 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
     auto r = d.root();
     LT_ASSIGN(auto type, r.u64("type"));
     const ByteView rest = frame.subspan(header_len);
-    const bool wants_envelope = type == 1 || type == 2;
-    if (wants_envelope && rest.empty()) return make_error("frame: envelope is missing");
+    const bool wants_envelope = type == 1 || type == 2 || type == 7 || type == 8 || type == 9;
+    if (wants_envelope && rest.empty()) return make_error("frame: body is missing");
     if (!wants_envelope && !rest.empty()) return make_error("frame: unexpected bytes after the header");
     if (rest.size() > max_envelope_bytes)
         return make_error("frame: envelope of " + std::to_string(rest.size()) + " bytes exceeds the limit of " +
@@ -67,6 +134,28 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
         case FrameType::pong: {
             LT_ASSIGN(auto n, r.u64("nonce"));
             out = PongFrame{n};
+            break;
+        }
+        case FrameType::dir_digest: {
+            DirDigestFrame f;
+            LT_ASSIGN(f.digest, r.fixed<32>("digest"));
+            LT_ASSIGN(f.count, r.u64("count"));
+            out = f;
+            break;
+        }
+        case FrameType::dir_have: {
+            LT_ASSIGN(auto ids, read_ids(rest));
+            out = DirHaveFrame{std::move(ids)};
+            break;
+        }
+        case FrameType::dir_want: {
+            LT_ASSIGN(auto ids, read_ids(rest));
+            out = DirWantFrame{std::move(ids)};
+            break;
+        }
+        case FrameType::dir_records: {
+            LT_ASSIGN(auto recs, read_records(rest));
+            out = std::move(recs);
             break;
         }
         default: return make_error("frame: unknown type " + std::to_string(type));

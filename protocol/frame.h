@@ -8,6 +8,13 @@
 //   Reject   [3, message_id:bin(32)|bin(0), reason:str]   why an envelope was refused
 //   Ping     [4, nonce:uint]       liveness probe from the connecting side
 //   Pong     [5, nonce:uint]       answer to Ping
+//   DirDigest  [6, digest:bin(32), count:uint]   "my directory is this set" (gossip, either side)
+//   DirHave    [7] [[id:bin(32)...]]             the ids of every record I hold (digests differ)
+//   DirWant    [8] [[id:bin(32)...]]             send me these records
+//   DirRecords [9] [[[kind:uint, record:bin]...]] records (kind 1 node, 2 issuer, 3 revocation)
+// The directory frames carry their lists as a second canonical msgpack value after the header,
+// bounded by kMaxDirectoryItems; each record is verified by the receiver against its own roots
+// (protocol/trust.h), never trusted because a peer sent it.
 // (One part, not two: libzmq 4.3 can abort the process when a connection drops between the
 // parts of a multipart message — "Assertion failed: !_more (src/fq.cpp)".)
 // Decoding never throws; anything malformed is an error the caller counts against the peer.
@@ -36,7 +43,25 @@ struct PongFrame {
     uint64_t nonce = 0;
 };
 
-using Frame = std::variant<DeliverFrame, AckFrame, RejectFrame, PingFrame, PongFrame>;
+struct DirDigestFrame {
+    Hash32 digest{};
+    uint64_t count = 0;
+};
+struct DirHaveFrame {
+    std::vector<Hash32> ids;
+};
+struct DirWantFrame {
+    std::vector<Hash32> ids;
+};
+enum class DirRecordKind : uint8_t { node = 1, issuer = 2, revocation = 3 };
+struct DirRecordsFrame {
+    std::vector<std::pair<DirRecordKind, Bytes>> records;
+};
+
+constexpr size_t kMaxDirectoryItems = 50000;
+
+using Frame = std::variant<DeliverFrame, AckFrame, RejectFrame, PingFrame, PongFrame, DirDigestFrame, DirHaveFrame,
+                           DirWantFrame, DirRecordsFrame>;
 
 Bytes encode_frame(const Frame& f);
 Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes);

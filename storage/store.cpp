@@ -195,7 +195,7 @@ const std::set<std::string> kTableNames = {"meta",       "documents", "sent",   
                                            "doc_summary", "doc_by_time", "terms", "business", "lifecycle",
                                            "statuses", "status_msgs",
                                            // node_impl.h's drop folder tables
-                                           "drop_done", "drop_export"};
+                                           "drop_done", "drop_export", "directory"};
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const EnvOptions& options, const std::string& agency) {
@@ -210,7 +210,8 @@ Result<std::unique_ptr<Store>> Store::open(const EnvOptions& options, const std:
                              Named{"sent", &s->m_sent}, Named{"sent_info", &s->m_sent_info},
                              Named{"deliveries", &s->m_deliveries}, Named{"outbox", &s->m_outbox},
                              Named{"receipts", &s->m_receipts}, Named{"inbox", &s->m_inbox},
-                             Named{"inbox_info", &s->m_inbox_info}, Named{"peers", &s->m_peers}}) {
+                             Named{"inbox_info", &s->m_inbox_info}, Named{"peers", &s->m_peers},
+                             Named{"directory", &s->m_directory}}) {
         LT_ASSIGN(*dbi, s->m_env->table(name));
     }
     LT_TRY(s->check_schema(agency));
@@ -439,6 +440,28 @@ std::vector<PeerRecord> Store::peers(const ReadTxn& t) const {
     t.scan(m_peers, {}, [&](ByteView k, ByteView v) {
         auto p = decode_peer(std::string(protocol::as_chars(k)), v);
         if (p.ok()) out.push_back(std::move(p).value());
+        return true;
+    });
+    return out;
+}
+
+Status Store::put_directory_record(WriteTxn& t, const Hash32& id, uint8_t kind, ByteView wire) {
+    Bytes v;
+    v.reserve(wire.size() + 1);
+    v.push_back(kind);
+    v.insert(v.end(), wire.begin(), wire.end());
+    return t.put(m_directory, id, v);
+}
+
+std::vector<DirectoryEntry> Store::directory_records(const ReadTxn& t) const {
+    std::vector<DirectoryEntry> out;
+    t.scan(m_directory, {}, [&](ByteView k, ByteView v) {
+        if (k.size() != 32 || v.empty()) return true;  // damaged: skipped (the peer sends it again)
+        DirectoryEntry e;
+        std::copy(k.begin(), k.end(), e.id.begin());
+        e.kind = v[0];
+        e.wire.assign(v.begin() + 1, v.end());
+        out.push_back(std::move(e));
         return true;
     });
     return out;

@@ -18,6 +18,8 @@
 // | inbox       | seq (u64 BE)                | message id (32): received documents, oldest first            |
 // | inbox_info  | message id (32)             | [seq, received_ms, sender, content_hash, subject, size, receipt id] |
 // | peers       | agency                      | [sign_key, box_key, endpoint, source, added_ms]              |
+// | directory   | record id (32)              | kind (u8: 1 node, 2 issuer, 3 revocation) + record wire      |
+// |             |                             |   bytes (protocol/trust.h); only records that verified       |
 // An outbox entry exists exactly while its delivery is pending: it is deleted in the same
 // transaction that stores the verified receipt.
 #pragma once
@@ -82,6 +84,12 @@ struct PeerRecord {
     uint64_t added_ms = 0;
 };
 
+struct DirectoryEntry {
+    Hash32 id{};
+    uint8_t kind = 0;
+    Bytes wire;
+};
+
 class Store {
 public:
     // Opens or creates the database for `agency`. Refuses a database of another agency, one
@@ -105,6 +113,7 @@ public:
     Status add_inbox(WriteTxn& t, InboxRecord& rec, ByteView envelope);
     Status put_peer(WriteTxn& t, const PeerRecord& p);
     Status remove_peer(WriteTxn& t, const std::string& agency);
+    Status put_directory_record(WriteTxn& t, const Hash32& id, uint8_t kind, ByteView wire);
 
     // --- reads ---
     std::optional<Bytes> document(const ReadTxn& t, const Hash32& id) const;
@@ -128,6 +137,7 @@ public:
     std::vector<Hash32> ids_with_prefix(const ReadTxn& t, ByteView prefix, size_t max) const;
     size_t inbox_count(const ReadTxn& t) const { return t.count(m_inbox); }
     std::optional<PeerRecord> peer(const ReadTxn& t, const std::string& agency) const;
+    std::vector<DirectoryEntry> directory_records(const ReadTxn& t) const;
 
     // The next number of the node's one sequence (sent, inbox and status order).
     Result<uint64_t> next_seq(WriteTxn& t);
@@ -137,7 +147,7 @@ private:
 
     std::unique_ptr<Env> m_env;
     MDB_dbi m_meta{}, m_documents{}, m_sent{}, m_sent_info{}, m_deliveries{}, m_outbox{},
-        m_receipts{}, m_inbox{}, m_inbox_info{}, m_peers{};
+        m_receipts{}, m_inbox{}, m_inbox_info{}, m_peers{}, m_directory{};
 };
 
 Bytes be64(uint64_t v);

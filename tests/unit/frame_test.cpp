@@ -138,7 +138,7 @@ TEST_CASE("a missing envelope, or bytes after a header that takes none, is refus
 }
 
 TEST_CASE("an unknown frame type is refused", "[protocol][frame]") {
-    for (uint64_t t : std::initializer_list<uint64_t>{0, 6, 100, UINT64_MAX}) {
+    for (uint64_t t : std::initializer_list<uint64_t>{0, 10, 100, UINT64_MAX}) {
         auto r = decode(Writer().array(1).u64(t).take());
         REQUIRE_FALSE(r.ok());
         CHECK_THAT(r.error(), Catch::Contains("unknown type"));
@@ -157,4 +157,49 @@ TEST_CASE("an envelope above the limit is refused", "[protocol][frame]") {
     auto huge = decode(encode_frame(DeliverFrame{Bytes(20000, 0x55)}), 999);
     REQUIRE_FALSE(huge.ok());
     CHECK_THAT(huge.error(), Catch::Contains("exceeds the limit"));
+}
+
+TEST_CASE("directory frames round trip", "[protocol][frame][directory]") {
+    Hash32 a{}, b{};
+    a.fill(0x11);
+    b.fill(0x22);
+    {
+        auto f = decode(encode_frame(DirDigestFrame{a, 7}));
+        REQUIRE(f.ok());
+        REQUIRE(std::holds_alternative<DirDigestFrame>(*f));
+        CHECK(std::get<DirDigestFrame>(*f).digest == a);
+        CHECK(std::get<DirDigestFrame>(*f).count == 7);
+    }
+    for (const auto& ids : {std::vector<Hash32>{}, std::vector<Hash32>{a, b}}) {
+        auto h = decode(encode_frame(DirHaveFrame{ids}));
+        REQUIRE(h.ok());
+        REQUIRE(std::holds_alternative<DirHaveFrame>(*h));
+        CHECK(std::get<DirHaveFrame>(*h).ids == ids);
+        auto w = decode(encode_frame(DirWantFrame{ids}));
+        REQUIRE(w.ok());
+        REQUIRE(std::holds_alternative<DirWantFrame>(*w));
+        CHECK(std::get<DirWantFrame>(*w).ids == ids);
+    }
+    DirRecordsFrame recs;
+    recs.records = {{DirRecordKind::node, pattern_bytes(300, 1)}, {DirRecordKind::revocation, pattern_bytes(90, 2)}};
+    auto r = decode(encode_frame(recs));
+    REQUIRE(r.ok());
+    REQUIRE(std::holds_alternative<DirRecordsFrame>(*r));
+    CHECK(std::get<DirRecordsFrame>(*r).records == recs.records);
+}
+
+TEST_CASE("malformed directory frames are refused", "[protocol][frame][directory]") {
+    // Missing body, a body that is not a list of 32-byte ids, an unknown record kind, a record
+    // over the record size limit, trailing bytes after the body.
+    CHECK_FALSE(decode(Writer().array(1).u64(7).take()).ok());
+    CHECK_FALSE(decode(concat(Writer().array(1).u64(7).take(), Writer().array(1).array(1).bin(Bytes(31, 1)).take())).ok());
+    CHECK_FALSE(decode(concat(Writer().array(1).u64(9).take(),
+                              Writer().array(1).array(1).array(2).u64(4).bin(Bytes(10, 1)).take()))
+                    .ok());
+    CHECK_FALSE(decode(concat(Writer().array(1).u64(9).take(),
+                              Writer().array(1).array(1).array(2).u64(1).bin(Bytes(5000, 1)).take()))
+                    .ok());
+    Hash32 a{};
+    CHECK_FALSE(decode(concat(encode_frame(DirHaveFrame{{a}}), Bytes{0})).ok());
+    CHECK_FALSE(decode(Writer().array(3).u64(6).bin(Bytes(31, 0)).u64(1).take()).ok());
 }
