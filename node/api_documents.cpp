@@ -405,6 +405,13 @@ Result<StoredMessage> NodeImpl::open_stored(const Hash32& id) {
         m.key_known = false;
     }
     m.signature_valid = m.key_known && protocol::verify_envelope(m.envelope, sender_key);
+    // Signed under an earlier key (rotated since) or by an agency revoked since: any
+    // directory record of the sender may hold the key it signed with.
+    for (const auto& [rid_, rec] : m_dir.nodes) {
+        if (m.signature_valid || rec.agency != m.envelope.env.from) continue;
+        m.key_known = true;
+        m.signature_valid = protocol::verify_envelope(m.envelope, rec.sign_key);
+    }
     std::optional<protocol::ContentKey> key;
     if (m.sent) {
         auto k = protocol::unwrap_local(m.sent->content_key_wrapped, m_local_key);
@@ -450,6 +457,21 @@ json NodeImpl::api_show(const json& req, bool with_content) {
                // The signature covers a commitment to the content, checked when opening.
                {"content_valid", m->signature_valid}}}};
     if (m->inbox) out["received_ms"] = m->inbox->received_ms;
+    // A sender revoked since: what it signed before the revocation still stands, and says so.
+    if (m->envelope.env.from != m_config.agency) {
+        uint64_t revoked_at = 0;
+        for (const auto& [rid_, rec] : m_dir.nodes) {
+            if (rec.agency != m->envelope.env.from) continue;
+            for (const auto& r : m_dir.revocations)
+                if (r.names(rec.agency, protocol::RevokedKind::node, rec.serial, rec.valid_from_ms) &&
+                    (revoked_at == 0 || r.revoked_at_ms < revoked_at))
+                    revoked_at = r.revoked_at_ms;
+        }
+        if (revoked_at) {
+            out["sender_revoked_at_ms"] = revoked_at;
+            out["signed_before_revocation"] = m->envelope.env.created_ms < revoked_at;
+        }
+    }
     json dels = json::array();
     for (const auto& d : m->deliveries)
         dels.push_back({{"agency", d.recipient},

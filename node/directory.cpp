@@ -38,12 +38,6 @@ protocol::TrustView NodeImpl::dir_view(uint64_t now) const {
 }
 
 void NodeImpl::dir_recompute() {
-    std::vector<Hash32> ids;
-    for (const auto& [id, w] : m_dir.wires) ids.push_back(id);
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, nullptr, 0, 32);
-    for (const auto& id : ids) crypto_generichash_update(&st, id.data(), id.size());
-    crypto_generichash_final(&st, m_dir.digest.data(), 32);
     // The record in use per agency: the highest serial that verifies now.
     std::map<std::string, std::vector<protocol::NodeRecord>> by_agency;
     for (const auto& [id, r] : m_dir.nodes) by_agency[r.agency].push_back(r);
@@ -51,6 +45,17 @@ void NodeImpl::dir_recompute() {
     const auto view = dir_view(m_clock->now_ms());
     for (const auto& [agency, recs] : by_agency)
         if (auto i = protocol::select_current_record(agency, recs, view)) m_dir.current[agency] = recs[*i];
+    // What gossip offers: the current node record of each agency (superseded ones stay here,
+    // to verify what was signed under them, but are not spread), every issuer record and
+    // every revocation. The digest is over those ids, in order.
+    m_dir.gossip.clear();
+    for (const auto& [agency, rec] : m_dir.current) m_dir.gossip.insert(rec.id());
+    for (const auto& [id, w] : m_dir.wires)
+        if (w.first != static_cast<uint8_t>(DirRecordKind::node)) m_dir.gossip.insert(id);
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, nullptr, 0, 32);
+    for (const auto& id : m_dir.gossip) crypto_generichash_update(&st, id.data(), id.size());
+    crypto_generichash_final(&st, m_dir.digest.data(), 32);
     m_dir.links_dirty = true;
 }
 
@@ -77,7 +82,7 @@ json NodeImpl::dir_accept(std::vector<std::pair<DirRecordKind, Bytes>> records, 
     // Issuers may arrive together with what they signed, in any order: retry until a pass
     // adds nothing.
     std::vector<std::pair<DirRecordKind, Bytes>> pending = std::move(records);
-    std::vector<std::pair<DirRecordKind, std::string>> last_errors;
+    std::vector<std::pair<DirRecordKind, std::string>> last_errors, final_errors;
     for (size_t pass = 0; pass < protocol::kMaxDelegationDepth + 2 && !pending.empty(); ++pass) {
         std::vector<std::pair<DirRecordKind, Bytes>> retry;
         last_errors.clear();
@@ -95,6 +100,13 @@ json NodeImpl::dir_accept(std::vector<std::pair<DirRecordKind, Bytes>> records, 
                     id = r->id();
                     agency = r->agency;
                     if (m_dir.wires.count(id)) { ++known; continue; }
+                    if (auto cur = m_dir.current.find(r->agency);
+                        cur != m_dir.current.end() && cur->second.serial > r->serial) {
+                        error = "serial " + std::to_string(r->serial) + " is lower than serial " +
+                                std::to_string(cur->second.serial) + " already held for this agency (a superseded record)";
+                        final_errors.emplace_back(kind, agency + ": " + error);
+                        continue;  // not retried: it can only become lower still
+                    }
                     auto v = protocol::verify_node_record(*r, view);
                     // An expired or revoked record is still kept: it verifies what the agency
                     // signed while it was valid. Bad signatures and unknown issuers are not.
@@ -149,6 +161,7 @@ json NodeImpl::dir_accept(std::vector<std::pair<DirRecordKind, Bytes>> records, 
         pending = std::move(retry);
         if (progress == 0) break;
     }
+    last_errors.insert(last_errors.end(), final_errors.begin(), final_errors.end());
     for (const auto& [kind, error] : last_errors) {
         ++m_counters.rejected["directory_record"];
         m_log.warn("directory_record_refused", {{"from", from}, {"kind", std::string(kind_word(kind))}, {"error", error}});
@@ -216,7 +229,7 @@ void NodeImpl::dir_timers(uint64_t now) {
     for (auto& [agency, link] : m_links) {
         if (!link.connected || now < link.next_gossip_ms) continue;
         link.next_gossip_ms = now + m_config.trust.gossip_ms;
-        send_frame(*link.dealer, protocol::DirDigestFrame{m_dir.digest, m_dir.wires.size()});
+        send_frame(*link.dealer, protocol::DirDigestFrame{m_dir.digest, m_dir.gossip.size()});
     }
 }
 
@@ -233,9 +246,7 @@ void NodeImpl::dir_on_router_frame(const Bytes& rid, const std::string& peer, co
     if (m_config.trust.roots.empty()) return;
     if (const auto* d = std::get_if<protocol::DirDigestFrame>(&f)) {
         if (d->digest == m_dir.digest) return;
-        std::vector<Hash32> ids;
-        for (const auto& [id, w] : m_dir.wires) ids.push_back(id);
-        send_frame(*m_router, protocol::DirHaveFrame{std::move(ids)}, rid);
+        send_frame(*m_router, protocol::DirHaveFrame{std::vector<Hash32>(m_dir.gossip.begin(), m_dir.gossip.end())}, rid);
     } else if (const auto* w = std::get_if<protocol::DirWantFrame>(&f)) {
         auto recs = dir_records_for(w->ids);
         if (!recs.empty()) send_frame(*m_router, protocol::DirRecordsFrame{std::move(recs)}, rid);
@@ -250,7 +261,7 @@ void NodeImpl::dir_on_dealer_frame(PeerLink& link, const protocol::Frame& f) {
     if (const auto* h = std::get_if<protocol::DirHaveFrame>(&f)) {
         std::set<Hash32, HashLess> theirs(h->ids.begin(), h->ids.end());
         std::vector<Hash32> they_lack, we_lack;
-        for (const auto& [id, w] : m_dir.wires)
+        for (const auto& id : m_dir.gossip)
             if (!theirs.count(id)) they_lack.push_back(id);
         for (const auto& id : theirs)
             if (!m_dir.wires.count(id)) we_lack.push_back(id);
@@ -332,6 +343,7 @@ json NodeImpl::api_directory_list(const json& req) {
         revs.push_back({{"agency", r.agency}, {"serial", r.serial}, {"revoked_at_ms", r.revoked_at_ms}, {"reason", r.reason}});
     }
     return json{{"ok", true}, {"digest", protocol::to_hex(m_dir.digest)}, {"records", m_dir.wires.size()},
+                {"offered", m_dir.gossip.size()},
                 {"nodes", nodes}, {"issuers", issuers}, {"revocations", revs}};
 }
 

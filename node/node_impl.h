@@ -133,6 +133,7 @@ struct DirectoryState {
     std::vector<protocol::Revocation> revocations;
     std::map<Hash32, std::pair<uint8_t, Bytes>, HashLess> wires;  // id → (kind, record bytes)
     std::map<std::string, protocol::NodeRecord> current;           // agency → highest valid serial
+    std::set<Hash32, HashLess> gossip;                             // ids offered to peers
     Hash32 digest{};
     bool links_dirty = false;
     uint64_t next_refresh_ms = 0;
