@@ -1,10 +1,11 @@
-// root init|show, issuer init|delegate, enroll request|issue, revoke (directory verify is in
-// trust_directory_cmds.cpp).
+// root init|show, issuer init|delegate, enroll request|issue|import, revoke (directory
+// commands are in trust_directory_cmds.cpp).
 //
-// Offline commands of the federation's root of trust (protocol/trust.h): none of them talks
-// to a running node. Secret keys are written with mode 0600 and never overwritten; a secret
-// key file that others can read is refused. Records are written as armored text, or to
-// stdout with `--out -`.
+// Commands of the federation's root of trust (protocol/trust.h). All but 'enroll import' are
+// offline: they never talk to a running node. 'enroll import' hands the node its own record
+// (over the local API), which it then announces to its peers by gossip. Secret keys are written
+// with mode 0600 and never overwritten; a secret key file that others can read is refused. Records
+// are written as armored text, or to stdout with `--out -`.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -120,6 +121,38 @@ std::pair<uint64_t, uint64_t> validity(const Authority& a, uint64_t now, uint64_
                      format_time(until).c_str());
     }
     return {now, until};
+}
+
+// The node record in `text` meant for this node (agency and both keys match `self`), checked
+// before the node sees it. Issuer records (the record's chain) may come with it.
+Result<NodeRecord> own_record_in(const std::string& file, const std::string& text,
+                                 const PublicIdentity& self) {
+    auto blocks = dearmor_all(text);
+    if (!blocks.ok()) return make_error("'" + file + "': " + blocks.error());
+    std::optional<NodeRecord> mine;
+    for (const auto& b : *blocks) {
+        if (b.label == IssuerRecord::kLabel) continue;
+        if (b.label != NodeRecord::kLabel)
+            return make_error("'" + file + "' holds a '" + b.label +
+                              "'; give this node's record (and its issuer records) only, or use "
+                              "'directory import' for other records");
+        if (mine)
+            return make_error("'" + file +
+                              "' holds more than one node record; give only this node's own");
+        auto r = NodeRecord::decode(b.data);
+        if (!r.ok()) return make_error("'" + file + "': " + r.error());
+        mine = std::move(r).value();
+    }
+    if (!mine) return make_error("'" + file + "' holds no node record");
+    if (mine->agency != self.agency)
+        return make_error("'" + file + "' is the record of '" + mine->agency +
+                          "', not of this node ('" + self.agency + "')");
+    if (mine->sign_key != self.sign_key || mine->box_key != self.box_key)
+        return make_error(
+            "'" + file +
+            "' was issued for other keys than this node's (an old request, or another "
+            "node's): run 'enroll request' again and have it issued");
+    return *mine;
 }
 
 }  // namespace
@@ -310,7 +343,7 @@ void add_issuer(CLI::App& app, Globals& g, int& rc) {
 }
 
 void add_enroll(CLI::App& app, Globals& g, int& rc) {
-    auto* enroll = app.add_subcommand("enroll", "ask for, or issue, a signed node record");
+    auto* enroll = app.add_subcommand("enroll", "ask for, issue, or install a signed node record");
     enroll->require_subcommand(1);
 
     auto* req = enroll->add_subcommand(
@@ -432,6 +465,66 @@ void add_enroll(CLI::App& app, Globals& g, int& rc) {
                         rec->agency.c_str(), rec->name.c_str(),
                         static_cast<unsigned long long>(rec->serial), format_time(until).c_str(),
                         io->out.c_str());
+    });
+
+    auto* imp = enroll->add_subcommand(
+        "import", "install this node's issued record in the running node, which announces it");
+    auto file = std::make_shared<std::string>();
+    imp->add_option("file", *file,
+                    "the node record from 'enroll issue', with its issuer records if any")
+        ->required();
+    imp->callback([&g, &rc, file] {
+        auto config = node::load_config(g.config_path);
+        if (!config.ok()) {
+            rc = report_error(config.error() + " (give the node's config with --config)");
+            return;
+        }
+        auto id = node::load_key_file(config->key_file);
+        if (!id.ok()) {
+            rc = report_error(id.error());
+            return;
+        }
+        auto text = read_file(*file);
+        if (!text.ok()) {
+            rc = report_error(text.error());
+            return;
+        }
+        auto mine = own_record_in(*file, *text, id->pub);
+        if (!mine.ok()) {
+            rc = report_error(mine.error());
+            return;
+        }
+        auto r = call_node(
+            g, {{"op", "directory_import"},
+                {"data", json::binary(std::vector<uint8_t>(text->begin(), text->end()))}});
+        if (!r.ok()) {
+            rc = report_error(*file + ": " + r.error());
+            return;
+        }
+        for (const auto& x : (*r)["refused"]) {
+            rc = report_error(*file + ": refused " + x["kind"].get<std::string>() + ": " +
+                              x["error"].get<std::string>());
+        }
+        if (rc != 0) return;
+        // What the node now makes of it: in use, or superseded by a higher serial it holds.
+        auto list = call_node(g, {{"op", "directory_list"}, {"agency", mine->agency}});
+        if (!list.ok()) {
+            rc = report_error(list.error());
+            return;
+        }
+        std::string state = "unknown";
+        for (const auto& n : (*list)["nodes"])
+            if (n["id"] == to_hex(mine->id())) state = n["state"].get<std::string>();
+        if (state != "current") {
+            rc = report_error("the node holds the record but does not use it: " + state +
+                              (state == "superseded" ? " (it holds a higher serial)" : ""));
+            return;
+        }
+        std::printf(
+            "node record of %s, serial %llu, valid until %s, is in use; the node announces it to "
+            "its peers\n",
+            mine->agency.c_str(), static_cast<unsigned long long>(mine->serial),
+            format_time(mine->valid_until_ms).c_str());
     });
 }
 

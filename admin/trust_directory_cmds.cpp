@@ -1,10 +1,16 @@
-// directory verify: re-checks armored trust records offline against trusted root lines.
+// directory verify | import | list | show
 //
-// Every record of the given files is verified against the others (issuer records and
-// revocations found there) and the --root lines, and printed with its state: VALID,
-// SUPERSEDED (valid, but a higher serial of the same agency is too) or INVALID with the
+// verify (offline): every record of the given files is verified against the others (issuer
+// records and revocations found there) and the --root lines, and printed with its state:
+// VALID, SUPERSEDED (valid, but a higher serial of the same agency is too) or INVALID with the
 // reason. The exit code is 1 when any block is invalid.
+//
+// import, list, show (online, over the node's local API): import hands armored records to the
+// running node, which verifies each against its own trust roots, keeps what verifies and
+// spreads it by gossip; list and show print the node's directory as it holds it now. import
+// exits 1 when the node refused any record, show when it knows nothing of the agency.
 #include <chrono>
+#include <cstdio>
 #include <variant>
 
 #include "admin/commands.h"
@@ -121,11 +127,157 @@ std::vector<DirectoryItem> read_directory_files(const std::vector<std::string>& 
     return items;
 }
 
+std::string str(const json& j, const char* key) {
+    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+
+uint64_t num(const json& j, const char* key) {
+    return j.contains(key) && j[key].is_number_unsigned() ? j[key].get<uint64_t>() : 0;
+}
+
+std::string chain_of(const json& node) {
+    if (str(node, "root").empty()) return "-";
+    std::string s = "root '" + str(node, "root") + "'";
+    for (const auto& c : node["chain"]) s += " > " + c.get<std::string>();
+    return s;
+}
+
+std::string first_endpoint(const json& node) {
+    return node["endpoints"].empty() ? "-" : node["endpoints"][0].get<std::string>();
+}
+
+std::string revoked_which(const json& r) {
+    return num(r, "serial") == 0 ? "all records" : "serial <= " + std::to_string(num(r, "serial"));
+}
+
+void add_directory_import(CLI::App* dir, Globals& g, int& rc) {
+    auto* cmd = dir->add_subcommand(
+        "import", "give armored records to the running node: it verifies, keeps and spreads them");
+    auto file = std::make_shared<std::string>();
+    cmd->add_option("file", *file,
+                    "a file of armored node records, issuer records and revocations, in any order")
+        ->required();
+    cmd->add_flag("--json", g.json, "print JSON");
+    cmd->callback([&g, &rc, file] {
+        auto text = read_file(*file);
+        if (!text.ok()) {
+            rc = report_error(text.error());
+            return;
+        }
+        auto r = call_node(
+            g, {{"op", "directory_import"},
+                {"data", json::binary(std::vector<uint8_t>(text->begin(), text->end()))}});
+        if (!r.ok()) {
+            rc = report_error(*file + ": " + r.error());
+            return;
+        }
+        const json& refused = (*r)["refused"];
+        if (g.json)
+            print_json(*r);
+        else
+            std::printf("%llu added, %llu already known, %zu refused\n",
+                        static_cast<unsigned long long>(num(*r, "added")),
+                        static_cast<unsigned long long>(num(*r, "known")), refused.size());
+        for (const auto& x : refused)
+            report_error(*file + ": refused " + str(x, "kind") + ": " + str(x, "error"));
+        if (!refused.empty()) rc = 1;
+    });
+}
+
+void add_directory_list(CLI::App* dir, Globals& g, int& rc) {
+    auto* cmd = dir->add_subcommand(
+        "list", "the node's directory: node records with state and chain, issuers, revocations");
+    cmd->add_flag("--json", g.json, "print JSON");
+    cmd->callback([&g, &rc] {
+        auto r = call_node(g, {{"op", "directory_list"}});
+        if (!r.ok()) {
+            rc = report_error(r.error());
+            return;
+        }
+        if (g.json) return print_json(*r);
+        std::printf("%-22s %-12s %6s %-7s %-28s %s\n", "AGENCY", "STATE", "SERIAL", "LINKED",
+                    "ENDPOINT", "CHAIN");
+        for (const auto& n : (*r)["nodes"])
+            std::printf("%-22s %-12s %6llu %-7s %-28s %s\n", str(n, "agency").c_str(),
+                        str(n, "state").c_str(), static_cast<unsigned long long>(num(n, "serial")),
+                        n["linked"].get<bool>() ? "yes" : "no", first_endpoint(n).c_str(),
+                        chain_of(n).c_str());
+        if (!(*r)["issuers"].empty()) std::printf("\nissuer records:\n");
+        for (const auto& i : (*r)["issuers"])
+            std::printf("  %-22s %-12s serial %llu, prefix '%s', depth %llu, until %s\n",
+                        str(i, "agency").c_str(), str(i, "state").c_str(),
+                        static_cast<unsigned long long>(num(i, "serial")), str(i, "prefix").c_str(),
+                        static_cast<unsigned long long>(num(i, "max_depth")),
+                        format_time(num(i, "valid_until_ms")).c_str());
+        if (!(*r)["revocations"].empty()) std::printf("\nrevocations:\n");
+        for (const auto& x : (*r)["revocations"])
+            std::printf("  %-22s %s since %s: %s\n", str(x, "agency").c_str(),
+                        revoked_which(x).c_str(), format_time(num(x, "revoked_at_ms")).c_str(),
+                        str(x, "reason").c_str());
+        std::printf("\n%llu records, digest %s\n",
+                    static_cast<unsigned long long>(num(*r, "records")),
+                    str(*r, "digest").substr(0, 16).c_str());
+    });
+}
+
+void add_directory_show(CLI::App* dir, Globals& g, int& rc) {
+    auto* cmd = dir->add_subcommand(
+        "show", "every record the node holds for one agency, with chain, validity and state");
+    auto agency = std::make_shared<std::string>();
+    cmd->add_option("agency", *agency, "the agency code")->required();
+    cmd->add_flag("--json", g.json, "print JSON");
+    cmd->callback([&g, &rc, agency] {
+        auto r = call_node(g, {{"op", "directory_list"}, {"agency", *agency}});
+        if (!r.ok()) {
+            rc = report_error(r.error());
+            return;
+        }
+        const json &nodes = (*r)["nodes"], &issuers = (*r)["issuers"], &revs = (*r)["revocations"];
+        if (nodes.empty() && issuers.empty() && revs.empty()) {
+            rc = report_error("the node's directory holds no record of '" + *agency +
+                              "' (import it with 'directory import', or wait for gossip)");
+            return;
+        }
+        if (g.json) return print_json(*r);
+        for (const auto& n : nodes) {
+            std::printf("node record %s serial %llu: %s\n", str(n, "agency").c_str(),
+                        static_cast<unsigned long long>(num(n, "serial")), str(n, "state").c_str());
+            std::printf("  name:      %s\n", str(n, "name").c_str());
+            std::string eps;
+            for (const auto& e : n["endpoints"])
+                eps += (eps.empty() ? "" : ", ") + e.get<std::string>();
+            std::printf("  endpoints: %s\n", eps.empty() ? "-" : eps.c_str());
+            std::printf("  parent:    %s\n",
+                        str(n, "parent").empty() ? "-" : str(n, "parent").c_str());
+            std::printf("  valid:     %s to %s\n", format_time(num(n, "valid_from_ms")).c_str(),
+                        format_time(num(n, "valid_until_ms")).c_str());
+            std::printf("  chain:     %s\n", chain_of(n).c_str());
+            std::printf("  linked:    %s\n", n["linked"].get<bool>() ? "yes" : "no");
+            std::printf("  id:        %s\n", str(n, "id").c_str());
+            if (!str(n, "error").empty()) std::printf("  why:       %s\n", str(n, "error").c_str());
+        }
+        for (const auto& i : issuers)
+            std::printf("issuer record %s serial %llu: %s; prefix '%s', depth %llu, until %s\n",
+                        str(i, "agency").c_str(), static_cast<unsigned long long>(num(i, "serial")),
+                        str(i, "state").c_str(), str(i, "prefix").c_str(),
+                        static_cast<unsigned long long>(num(i, "max_depth")),
+                        format_time(num(i, "valid_until_ms")).c_str());
+        for (const auto& x : revs)
+            std::printf("revocation of %s (%s) since %s: %s\n", str(x, "agency").c_str(),
+                        revoked_which(x).c_str(), format_time(num(x, "revoked_at_ms")).c_str(),
+                        str(x, "reason").c_str());
+    });
+}
+
 }  // namespace
 
 void add_directory(CLI::App& app, Globals& g, int& rc) {
-    auto* dir = app.add_subcommand("directory", "inspect federation records (offline)");
+    auto* dir = app.add_subcommand(
+        "directory", "federation records: verify files offline; import, list, show on the node");
     dir->require_subcommand(1);
+    add_directory_import(dir, g, rc);
+    add_directory_list(dir, g, rc);
+    add_directory_show(dir, g, rc);
     auto* verify = dir->add_subcommand(
         "verify", "re-check armored records against trusted roots; exit 1 if any is invalid");
     struct Opts {
