@@ -85,6 +85,38 @@ void add_id(CLI::App& app, Globals& g, int& rc) {
     });
 }
 
+void add_key(CLI::App& app, Globals& g, int& rc) {
+    auto* key = app.add_subcommand("key", "manage this node's key pairs");
+    key->require_subcommand(1);
+    auto* rotate = key->add_subcommand(
+        "rotate", "make new key pairs; earlier keys stay in the key file to open and verify what was sent under them");
+    rotate->callback([&g, &rc] {
+        auto config = node::load_config(g.config_path);
+        if (!config.ok()) {
+            rc = report_error(config.error());
+            return;
+        }
+        // A running node keeps its keys until it restarts; say so rather than guess.
+        const bool running = call_node(g, {{"op", "status"}}).ok();
+        auto old = node::load_key_file(config->key_file);
+        if (!old.ok()) {
+            rc = report_error(old.error());
+            return;
+        }
+        const auto fresh = protocol::SecretIdentity::generate(old->pub.agency);
+        if (auto st = node::rotate_key_file(config->key_file, fresh); !st.ok()) {
+            rc = report_error(st.error());
+            return;
+        }
+        std::printf("rotated the keys of %s in %s (earlier keys kept, marked 'previous')\n", fresh.pub.agency.c_str(),
+                    config->key_file.c_str());
+        std::printf("new public identity:\n  %s\n", fresh.pub.to_line().c_str());
+        std::printf("next: 'lienthong-admin enroll request' and have the new record issued (serial above the current "
+                    "one), 'lienthong-admin enroll import' it%s; pinned peers must update this identity line.\n",
+                    running ? ", then restart the node (it is running with the old keys)" : ", then start the node");
+    });
+}
+
 void add_status(CLI::App& app, Globals& g, int& rc) {
     auto* cmd = app.add_subcommand("status", "show whether the node runs, its queues and counters");
     cmd->add_flag("--json", g.json, "print JSON");

@@ -81,7 +81,7 @@ void NodeImpl::submit_document(protocol::DocumentContent c, Reply reply, ExtraWr
                                         (c.meta.code.code_notation.empty() ? "" : "/" + c.meta.code.code_notation));
     std::vector<protocol::PublicIdentity> keys;
     for (const auto& r : c.recipients) {
-        auto it = m_links.find(r);
+        auto it = ensure_link(r);
         if (it == m_links.end())
             return bad("unknown recipient '" + r +
                        "': this node has no peer with that agency code (add it with 'lienthong-admin peer add')");
@@ -174,7 +174,8 @@ void NodeImpl::submit_status(StatusRequest sr, Reply reply, ExtraWrite extra) {
         const auto state = m_store->env().read([&](const storage::ReadTxn& t) { return processing_state(t, sr.document, whose); });
         if (auto st = protocol::check_status(state, sr.code, by_sender); !st.ok())
             return bad(st.error() + (by_sender ? " (at " + a + ")" : ""));
-        if (!m_links.count(a)) return bad("'" + a + "' is not a peer of this node (add it with 'lienthong-admin peer add')");
+        if (ensure_link(a) == m_links.end())
+            return bad("'" + a + "' is not a peer of this node (add it with 'lienthong-admin peer add')");
     }
     auto ids = std::make_shared<json>(json::array());
     auto remaining = std::make_shared<size_t>(informed.size());
@@ -415,17 +416,22 @@ Result<StoredMessage> NodeImpl::open_stored(const Hash32& id) {
     std::optional<protocol::ContentKey> key;
     if (m.sent) {
         auto k = protocol::unwrap_local(m.sent->content_key_wrapped, m_local_key);
+        for (size_t i = 0; !k.ok() && i < m_previous_local_keys.size(); ++i)  // stored before a key rotation
+            k = protocol::unwrap_local(m.sent->content_key_wrapped, m_previous_local_keys[i]);
         if (!k.ok()) return k.take_error();
         key = *k;
     }
     if (m.envelope.env.kind == protocol::Kind::status) {
         auto st = key ? protocol::open_status_with_key(m.envelope, *key)
                       : protocol::open_status(m.envelope, m_identity, &m_shared_keys);
+        for (size_t i = 0; !key && !st.ok() && i < m_previous.size(); ++i) st = protocol::open_status(m.envelope, m_previous[i]);
         if (!st.ok()) return make_error("cannot open status report: " + st.error());
         m.status = std::move(st).value();
     } else {
         auto doc = key ? protocol::open_document_with_key(m.envelope, *key, m_limits)
                        : protocol::open_document(m.envelope, m_identity, m_limits, &m_shared_keys);
+        for (size_t i = 0; !key && !doc.ok() && i < m_previous.size(); ++i)
+            doc = protocol::open_document(m.envelope, m_previous[i], m_limits);
         if (!doc.ok()) return make_error("cannot open document: " + doc.error());
         m.document = std::move(doc).value();
     }

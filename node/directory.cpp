@@ -171,42 +171,63 @@ json NodeImpl::dir_accept(std::vector<std::pair<DirRecordKind, Bytes>> records, 
     return json{{"added", added}, {"known", known}, {"refused", refused}};
 }
 
-// At a safe point of the loop (no link handler is running): links follow the directory.
+// A link to `agency`, made from its directory record when there is none yet. Directory
+// links are made when first needed (a document to send, a peer connecting), not for every
+// agency in the directory: a province holds thousands of records but talks to few of them.
+// Called only where m_links may change (API handling, ZAP, start-up).
+std::map<std::string, PeerLink>::iterator NodeImpl::ensure_link(const std::string& agency) {
+    auto it = m_links.find(agency);
+    if (it != m_links.end() || agency == m_config.agency) return it;
+    auto cur = m_dir.current.find(agency);
+    if (cur == m_dir.current.end() || cur->second.endpoints.empty()) return m_links.end();
+    const auto& rec = cur->second;
+    if (!protocol::verify_node_record(rec, dir_view(m_clock->now_ms())).ok()) return m_links.end();
+    storage::PeerRecord p;
+    p.identity.agency = agency;
+    p.identity.sign_key = rec.sign_key;
+    p.identity.box_key = rec.box_key;
+    p.endpoint = rec.endpoints[0];
+    p.source = "directory";
+    p.added_ms = m_clock->now_ms();
+    if (auto st = add_link(p); !st.ok()) {
+        m_log.warn("directory_link_failed", {{"peer", agency}, {"error", st.error()}});
+        return m_links.end();
+    }
+    m_log.info("directory_peer", {{"peer", agency}, {"endpoint", p.endpoint}, {"serial", std::to_string(rec.serial)}});
+    return m_links.find(agency);
+}
+
+// The agency whose current, valid directory record holds this CURVE key, if any.
+std::optional<std::string> NodeImpl::dir_agency_of_box_key(ByteView key) const {
+    if (key.size() != 32) return std::nullopt;
+    const auto view = dir_view(m_clock->now_ms());
+    for (const auto& [agency, rec] : m_dir.current)
+        if (std::equal(key.begin(), key.end(), rec.box_key.begin()) && agency != m_config.agency &&
+            protocol::verify_node_record(rec, view).ok())
+            return agency;
+    return std::nullopt;
+}
+
+// At a safe point of the loop (no link handler is running): existing directory links follow
+// the directory — re-keyed when the record changed, dropped when it is revoked, expired or
+// gone; pinned links whose key a revocation names are dropped too.
 void NodeImpl::dir_apply_links() {
     if (!m_dir.links_dirty) return;
     m_dir.links_dirty = false;
-    const uint64_t now = m_clock->now_ms();
-    const auto view = dir_view(now);
-    std::set<std::string> wanted;
-    for (const auto& [agency, rec] : m_dir.current) {
-        if (agency == m_config.agency || rec.endpoints.empty()) continue;
-        const auto v = protocol::verify_node_record(rec, view);
-        if (!v.ok()) continue;  // expired or revoked since: handled below
-        wanted.insert(agency);
-        auto it = m_links.find(agency);
-        if (it != m_links.end() && it->second.record.source != "directory") continue;  // pinned wins
-        if (it != m_links.end() && it->second.record.identity.box_key == rec.box_key &&
-            it->second.record.identity.sign_key == rec.sign_key && it->second.record.endpoint == rec.endpoints[0])
-            continue;
-        storage::PeerRecord p;
-        p.identity.agency = agency;
-        p.identity.sign_key = rec.sign_key;
-        p.identity.box_key = rec.box_key;
-        p.endpoint = rec.endpoints[0];
-        p.source = "directory";
-        p.added_ms = now;
-        if (auto st = add_link(p); !st.ok()) {
-            m_log.warn("directory_link_failed", {{"peer", agency}, {"error", st.error()}});
+    const auto view = dir_view(m_clock->now_ms());
+    std::vector<std::string> drop, rekey;
+    for (const auto& [agency, link] : m_links) {
+        if (link.record.source == "directory") {
+            auto cur = m_dir.current.find(agency);
+            if (cur == m_dir.current.end() || cur->second.endpoints.empty() ||
+                !protocol::verify_node_record(cur->second, view).ok())
+                drop.push_back(agency);
+            else if (cur->second.box_key != link.record.identity.box_key ||
+                     cur->second.sign_key != link.record.identity.sign_key ||
+                     cur->second.endpoints[0] != link.record.endpoint)
+                rekey.push_back(agency);
             continue;
         }
-        m_log.info("directory_peer", {{"peer", agency}, {"endpoint", p.endpoint}, {"serial", std::to_string(rec.serial)}});
-    }
-    // Links to agencies whose record is gone, expired or revoked; and pinned links whose key
-    // a revocation names.
-    std::vector<std::string> drop;
-    for (const auto& [agency, link] : m_links) {
-        if (link.record.source == "directory" && !wanted.count(agency)) drop.push_back(agency);
-        if (link.record.source == "directory") continue;
         for (const auto& [id, rec] : m_dir.nodes) {
             if (rec.agency != agency || rec.box_key != link.record.identity.box_key) continue;
             const auto v = protocol::verify_node_record(rec, view);
@@ -217,6 +238,10 @@ void NodeImpl::dir_apply_links() {
         remove_link(agency);
         m_log.warn("peer_dropped", {{"peer", agency}, {"reason", "its directory record is revoked, expired or gone"}});
     }
+    for (const auto& agency : rekey) {
+        remove_link(agency);
+        ensure_link(agency);
+    }
 }
 
 void NodeImpl::dir_timers(uint64_t now) {
@@ -226,8 +251,10 @@ void NodeImpl::dir_timers(uint64_t now) {
         dir_recompute();
     }
     dir_apply_links();
+    // Gossip runs over the links an admin set up (config or 'peer add'): the neighbours.
+    // Directory links exist to deliver, and would make every node talk to every other.
     for (auto& [agency, link] : m_links) {
-        if (!link.connected || now < link.next_gossip_ms) continue;
+        if (link.record.source == "directory" || !link.connected || now < link.next_gossip_ms) continue;
         link.next_gossip_ms = now + m_config.trust.gossip_ms;
         send_frame(*link.dealer, protocol::DirDigestFrame{m_dir.digest, m_dir.gossip.size()});
     }

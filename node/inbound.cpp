@@ -36,7 +36,11 @@ void NodeImpl::on_zap_request() {
     std::string status = "400", text = "unknown key", user;
     if (mechanism == "CURVE" && parts.size() >= 7) {
         const ByteView key(parts[6].data<uint8_t>(), parts[6].size());
-        if (const auto* link = find_peer_by_box_key(key)) {
+        const PeerLink* link = find_peer_by_box_key(key);
+        if (!link)  // an agency of the directory that has not needed a link yet
+            if (auto agency = dir_agency_of_box_key(key))
+                if (auto it = ensure_link(*agency); it != m_links.end()) link = &it->second;
+        if (link) {
             status = "200";
             text = "OK";
             user = link->record.identity.agency;
@@ -156,7 +160,7 @@ void NodeImpl::on_deliver(const Bytes& routing_id, const std::string& peer, Byte
         return;  // already being committed; its receipt will answer this copy too
     }
     const auto& sender = m_links.at(peer).record.identity;
-    if (!protocol::verify_envelope(*se, sender.sign_key))
+    if (!verify_from(*se, peer, sender.sign_key))
         return reject(routing_id, peer, "bad_signature", "envelope signature does not verify with the sender's key", mid);
 
     // Fast path for a re-sent document we already hold: answer with the stored receipt.
@@ -181,6 +185,8 @@ void NodeImpl::on_deliver(const Bytes& routing_id, const std::string& peer, Byte
     d.rec.size = envelope.size();
     if (se->env.kind == protocol::Kind::document) {
         auto opened = protocol::open_document(*se, m_identity, m_limits, &m_shared_keys);
+        for (size_t k = 0; !opened.ok() && k < m_previous.size(); ++k)  // sealed before our key rotated
+            opened = protocol::open_document(*se, m_previous[k], m_limits);
         if (!opened.ok()) return reject(routing_id, peer, "undecryptable", opened.error(), mid);
         d.rec.content_hash = opened->content_hash;
         d.rec.subject = opened->content.meta.subject;
@@ -188,6 +194,7 @@ void NodeImpl::on_deliver(const Bytes& routing_id, const std::string& peer, Byte
         d.business_reason = opened->content.meta.business.reason;
     } else {
         auto opened = protocol::open_status(*se, m_identity, &m_shared_keys);
+        for (size_t k = 0; !opened.ok() && k < m_previous.size(); ++k) opened = protocol::open_status(*se, m_previous[k]);
         if (!opened.ok()) return reject(routing_id, peer, "undecryptable", opened.error(), mid);
         const auto& r = opened->report;
         const auto doc = m_store->env().read([&](const storage::ReadTxn& t) { return m_catalog->summary(t, r.document); });

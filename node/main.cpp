@@ -24,13 +24,16 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "lienthong-node: %s\n", config.error().c_str());
             return 2;
         }
-        auto identity = lienthong::node::load_key_file(config->key_file);
-        if (!identity.ok()) {
-            std::fprintf(stderr, "lienthong-node: %s\n", identity.error().c_str());
+        auto ring = lienthong::node::load_key_ring(config->key_file);
+        if (!ring.ok()) {
+            std::fprintf(stderr, "lienthong-node: %s\n", ring.error().c_str());
             return 2;
         }
-        auto node = lienthong::node::make_node(*config, std::move(identity).value(),
-                                               lienthong::node::make_system_clock());
+        auto keys = std::move(ring).value();
+        auto current = std::move(keys.front());
+        keys.erase(keys.begin());
+        auto node = lienthong::node::make_node(*config, std::move(current), lienthong::node::make_system_clock(),
+                                               std::move(keys));
         if (!node.ok()) {
             std::fprintf(stderr, "lienthong-node: %s\n", node.error().c_str());
             return 1;

@@ -28,13 +28,36 @@ NodeImpl::NodeImpl(NodeConfig config, protocol::SecretIdentity identity, std::un
 }
 
 Result<std::unique_ptr<Node>> make_node(const NodeConfig& config, protocol::SecretIdentity identity,
-                                        std::unique_ptr<Clock> clock) {
+                                        std::unique_ptr<Clock> clock, std::vector<protocol::SecretIdentity> previous) {
     if (identity.pub.agency != config.agency)
         return make_error("key file '" + config.key_file + "' belongs to agency '" + identity.pub.agency +
                           "', not '" + config.agency + "' named in the config");
     auto node = std::make_unique<NodeImpl>(config, std::move(identity), std::move(clock));
+    node->set_previous_keys(std::move(previous));
     LT_TRY(node->start());
     return std::unique_ptr<Node>(std::move(node));
+}
+
+void NodeImpl::set_previous_keys(std::vector<protocol::SecretIdentity> previous) {
+    m_previous = std::move(previous);
+    m_previous_local_keys.clear();
+    for (const auto& k : m_previous) m_previous_local_keys.push_back(protocol::local_storage_key(k));
+}
+
+// Verifies `se` as signed by `agency`: with the key its link uses, else with the key of any
+// directory record of that agency that is not revoked (a key rotated since, or one the
+// directory has already replaced while our link still uses the old one).
+bool NodeImpl::verify_from(const protocol::SignedEnvelope& se, const std::string& agency,
+                           const protocol::SignPublicKey& link_key) {
+    if (protocol::verify_envelope(se, link_key)) return true;
+    const auto view = dir_view(m_clock->now_ms());
+    for (const auto& [id, rec] : m_dir.nodes) {
+        if (rec.agency != agency || rec.sign_key == link_key) continue;
+        const auto v = protocol::verify_node_record(rec, view);
+        if (!v.ok() && v.error().failure != protocol::TrustFailure::expired) continue;
+        if (protocol::verify_envelope(se, rec.sign_key)) return true;
+    }
+    return false;
 }
 
 Status NodeImpl::start() {
@@ -118,6 +141,14 @@ Status NodeImpl::start() {
     if (!m_config.trust.roots.empty()) {
         LT_TRY(dir_load());
         dir_apply_links();
+        // Documents still queued for directory agencies need their links back.
+        const auto agencies = m_store->env().read([&](const storage::ReadTxn& t) {
+            std::vector<std::string> out;
+            for (const auto& [agency, rec] : m_dir.current)
+                if (m_store->outbox_depth(t, agency) > 0) out.push_back(agency);
+            return out;
+        });
+        for (const auto& a : agencies) ensure_link(a);
     }
 
     sigset_t mask;

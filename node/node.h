@@ -23,7 +23,10 @@ public:
 };
 
 // Opens the database, binds the sockets and connects to the peers.
+// `previous` holds earlier keys of this agency (after a rotation, newest first): they open
+// documents sealed to them and the node's own copies stored under them.
 Result<std::unique_ptr<Node>> make_node(const NodeConfig& config, protocol::SecretIdentity identity,
-                                        std::unique_ptr<Clock> clock);
+                                        std::unique_ptr<Clock> clock,
+                                        std::vector<protocol::SecretIdentity> previous = {});
 
 }  // namespace lienthong::node

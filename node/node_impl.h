@@ -187,6 +187,7 @@ class NodeImpl final : public Node {
 public:
     NodeImpl(NodeConfig config, protocol::SecretIdentity identity, std::unique_ptr<Clock> clock);
     Status start();
+    void set_previous_keys(std::vector<protocol::SecretIdentity> previous);
     Status run() override;
 
 private:
@@ -242,6 +243,7 @@ private:
                                                const std::string& recipient);
     Result<StoredMessage> open_stored(const Hash32& id);
     Status index_inbound(storage::WriteTxn& t, const InboundDoc& d);
+    bool verify_from(const protocol::SignedEnvelope& se, const std::string& agency, const protocol::SignPublicKey& link_key);
     // directory (directory.cpp)
     protocol::TrustView dir_view(uint64_t now) const;
     void dir_recompute();
@@ -249,6 +251,8 @@ private:
     nlohmann::json dir_accept(std::vector<std::pair<protocol::DirRecordKind, Bytes>> records, const std::string& from,
                               bool store);
     void dir_apply_links();
+    std::map<std::string, PeerLink>::iterator ensure_link(const std::string& agency);
+    std::optional<std::string> dir_agency_of_box_key(ByteView key) const;
     void dir_timers(uint64_t now);
     std::vector<std::pair<protocol::DirRecordKind, Bytes>> dir_records_for(const std::vector<Hash32>& ids) const;
     void dir_on_router_frame(const Bytes& rid, const std::string& peer, const protocol::Frame& f);
@@ -299,6 +303,8 @@ private:
     int m_signal_fd = -1;
     int m_lock_fd = -1;  // flock on <data_dir>/node.lock: one node per data directory
     protocol::LocalKey m_local_key{};
+    std::vector<protocol::SecretIdentity> m_previous;       // earlier keys, newest first
+    std::vector<protocol::LocalKey> m_previous_local_keys;  // their local storage keys
     protocol::SharedKeyCache m_shared_keys;  // one X25519 per peer, not per document (loop thread)
     std::map<std::string, PeerLink> m_links;
     // Receipts already applied, so a receipt re-sent for many duplicates is checked once.

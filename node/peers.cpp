@@ -264,7 +264,7 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
         return;  // the same receipt again, answering a retransmitted duplicate
     }
     if (se->env.from != agency) return refuse("wrong_sender", "receipt signed by '" + se->env.from + "' arrived from '" + agency + "'");
-    if (!protocol::verify_envelope(*se, link.record.identity.sign_key)) return refuse("bad_signature", "receipt signature is invalid");
+    if (!verify_from(*se, agency, link.record.identity.sign_key)) return refuse("bad_signature", "receipt signature is invalid");
     auto receipt = protocol::parse_receipt(*se);
     if (!receipt.ok()) return refuse("malformed_receipt", receipt.error());
     struct Outcome {

@@ -115,3 +115,44 @@ TEST_CASE("write_key_file refuses to overwrite an existing file", "[node][keyfil
     CHECK(still->pub == first.pub);
     CHECK_FALSE(write_key_file(dir.file("no/such/dir/node.key"), first).ok());
 }
+
+TEST_CASE("rotating keeps every earlier key as previous, newest first", "[node][keyfile]") {
+    TempDir dir;
+    const std::string path = dir.file("node.key");
+    const auto first = protocol::SecretIdentity::generate("000.00.31.H14");
+    const auto second = protocol::SecretIdentity::generate("000.00.31.H14");
+    const auto third = protocol::SecretIdentity::generate("000.00.31.H14");
+    REQUIRE(write_key_file(path, first).ok());
+    REQUIRE(rotate_key_file(path, second).ok());
+    REQUIRE(rotate_key_file(path, third).ok());
+    struct stat st{};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    auto ring = load_key_ring(path);
+    REQUIRE(ring.ok());
+    REQUIRE(ring->size() == 3);
+    CHECK((*ring)[0].pub == third.pub);
+    CHECK((*ring)[1].pub == second.pub);
+    CHECK((*ring)[2].pub == first.pub);
+    auto current = load_key_file(path);
+    REQUIRE(current.ok());
+    CHECK(current->pub == third.pub);
+    // Another agency's key cannot be rotated in.
+    CHECK_FALSE(rotate_key_file(path, protocol::SecretIdentity::generate("000.00.31.H15")).ok());
+}
+
+TEST_CASE("a key ring with a misplaced or unknown marker is refused", "[node][keyfile]") {
+    TempDir dir;
+    const std::string path = dir.file("node.key");
+    const auto a = protocol::SecretIdentity::generate("000.00.31.H14");
+    const std::string line = "lienthong-secret v1 000.00.31.H14 sign:" + protocol::to_base64(a.sign_secret) +
+                             " box:" + protocol::to_base64(a.box_secret);
+    write_text(path, line + " previous\n", 0600);  // the current key marked previous
+    CHECK_FALSE(load_key_ring(path).ok());
+    write_text(path, line + "\n" + line + "\n", 0600);  // an earlier key without the marker
+    CHECK_FALSE(load_key_ring(path).ok());
+    write_text(path, line + " older\n", 0600);  // an unknown marker
+    CHECK_FALSE(load_key_ring(path).ok());
+    write_text(path, line + "\n" + line + " previous\n", 0600);
+    CHECK(load_key_ring(path).ok());
+}
