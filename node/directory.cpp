@@ -234,6 +234,9 @@ void NodeImpl::dir_apply_links() {
             if (!v.ok() && v.error().failure == protocol::TrustFailure::revoked) drop.push_back(agency);
         }
     }
+    // Its incoming connections stay open until the listener is reopened: ZAP checked them
+    // once, at the handshake.
+    if (!drop.empty()) m_reopen_router = true;
     for (const auto& agency : drop) {
         remove_link(agency);
         m_log.warn("peer_dropped", {{"peer", agency}, {"reason", "its directory record is revoked, expired or gone"}});

@@ -60,6 +60,61 @@ bool NodeImpl::verify_from(const protocol::SignedEnvelope& se, const std::string
     return false;
 }
 
+// The listening CURVE ROUTER and its monitor. Reopened (reopen_router) to cut every incoming
+// connection when a peer is revoked: libzmq cannot close one chosen ROUTER connection, and
+// the peers still trusted reconnect at once, through ZAP again.
+Status NodeImpl::open_router() {
+    const std::string monitor_ep = "inproc://monitor-router-" + std::to_string(++m_monitor_seq);
+    try {
+        m_router = std::make_unique<zmq::socket_t>(m_ctx, zmq::socket_type::router);
+        m_router->set(zmq::sockopt::linger, 0);
+        m_router->set(zmq::sockopt::curve_server, 1);
+        m_router->set(zmq::sockopt::curve_secretkey,
+                      zmq::const_buffer(m_identity.box_secret.data(), m_identity.box_secret.size()));
+        m_router->set(zmq::sockopt::zap_domain, "lienthong");
+        // Frames up to 4x the envelope limit are read and refused with a Reject (counted,
+        // logged); beyond that the transport closes the connection without reading it into
+        // memory (logged as peer_link_closed).
+        m_router->set(zmq::sockopt::maxmsgsize,
+                      static_cast<int64_t>(4 * m_config.limits.max_envelope_bytes + 4096));
+        m_router->set(zmq::sockopt::heartbeat_ivl, static_cast<int>(m_config.heartbeat_ms));
+        m_router->set(zmq::sockopt::heartbeat_timeout, static_cast<int>(m_config.heartbeat_timeout_ms));
+        m_router->set(zmq::sockopt::sndhwm, 100000);
+        m_router->set(zmq::sockopt::rcvhwm, 100000);
+        if (zmq_socket_monitor(m_router->handle(), monitor_ep.c_str(),
+                               ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0)
+            return make_error("cannot monitor the listening socket");
+        m_router_monitor = std::make_unique<zmq::socket_t>(m_ctx, zmq::socket_type::pair);
+        m_router_monitor->set(zmq::sockopt::linger, 0);
+        m_router_monitor->connect(monitor_ep);
+        m_router->bind(m_config.listen);
+
+    } catch (const zmq::error_t& e) {
+        m_router_monitor.reset();
+        m_router.reset();
+        return make_error("cannot listen on " + m_config.listen + ": " + e.what());
+    }
+    return ok_status();
+}
+
+void NodeImpl::reopen_router() {
+    m_reopen_router = false;
+    zmq_socket_monitor(m_router->handle(), nullptr, 0);
+    m_router_monitor.reset();
+    m_router.reset();
+    // The port is released by libzmq's I/O thread a moment after the close.
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        if (open_router().ok()) {
+            m_log.info("listener_reopened", {{"reason", "a peer was revoked: every incoming link reconnects through ZAP"}});
+            return;
+        }
+        ::usleep(20000);
+    }
+    m_log.error("listener_lost", {{"listen", m_config.listen}, {"error", "cannot listen again after a revocation; restart the node"}});
+    m_stop = true;
+}
+
 Status NodeImpl::start() {
     m_started_ms = m_clock->now_ms();
     {
@@ -101,29 +156,7 @@ Status NodeImpl::start() {
         m_zap->set(zmq::sockopt::linger, 0);
         m_zap->bind("inproc://zeromq.zap.01");
 
-        m_router = std::make_unique<zmq::socket_t>(m_ctx, zmq::socket_type::router);
-        m_router->set(zmq::sockopt::linger, 0);
-        m_router->set(zmq::sockopt::curve_server, 1);
-        m_router->set(zmq::sockopt::curve_secretkey,
-                      zmq::const_buffer(m_identity.box_secret.data(), m_identity.box_secret.size()));
-        m_router->set(zmq::sockopt::zap_domain, "lienthong");
-        // Frames up to 4x the envelope limit are read and refused with a Reject (counted,
-        // logged); beyond that the transport closes the connection without reading it into
-        // memory (logged as peer_link_closed).
-        m_router->set(zmq::sockopt::maxmsgsize,
-                      static_cast<int64_t>(4 * m_config.limits.max_envelope_bytes + 4096));
-        m_router->set(zmq::sockopt::heartbeat_ivl, static_cast<int>(m_config.heartbeat_ms));
-        m_router->set(zmq::sockopt::heartbeat_timeout, static_cast<int>(m_config.heartbeat_timeout_ms));
-        m_router->set(zmq::sockopt::sndhwm, 100000);
-        m_router->set(zmq::sockopt::rcvhwm, 100000);
-        if (zmq_socket_monitor(m_router->handle(), "inproc://monitor-router",
-                               ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                                   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0)
-            return make_error("cannot monitor the listening socket");
-        m_router_monitor = std::make_unique<zmq::socket_t>(m_ctx, zmq::socket_type::pair);
-        m_router_monitor->set(zmq::sockopt::linger, 0);
-        m_router_monitor->connect("inproc://monitor-router");
-        m_router->bind(m_config.listen);
+        if (auto st = open_router(); !st.ok()) return st;
 
         const std::string sock_path = m_config.api_socket_path();
         ::unlink(sock_path.c_str());  // a stale socket from a killed node
@@ -406,6 +439,7 @@ void NodeImpl::on_timers() {
     for (auto& [agency, link] : m_links) on_peer_timers(link, now);
     drop_on_timers(now);
     dir_timers(now);
+    if (m_reopen_router) reopen_router();
 }
 
 }  // namespace lienthong::node

@@ -187,6 +187,8 @@ class NodeImpl final : public Node {
 public:
     NodeImpl(NodeConfig config, protocol::SecretIdentity identity, std::unique_ptr<Clock> clock);
     Status start();
+    Status open_router();
+    void reopen_router();
     void set_previous_keys(std::vector<protocol::SecretIdentity> previous);
     Status run() override;
 
@@ -316,6 +318,7 @@ private:
     DropFolders m_drop;
     Counters m_counters;
     DirectoryState m_dir;
+    bool m_reopen_router = false;  // set when a revocation must cut incoming links
     uint64_t m_started_ms = 0;
     uint64_t m_monitor_seq = 0;
     uint64_t m_next_release_ms = 0;  // when to drop the database map's pages from RSS again

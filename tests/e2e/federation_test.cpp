@@ -333,7 +333,10 @@ TEST_CASE("a revocation imported at one node cuts the commune off at every other
     for (auto* n : others) {
         INFO("node " << n->agency());
         CHECK(current_agencies(*n).count(revoked.agency()) == 0);
-        if (had_link.count(n->agency())) CHECK(n->log_contains("peer_dropped"));
+        if (had_link.count(n->agency())) {
+            CHECK(n->log_contains("peer_dropped"));
+            CHECK(n->log_contains("listener_reopened"));  // its open incoming connection is cut
+        }
     }
 
     // What it signed before the revocation still verifies at its recipient.
