@@ -326,6 +326,16 @@ void NodeImpl::api_directory_import(const Bytes& rid, const json& req) {
     m_batch.after.push_back([this, rid, result](bool ok, const std::string& error) {
         if (!ok) return api_reply(rid, fail("could not store the records: " + error));
         json out = *result;
+        const auto& refused = out["refused"];
+        // Nothing usable in it: a failure, with the first reason, so a client checking `ok` sees it.
+        if (out["added"] == 0 && out["known"] == 0 && !refused.empty()) {
+            std::string e = "no record imported: " + refused[0]["kind"].get<std::string>() + ": " +
+                            refused[0]["error"].get<std::string>();
+            if (refused.size() > 1) e += " (and " + std::to_string(refused.size() - 1) + " more refused)";
+            out["ok"] = false;
+            out["error"] = e;
+            return api_reply(rid, out);
+        }
         out["ok"] = true;
         api_reply(rid, out);
     });
