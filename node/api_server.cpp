@@ -214,7 +214,12 @@ json NodeImpl::api_receipt(const json& req) {
         if (r.ok())
             for (const auto& e : r->entries)
                 if (e.message_id == *id) entry = &e;
-        const bool sig = it.key_known && protocol::verify_envelope(*se, it.key);
+        // Signed under the key in use then: ours (current or earlier), or any non-revoked
+        // directory record of the recipient (it may have rotated since).
+        bool sig = it.key_known && protocol::verify_envelope(*se, it.key);
+        if (!sig && it.agency == m_config.agency)
+            for (const auto& k : m_previous) sig = sig || protocol::verify_envelope(*se, k.pub.sign_key);
+        if (!sig && it.agency != m_config.agency && it.key_known) sig = verify_from(*se, it.agency, it.key);
         out.push_back({{"agency", it.agency},
                        {"received_ms", r.ok() ? r->received_ms : 0},
                        {"document_hash", entry ? protocol::to_hex(entry->document_hash) : ""},

@@ -108,9 +108,10 @@ json NodeImpl::dir_accept(std::vector<std::pair<DirRecordKind, Bytes>> records, 
                         continue;  // not retried: it can only become lower still
                     }
                     auto v = protocol::verify_node_record(*r, view);
-                    // An expired or revoked record is still kept: it verifies what the agency
-                    // signed while it was valid. Bad signatures and unknown issuers are not.
-                    ok = v.ok() || v.error().failure == protocol::TrustFailure::expired ||
+                    // A stored record that expired or was revoked since is kept: it verifies
+                    // what the agency signed while it was valid. A new one arriving expired is
+                    // refused; bad signatures and unknown issuers always are.
+                    ok = v.ok() || (!store && v.error().failure == protocol::TrustFailure::expired) ||
                          v.error().failure == protocol::TrustFailure::revoked;
                     if (!ok) error = v.error().message;
                     if (ok) m_dir.nodes[id] = *r;
@@ -124,7 +125,7 @@ json NodeImpl::dir_accept(std::vector<std::pair<DirRecordKind, Bytes>> records, 
                     agency = r->agency;
                     if (m_dir.wires.count(id)) { ++known; continue; }
                     auto v = protocol::verify_issuer_record(*r, view);
-                    ok = v.ok() || v.error().failure == protocol::TrustFailure::expired ||
+                    ok = v.ok() || (!store && v.error().failure == protocol::TrustFailure::expired) ||
                          v.error().failure == protocol::TrustFailure::revoked;
                     if (!ok) error = v.error().message;
                     if (ok) m_dir.issuers.push_back(*r);
