@@ -83,6 +83,13 @@ json NodeImpl::dir_accept(std::vector<std::pair<DirRecordKind, Bytes>> records, 
     // adds nothing.
     std::vector<std::pair<DirRecordKind, Bytes>> pending = std::move(records);
     std::vector<std::pair<DirRecordKind, std::string>> last_errors, final_errors;
+    // A stored record that expired or was revoked since is kept: it verifies what the agency
+    // signed while it was valid. A new one arriving expired is refused; bad signatures and
+    // unknown issuers always are.
+    const auto keep = [&](const auto& v) {
+        return v.ok() || (!store && v.error().failure == protocol::TrustFailure::expired) ||
+               v.error().failure == protocol::TrustFailure::revoked;
+    };
     for (size_t pass = 0; pass < protocol::kMaxDelegationDepth + 2 && !pending.empty(); ++pass) {
         std::vector<std::pair<DirRecordKind, Bytes>> retry;
         last_errors.clear();
@@ -108,11 +115,7 @@ json NodeImpl::dir_accept(std::vector<std::pair<DirRecordKind, Bytes>> records, 
                         continue;  // not retried: it can only become lower still
                     }
                     auto v = protocol::verify_node_record(*r, view);
-                    // A stored record that expired or was revoked since is kept: it verifies
-                    // what the agency signed while it was valid. A new one arriving expired is
-                    // refused; bad signatures and unknown issuers always are.
-                    ok = v.ok() || (!store && v.error().failure == protocol::TrustFailure::expired) ||
-                         v.error().failure == protocol::TrustFailure::revoked;
+                    ok = keep(v);
                     if (!ok) error = v.error().message;
                     if (ok) m_dir.nodes[id] = *r;
                 }
@@ -125,8 +128,7 @@ json NodeImpl::dir_accept(std::vector<std::pair<DirRecordKind, Bytes>> records, 
                     agency = r->agency;
                     if (m_dir.wires.count(id)) { ++known; continue; }
                     auto v = protocol::verify_issuer_record(*r, view);
-                    ok = v.ok() || (!store && v.error().failure == protocol::TrustFailure::expired) ||
-                         v.error().failure == protocol::TrustFailure::revoked;
+                    ok = keep(v);
                     if (!ok) error = v.error().message;
                     if (ok) m_dir.issuers.push_back(*r);
                 }
