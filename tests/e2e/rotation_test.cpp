@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "protocol/trust.h"
+#include "tests/e2e/admin_cli.h"
 #include "tests/e2e/harness.h"
 
 using namespace lienthong::e2e;
@@ -25,38 +26,6 @@ namespace {
 
 constexpr uint64_t kDayMs = 86400000;
 constexpr auto kDistrict = "000.01.00.D01";
-
-// Runs lienthong-admin and returns its stdout; throws (failing the test) with its stderr when
-// it does not exit 0.
-std::string admin(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{admin_bin()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const ProcessResult p = run_process(argv);
-    if (p.exit_code != 0) {
-        std::string cmd;
-        for (const auto& a : args) cmd += " " + a;
-        throw std::runtime_error("lienthong-admin" + cmd + " exited " +
-                                 std::to_string(p.exit_code) + ": " + p.err);
-    }
-    return p.out;
-}
-
-std::string read_text(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-void write_text(const std::string& path, const std::string& text) {
-    std::ofstream out(path, std::ios::trunc);
-    out << text;
-    if (!out) throw std::runtime_error("cannot write " + path);
-}
-
-std::string first_line(const std::string& s) {
-    return s.substr(0, s.find('\n'));
-}
 
 uint64_t wall_ms() {
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
