@@ -145,7 +145,9 @@ struct ReconcileOptions {
 // other. A skip says "nothing to do here", a fingerprint "this is what I hold here", an id list
 // "these are every id I hold here" (all of them: a responder that cannot fit them ends the list
 // early with a lower bound and follows it with a fingerprint of the rest).
-// An empty range list from the responder means done.
+// The initiator settles a range when the responder lists its ids there, and is done when it
+// has nothing left to say (the responder answers a message of equal fingerprints with [1, []]).
+// A message that runs out of room ends with a fingerprint from where it stopped to infinity.
 enum class RangeMode : uint8_t { skip = 0, fingerprint = 1, id_list = 2 };
 
 struct ReconcileRange {
