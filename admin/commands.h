@@ -47,6 +47,8 @@ void add_issuer(CLI::App& app, Globals& g, int& rc);
 void add_enroll(CLI::App& app, Globals& g, int& rc);
 void add_revoke(CLI::App& app, Globals& g, int& rc);
 void add_directory(CLI::App& app, Globals& g, int& rc);
+// root trust | untrust, under the root subcommand (federation_cmds.cpp).
+void add_root_federation(CLI::App* root, int& rc);
 
 // Shared helpers (format.cpp).
 Result<nlohmann::json> call_node(const Globals& g, const nlohmann::json& request);

@@ -14,6 +14,8 @@
 #include <variant>
 
 #include "admin/commands.h"
+#include "admin/trust_files.h"
+#include "protocol/cross_trust.h"
 #include "protocol/trust.h"
 
 namespace lienthong::admin {
@@ -23,17 +25,11 @@ using namespace lienthong::protocol;
 
 namespace {
 
-uint64_t now_ms() {
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count());
-}
-
 // One armored block of the files given to 'directory verify', decoded or not.
 struct DirectoryItem {
     std::string where;  // file, and block number when the file holds several
     // The decoded record, or (string) why the block could not be read or decoded.
-    std::variant<std::string, IssuerRecord, NodeRecord, EnrollmentRequest, Revocation> record;
+    std::variant<std::string, IssuerRecord, NodeRecord, EnrollmentRequest, Revocation, CrossTrust> record;
 };
 
 std::string chain_text(const VerifiedChain& c) {
@@ -46,7 +42,9 @@ struct Verdict {
     std::string state, kind, agency, serial, detail;
 };
 
-Verdict judge(const DirectoryItem& item, const TrustView& v, std::span<const NodeRecord> nodes) {
+// `configured`: the --root lines (v.roots adds the external roots cross-trust records grant).
+Verdict judge(const DirectoryItem& item, const TrustView& v, std::span<const NodeRecord> nodes,
+              std::span<const TrustAnchor> configured) {
     const auto trusted = [](const TrustResult<VerifiedChain>& r, Verdict out, std::string detail) {
         if (!r.ok()) {
             out.state = "INVALID";
@@ -82,6 +80,20 @@ Verdict judge(const DirectoryItem& item, const TrustView& v, std::span<const Nod
         return {st.ok() ? "VALID" : "INVALID", "enroll request", r->agency, "-",
                 st.ok() ? "proof of possession verifies; created " + format_time(r->created_ms)
                         : st.error()};
+    }
+    if (const auto* r = std::get_if<CrossTrust>(&item.record)) {
+        const auto c = verify_cross_trust(*r, configured, v.now_ms);
+        Verdict out{c.ok() ? "VALID" : "INVALID", "cross-trust", r->root.name, std::to_string(r->serial), ""};
+        if (!c.ok()) {
+            out.detail = std::string(failure_name(c.error().failure)) + ": " + c.error().message;
+            return out;
+        }
+        std::string prefixes;
+        for (const auto& p : r->prefixes) prefixes += (prefixes.empty() ? "" : ",") + p;
+        out.detail = (r->withdrawn ? "withdraws trust" : "trusts it for " + prefixes + " until " +
+                                                              format_time(r->valid_until_ms)) +
+                     "; signed by root '" + c->root.name + "'";
+        return out;
     }
     const auto& r = std::get<Revocation>(item.record);
     return trusted(
@@ -119,6 +131,8 @@ std::vector<DirectoryItem> read_directory_files(const std::vector<std::string>& 
                 decode(EnrollmentRequest::decode(b.data));
             else if (b.label == Revocation::kLabel)
                 decode(Revocation::decode(b.data));
+            else if (b.label == CrossTrust::kLabel)
+                decode(CrossTrust::decode(b.data));
             else
                 item.record = "not a trust record: '" + b.label + "' block";
             items.push_back(std::move(item));
@@ -155,7 +169,8 @@ void add_directory_import(CLI::App* dir, Globals& g, int& rc) {
         "import", "give armored records to the running node: it verifies, keeps and spreads them");
     auto file = std::make_shared<std::string>();
     cmd->add_option("file", *file,
-                    "a file of armored node records, issuer records and revocations, in any order")
+                    "a file of armored node records, issuer records, revocations and cross-trust "
+                    "records, in any order")
         ->required();
     cmd->add_flag("--json", g.json, "print JSON");
     cmd->callback([&g, &rc, file] {
@@ -214,6 +229,14 @@ void add_directory_list(CLI::App* dir, Globals& g, int& rc) {
             std::printf("  %-22s %s since %s: %s\n", str(x, "agency").c_str(),
                         revoked_which(x).c_str(), format_time(num(x, "revoked_at_ms")).c_str(),
                         str(x, "reason").c_str());
+        if (!(*r)["federations"].empty()) std::printf("\nother federations:\n");
+        for (const auto& f : (*r)["federations"]) {
+            std::string prefixes;
+            for (const auto& p : f["prefixes"]) prefixes += (prefixes.empty() ? "" : ",") + p.get<std::string>();
+            std::printf("  %-22s %-12s serial %llu, for %s, until %s\n", str(f, "federation").c_str(),
+                        str(f, "state").c_str(), static_cast<unsigned long long>(num(f, "serial")),
+                        prefixes.empty() ? "-" : prefixes.c_str(), format_time(num(f, "valid_until_ms")).c_str());
+        }
         std::printf("\n%llu records, digest %s\n",
                     static_cast<unsigned long long>(num(*r, "records")),
                     str(*r, "digest").substr(0, 16).c_str());
@@ -319,12 +342,17 @@ void add_directory(CLI::App& app, Globals& g, int& rc) {
             if (const auto* r = std::get_if<NodeRecord>(&item.record)) nodes.push_back(*r);
             if (const auto* r = std::get_if<Revocation>(&item.record)) revocations.push_back(*r);
         }
-        const TrustView view{anchors, issuers, revocations, o->at != 0 ? o->at : now_ms(),
-                             o->max_depth};
+        std::vector<CrossTrust> cross;
+        for (const auto& item : items)
+            if (const auto* r = std::get_if<CrossTrust>(&item.record)) cross.push_back(*r);
+        const uint64_t at = o->at != 0 ? o->at : now_ms();
+        auto roots = anchors;
+        for (auto& a : external_anchors(cross, anchors, at)) roots.push_back(std::move(a));
+        const TrustView view{roots, issuers, revocations, at, o->max_depth};
         bool any_invalid = false;
         json out = json::array();
         for (const auto& item : items) {
-            const Verdict v = judge(item, view, nodes);
+            const Verdict v = judge(item, view, nodes, anchors);
             any_invalid = any_invalid || v.state == "INVALID";
             if (g.json)
                 out.push_back({{"file", item.where},

@@ -82,9 +82,11 @@ void NodeImpl::submit_document(protocol::DocumentContent c, Reply reply, ExtraWr
     std::vector<protocol::PublicIdentity> keys;
     for (const auto& r : c.recipients) {
         auto it = ensure_link(r);
-        if (it == m_links.end())
+        if (it == m_links.end()) {
+            if (const auto why = dir_why_unusable(r); !why.empty()) return bad("recipient '" + r + "' refused: " + why);
             return bad("unknown recipient '" + r +
                        "': this node has no peer with that agency code (add it with 'lienthong-admin peer add')");
+        }
         keys.push_back(it->second.record.identity);
     }
     auto sealed = protocol::seal_document(c, m_identity, keys, &m_shared_keys);
@@ -174,8 +176,10 @@ void NodeImpl::submit_status(StatusRequest sr, Reply reply, ExtraWrite extra) {
         const auto state = m_store->env().read([&](const storage::ReadTxn& t) { return processing_state(t, sr.document, whose); });
         if (auto st = protocol::check_status(state, sr.code, by_sender); !st.ok())
             return bad(st.error() + (by_sender ? " (at " + a + ")" : ""));
-        if (ensure_link(a) == m_links.end())
+        if (ensure_link(a) == m_links.end()) {
+            if (const auto why = dir_why_unusable(a); !why.empty()) return bad("'" + a + "' refused: " + why);
             return bad("'" + a + "' is not a peer of this node (add it with 'lienthong-admin peer add')");
+        }
     }
     auto ids = std::make_shared<json>(json::array());
     auto remaining = std::make_shared<size_t>(informed.size());

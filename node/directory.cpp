@@ -28,30 +28,73 @@ std::string_view kind_word(DirRecordKind k) {
         case DirRecordKind::node: return "node record";
         case DirRecordKind::issuer: return "issuer record";
         case DirRecordKind::revocation: return "revocation";
+        case DirRecordKind::cross_trust: return "cross-trust record";
     }
     return "record";
 }
+
+// What one record came to in dir_accept.
+struct Outcome {
+    Hash32 id{};
+    std::string agency;  // or "federation NAME" for cross-trust records
+    std::string error;
+    bool known = false;  // held already
+    bool kept = false;
+    bool final = false;  // refused for good (not retried in later passes)
+    std::optional<protocol::TrustFailure> failure;
+};
+
+// A cross-trust record refused for these reasons is another federation's (or names a root
+// configured with prefixes): no record this node can receive will ever make it verify.
+bool never_ours(const Outcome& o) {
+    return o.failure == protocol::TrustFailure::unknown_issuer ||
+           o.failure == protocol::TrustFailure::outside_root_prefixes;
+}
+constexpr size_t kMaxForeignIds = 10000;
 }  // namespace
 
 protocol::TrustView NodeImpl::dir_view(uint64_t now) const {
-    return protocol::TrustView{m_config.trust.roots, m_dir.issuers, m_dir.revocations, now, m_config.trust.max_depth};
+    return protocol::TrustView{m_dir.anchors, m_dir.issuers, m_dir.revocations, now, m_config.trust.max_depth};
+}
+
+// The roots records are checked against: the configured ones, then every external federation's
+// root that a cross-trust record of ours grants now.
+void NodeImpl::dir_update_anchors(uint64_t now) {
+    const auto& roots = m_config.trust.roots;
+    m_dir.cross_deciding = protocol::deciding_cross_trust(m_dir.cross, roots);
+    m_dir.anchors = roots;
+    for (auto& a : protocol::external_anchors(m_dir.cross, roots, now)) m_dir.anchors.push_back(std::move(a));
 }
 
 void NodeImpl::dir_recompute() {
+    const uint64_t now = m_clock->now_ms();
+    const size_t anchors_before = m_dir.anchors.size();
+    dir_update_anchors(now);
+    if (m_dir.anchors.size() != anchors_before)
+        m_log.info("trust_anchors", {{"roots", std::to_string(m_config.trust.roots.size())},
+                                     {"external", std::to_string(m_dir.anchors.size() - m_config.trust.roots.size())}});
     // The record in use per agency: the highest serial that verifies now.
     std::map<std::string, std::vector<protocol::NodeRecord>> by_agency;
     for (const auto& [id, r] : m_dir.nodes) by_agency[r.agency].push_back(r);
     m_dir.current.clear();
-    const auto view = dir_view(m_clock->now_ms());
+    const auto view = dir_view(now);
     for (const auto& [agency, recs] : by_agency)
         if (auto i = protocol::select_current_record(agency, recs, view)) m_dir.current[agency] = recs[*i];
     // What gossip offers: the current node record of each agency (superseded ones stay here,
-    // to verify what was signed under them, but are not spread), every issuer record and
-    // every revocation. The digest is over those ids, in order.
+    // to verify what was signed under them, but are not spread), the issuer records that are
+    // valid or were valid (expired, revoked: still needed to verify old documents), every
+    // revocation, and the deciding cross-trust record of each external root. Issuer records
+    // of a federation no longer trusted are not spread. The digest is over those ids, in order.
     m_dir.gossip.clear();
     for (const auto& [agency, rec] : m_dir.current) m_dir.gossip.insert(rec.id());
-    for (const auto& [id, w] : m_dir.wires)
-        if (w.first != static_cast<uint8_t>(DirRecordKind::node)) m_dir.gossip.insert(id);
+    for (const auto& r : m_dir.issuers) {
+        const auto v = protocol::verify_issuer_record(r, view);
+        if (v.ok() || v.error().failure == protocol::TrustFailure::expired ||
+            v.error().failure == protocol::TrustFailure::revoked)
+            m_dir.gossip.insert(r.id());
+    }
+    for (const auto& r : m_dir.revocations) m_dir.gossip.insert(r.id());
+    for (size_t i : m_dir.cross_deciding) m_dir.gossip.insert(m_dir.cross[i].id());
     crypto_generichash_state st;
     crypto_generichash_init(&st, nullptr, 0, 32);
     for (const auto& id : m_dir.gossip) crypto_generichash_update(&st, id.data(), id.size());
@@ -60,13 +103,15 @@ void NodeImpl::dir_recompute() {
 }
 
 Status NodeImpl::dir_load() {
+    m_dir.anchors = m_config.trust.roots;
     const auto entries = m_store->env().read([&](const storage::ReadTxn& t) { return m_store->directory_records(t); });
     std::vector<std::pair<DirRecordKind, Bytes>> records;
     for (const auto& e : entries)
-        if (e.kind >= 1 && e.kind <= 3) records.emplace_back(static_cast<DirRecordKind>(e.kind), e.wire);
+        if (e.kind >= 1 && e.kind <= 4) records.emplace_back(static_cast<DirRecordKind>(e.kind), e.wire);
     dir_accept(std::move(records), "storage", false);
     m_log.info("directory_loaded", {{"records", std::to_string(m_dir.wires.size())},
-                                    {"agencies", std::to_string(m_dir.current.size())}});
+                                    {"agencies", std::to_string(m_dir.current.size())},
+                                    {"external_roots", std::to_string(m_dir.anchors.size() - m_config.trust.roots.size())}});
     return ok_status();
 }
 
@@ -79,10 +124,6 @@ json NodeImpl::dir_accept(std::vector<std::pair<DirRecordKind, Bytes>> records, 
         return json{{"added", 0}, {"known", 0}, {"refused", refused}};
     }
     const uint64_t now = m_clock->now_ms();
-    // Issuers may arrive together with what they signed, in any order: retry until a pass
-    // adds nothing.
-    std::vector<std::pair<DirRecordKind, Bytes>> pending = std::move(records);
-    std::vector<std::pair<DirRecordKind, std::string>> last_errors, final_errors;
     // A stored record that expired or was revoked since is kept: it verifies what the agency
     // signed while it was valid. A new one arriving expired is refused; bad signatures and
     // unknown issuers always are.
@@ -90,76 +131,127 @@ json NodeImpl::dir_accept(std::vector<std::pair<DirRecordKind, Bytes>> records, 
         return v.ok() || (!store && v.error().failure == protocol::TrustFailure::expired) ||
                v.error().failure == protocol::TrustFailure::revoked;
     };
-    for (size_t pass = 0; pass < protocol::kMaxDelegationDepth + 2 && !pending.empty(); ++pass) {
+    const auto strict = [](const auto& v) { return v.ok(); };
+    // Decodes, checks against what is held (`lower`: why it is superseded, or ""), verifies,
+    // and hands a kept record to `hold`.
+    const auto attempt = [&](auto decoded, auto agency_of, auto lower, auto verify, auto keeps, auto hold) {
+        Outcome out;
+        if (!decoded.ok()) {
+            out.error = decoded.error();
+            return out;
+        }
+        auto& r = decoded.value();
+        out.id = r.id();
+        out.agency = agency_of(r);
+        if (m_dir.wires.count(out.id) || m_dir.foreign.count(out.id)) {
+            out.known = true;
+            return out;
+        }
+        if (out.error = lower(r); !out.error.empty()) {
+            out.final = true;  // it can only become lower still
+            return out;
+        }
+        const auto v = verify(r);
+        out.kept = keeps(v);
+        if (!out.kept) {
+            out.error = v.error().message;
+            out.failure = v.error().failure;
+            return out;
+        }
+        hold(std::move(decoded).value());
+        return out;
+    };
+    const auto lower_than = [](uint64_t serial, uint64_t held, std::string_view what) {
+        return "serial " + std::to_string(serial) + " is lower than serial " + std::to_string(held) +
+               " already held for this " + std::string(what) + " (a superseded record)";
+    };
+    const auto none = [](const auto&) { return std::string(); };
+    const auto by_agency = [](const auto& r) { return r.agency; };
+    const auto try_one = [&](DirRecordKind kind, const Bytes& wire) -> Outcome {
+        const auto view = dir_view(now);
+        switch (kind) {
+            case DirRecordKind::node:
+                return attempt(
+                    protocol::NodeRecord::decode(wire), by_agency,
+                    [&](const protocol::NodeRecord& r) {
+                        auto cur = m_dir.current.find(r.agency);
+                        if (cur == m_dir.current.end() || cur->second.serial <= r.serial) return std::string();
+                        return lower_than(r.serial, cur->second.serial, "agency");
+                    },
+                    [&](const protocol::NodeRecord& r) { return protocol::verify_node_record(r, view); }, keep,
+                    [&](protocol::NodeRecord r) { m_dir.nodes[r.id()] = std::move(r); });
+            case DirRecordKind::issuer:
+                return attempt(
+                    protocol::IssuerRecord::decode(wire), by_agency, none,
+                    [&](const protocol::IssuerRecord& r) { return protocol::verify_issuer_record(r, view); }, keep,
+                    [&](protocol::IssuerRecord r) { m_dir.issuers.push_back(std::move(r)); });
+            case DirRecordKind::revocation:
+                return attempt(
+                    protocol::Revocation::decode(wire), by_agency, none,
+                    [&](const protocol::Revocation& r) { return protocol::verify_revocation(r, view); }, strict,
+                    [&](protocol::Revocation r) { m_dir.revocations.push_back(std::move(r)); });
+            case DirRecordKind::cross_trust:
+                return attempt(
+                    protocol::CrossTrust::decode(wire),
+                    [](const protocol::CrossTrust& r) { return "federation " + r.root.name; },
+                    [&](const protocol::CrossTrust& r) {
+                        for (size_t i : m_dir.cross_deciding) {
+                            const auto& held = m_dir.cross[i];
+                            if (held.signer == r.signer && held.root.key == r.root.key && protocol::supersedes(held, r))
+                                return lower_than(r.serial, held.serial, "federation");
+                        }
+                        return std::string();
+                    },
+                    [&](const protocol::CrossTrust& r) {
+                        return protocol::verify_cross_trust(r, m_config.trust.roots, now);
+                    },
+                    keep,
+                    [&](protocol::CrossTrust r) {
+                        m_dir.cross.push_back(std::move(r));
+                        dir_update_anchors(now);  // what it grants verifies the records after it
+                    });
+        }
+        return Outcome{};
+    };
+    // Issuers and cross-trust records may arrive together with what they vouch for, in any
+    // order: retry until a pass adds nothing.
+    std::vector<std::pair<DirRecordKind, Bytes>> pending = std::move(records);
+    std::vector<std::pair<DirRecordKind, std::string>> last_errors, final_errors;
+    for (size_t pass = 0; pass < protocol::kMaxDelegationDepth + 3 && !pending.empty(); ++pass) {
         std::vector<std::pair<DirRecordKind, Bytes>> retry;
         last_errors.clear();
         size_t progress = 0;
         for (auto& [kind, wire] : pending) {
-            std::string agency, error;
-            Hash32 id{};
-            bool ok = false;
-            const auto view = dir_view(now);
-            if (kind == DirRecordKind::node) {
-                auto r = protocol::NodeRecord::decode(wire);
-                if (!r.ok()) {
-                    error = r.error();
-                } else {
-                    id = r->id();
-                    agency = r->agency;
-                    if (m_dir.wires.count(id)) { ++known; continue; }
-                    if (auto cur = m_dir.current.find(r->agency);
-                        cur != m_dir.current.end() && cur->second.serial > r->serial) {
-                        error = "serial " + std::to_string(r->serial) + " is lower than serial " +
-                                std::to_string(cur->second.serial) + " already held for this agency (a superseded record)";
-                        final_errors.emplace_back(kind, agency + ": " + error);
-                        continue;  // not retried: it can only become lower still
-                    }
-                    auto v = protocol::verify_node_record(*r, view);
-                    ok = keep(v);
-                    if (!ok) error = v.error().message;
-                    if (ok) m_dir.nodes[id] = *r;
-                }
-            } else if (kind == DirRecordKind::issuer) {
-                auto r = protocol::IssuerRecord::decode(wire);
-                if (!r.ok()) {
-                    error = r.error();
-                } else {
-                    id = r->id();
-                    agency = r->agency;
-                    if (m_dir.wires.count(id)) { ++known; continue; }
-                    auto v = protocol::verify_issuer_record(*r, view);
-                    ok = keep(v);
-                    if (!ok) error = v.error().message;
-                    if (ok) m_dir.issuers.push_back(*r);
-                }
-            } else {
-                auto r = protocol::Revocation::decode(wire);
-                if (!r.ok()) {
-                    error = r.error();
-                } else {
-                    id = r->id();
-                    agency = r->agency;
-                    if (m_dir.wires.count(id)) { ++known; continue; }
-                    auto v = protocol::verify_revocation(*r, view);
-                    ok = v.ok();
-                    if (!ok) error = v.error().message;
-                    if (ok) m_dir.revocations.push_back(*r);
-                }
+            const Outcome o = try_one(kind, wire);
+            if (o.known) {
+                ++known;
+                continue;
             }
-            if (!ok) {
-                last_errors.emplace_back(kind, agency.empty() ? error : agency + ": " + error);
-                retry.emplace_back(kind, std::move(wire));
+            if (!o.kept) {
+                auto error = o.agency.empty() ? o.error : o.agency + ": " + o.error;
+                if (kind == DirRecordKind::cross_trust && never_ours(o)) {
+                    // Refused once, with the reason; neighbours across a federation border
+                    // offer theirs every round, and it is neither asked for nor checked again.
+                    if (m_dir.foreign.size() >= kMaxForeignIds) m_dir.foreign.clear();
+                    m_dir.foreign.insert(o.id);
+                    final_errors.emplace_back(kind, std::move(error));
+                } else if (o.final) {
+                    final_errors.emplace_back(kind, std::move(error));
+                } else {
+                    last_errors.emplace_back(kind, std::move(error));
+                    retry.emplace_back(kind, std::move(wire));
+                }
                 continue;
             }
             ++progress;
             ++added;
-            m_dir.wires[id] = {static_cast<uint8_t>(kind), wire};
+            m_dir.wires[o.id] = {static_cast<uint8_t>(kind), wire};
             if (store)
-                m_batch.writes.push_back([this, id, kind, wire](storage::WriteTxn& t) {
+                m_batch.writes.push_back([this, id = o.id, kind, wire](storage::WriteTxn& t) {
                     return m_store->put_directory_record(t, id, static_cast<uint8_t>(kind), wire);
                 });
-            m_log.info("directory_record_added", {{"from", from}, {"kind", std::string(kind_word(kind))}, {"agency", agency},
-                                                  {"id", protocol::short_id(id)}});
+            m_log.info("directory_record_added", {{"from", from}, {"kind", std::string(kind_word(kind))},
+                                                  {"agency", o.agency}, {"id", protocol::short_id(o.id)}});
         }
         pending = std::move(retry);
         if (progress == 0) break;
@@ -167,7 +259,12 @@ json NodeImpl::dir_accept(std::vector<std::pair<DirRecordKind, Bytes>> records, 
     last_errors.insert(last_errors.end(), final_errors.begin(), final_errors.end());
     for (const auto& [kind, error] : last_errors) {
         ++m_counters.rejected["directory_record"];
-        m_log.warn("directory_record_refused", {{"from", from}, {"kind", std::string(kind_word(kind))}, {"error", error}});
+        // A neighbour offers a record we cannot verify again every round: one line per
+        // refusal per interval (an admin's import is always answered in full).
+        uint64_t repeats = 0;
+        if (!store || from == "admin" || m_refused_records.allow(from + " " + error, now, repeats))
+            m_log.warn("directory_record_refused", {{"from", from}, {"kind", std::string(kind_word(kind))},
+                                                    {"refused_since_last_line", std::to_string(repeats)}, {"error", error}});
         refused.push_back({{"kind", std::string(kind_word(kind))}, {"error", error}});
     }
     if (added > 0) dir_recompute();
@@ -211,6 +308,44 @@ std::optional<std::string> NodeImpl::dir_agency_of_box_key(ByteView key) const {
     return std::nullopt;
 }
 
+// Why `agency`, which the directory knows, cannot be used now ("" when its record is usable
+// or nothing is known of it): the reason its newest record fails, and when it verifies only
+// under the root of a federation whose trust was withdrawn or lapsed, that.
+std::string NodeImpl::dir_why_unusable(const std::string& agency) const {
+    const protocol::NodeRecord* newest = nullptr;
+    for (const auto& [id, r] : m_dir.nodes)
+        if (r.agency == agency && (!newest || protocol::supersedes(r, *newest))) newest = &r;
+    if (!newest) return "";
+    const uint64_t now = m_clock->now_ms();
+    const auto v = protocol::verify_node_record(*newest, dir_view(now));
+    if (v.ok()) return "";
+    for (size_t i : m_dir.cross_deciding) {
+        const auto& c = m_dir.cross[i];
+        const bool in_force = !c.withdrawn && c.valid_from_ms <= now && now < c.valid_until_ms;
+        if (in_force) continue;
+        auto roots = m_dir.anchors;
+        roots.push_back(c.anchor());
+        auto view = dir_view(now);
+        view.roots = roots;
+        if (!protocol::verify_node_record(*newest, view).ok()) continue;
+        return "its record is signed under the root of federation '" + c.root.name + "', which is no longer trusted (" +
+               (c.withdrawn ? "trust withdrawn by cross-trust serial " + std::to_string(c.serial) + " of " +
+                                  utc_time(c.valid_from_ms)
+                            : "the cross-trust record lapsed at " + utc_time(c.valid_until_ms)) +
+               "); documents to or from it are refused until a new cross-trust record is imported";
+    }
+    return "its directory record does not verify: " + v.error().message;
+}
+
+// The agency of any stored node record holding this CURVE key, valid or not: to say why a
+// connection is refused.
+std::optional<std::string> NodeImpl::dir_agency_of_stored_key(ByteView key) const {
+    if (key.size() != 32) return std::nullopt;
+    for (const auto& [id, rec] : m_dir.nodes)
+        if (std::equal(key.begin(), key.end(), rec.box_key.begin())) return rec.agency;
+    return std::nullopt;
+}
+
 // At a safe point of the loop (no link handler is running): existing directory links follow
 // the directory — re-keyed when the record changed, dropped when it is revoked, expired or
 // gone; pinned links whose key a revocation names are dropped too.
@@ -242,7 +377,8 @@ void NodeImpl::dir_apply_links() {
     if (!drop.empty()) m_reopen_router = true;
     for (const auto& agency : drop) {
         remove_link(agency);
-        m_log.warn("peer_dropped", {{"peer", agency}, {"reason", "its directory record is revoked, expired or gone"}});
+        auto why = dir_why_unusable(agency);
+        m_log.warn("peer_dropped", {{"peer", agency}, {"reason", why.empty() ? "its directory record is gone or lists no endpoint" : why}});
     }
     for (const auto& agency : rekey) {
         remove_link(agency);
@@ -297,97 +433,12 @@ void NodeImpl::dir_on_dealer_frame(PeerLink& link, const protocol::Frame& f) {
         for (const auto& id : m_dir.gossip)
             if (!theirs.count(id)) they_lack.push_back(id);
         for (const auto& id : theirs)
-            if (!m_dir.wires.count(id)) we_lack.push_back(id);
+            if (!m_dir.wires.count(id) && !m_dir.foreign.count(id)) we_lack.push_back(id);
         if (!they_lack.empty()) send_frame(*link.dealer, protocol::DirRecordsFrame{dir_records_for(they_lack)});
         if (!we_lack.empty()) send_frame(*link.dealer, protocol::DirWantFrame{std::move(we_lack)});
     } else if (const auto* r = std::get_if<protocol::DirRecordsFrame>(&f)) {
         dir_accept(r->records, link.record.identity.agency, true);
     }
-}
-
-// --- local API -------------------------------------------------------------------------------
-
-void NodeImpl::api_directory_import(const Bytes& rid, const json& req) {
-    auto data = bytes_field(req, "data");
-    if (!data.ok()) return api_reply(rid, fail(data.error()));
-    auto blocks = protocol::dearmor_all(std::string_view(reinterpret_cast<const char*>(data->data()), data->size()));
-    if (!blocks.ok()) return api_reply(rid, fail(blocks.error()));
-    std::vector<std::pair<DirRecordKind, Bytes>> records;
-    for (auto& b : *blocks) {
-        if (b.label == protocol::NodeRecord::kLabel)
-            records.emplace_back(DirRecordKind::node, std::move(b.data));
-        else if (b.label == protocol::IssuerRecord::kLabel)
-            records.emplace_back(DirRecordKind::issuer, std::move(b.data));
-        else if (b.label == protocol::Revocation::kLabel)
-            records.emplace_back(DirRecordKind::revocation, std::move(b.data));
-        else
-            return api_reply(rid, fail("'" + b.label + "' is not a directory record (node record, issuer record or "
-                                       "revocation); nothing was imported"));
-    }
-    if (records.empty()) return api_reply(rid, fail("no records in the data; nothing was imported"));
-    auto result = std::make_shared<json>(dir_accept(std::move(records), "admin", true));
-    m_batch.after.push_back([this, rid, result](bool ok, const std::string& error) {
-        if (!ok) return api_reply(rid, fail("could not store the records: " + error));
-        json out = *result;
-        const auto& refused = out["refused"];
-        // Nothing usable in it: a failure, with the first reason, so a client checking `ok` sees it.
-        if (out["added"] == 0 && out["known"] == 0 && !refused.empty()) {
-            std::string e = "no record imported: " + refused[0]["kind"].get<std::string>() + ": " +
-                            refused[0]["error"].get<std::string>();
-            if (refused.size() > 1) e += " (and " + std::to_string(refused.size() - 1) + " more refused)";
-            out["ok"] = false;
-            out["error"] = e;
-            return api_reply(rid, out);
-        }
-        out["ok"] = true;
-        api_reply(rid, out);
-    });
-}
-
-json NodeImpl::api_directory_list(const json& req) {
-    auto agency = string_field(req, "agency", false);
-    if (!agency.ok()) return fail(agency.error());
-    const uint64_t now = m_clock->now_ms();
-    const auto view = dir_view(now);
-    json nodes = json::array();
-    for (const auto& [id, r] : m_dir.nodes) {
-        if (!agency->empty() && r.agency != *agency) continue;
-        const auto v = protocol::verify_node_record(r, view);
-        const auto cur = m_dir.current.find(r.agency);
-        const bool in_use = cur != m_dir.current.end() && cur->second.id() == id;
-        json chain = json::array();
-        if (v.ok())
-            for (const auto& i : v->issuers) chain.push_back(i.agency + " (" + protocol::short_key_id(protocol::key_id(i.key)) + ")");
-        nodes.push_back({{"agency", r.agency},
-                         {"name", r.name},
-                         {"serial", r.serial},
-                         {"id", protocol::to_hex(id)},
-                         {"endpoints", r.endpoints},
-                         {"parent", r.parent},
-                         {"valid_from_ms", r.valid_from_ms},
-                         {"valid_until_ms", r.valid_until_ms},
-                         {"state", v.ok() ? (in_use ? "current" : "superseded") : std::string(protocol::failure_name(v.error().failure))},
-                         {"error", v.ok() ? "" : v.error().message},
-                         {"root", v.ok() ? v->anchor.root.name : ""},
-                         {"chain", chain},
-                         {"linked", m_links.count(r.agency) > 0}});
-    }
-    json issuers = json::array();
-    for (const auto& i : m_dir.issuers) {
-        if (!agency->empty() && i.agency != *agency) continue;
-        const auto v = protocol::verify_issuer_record(i, view);
-        issuers.push_back({{"agency", i.agency}, {"name", i.name}, {"prefix", i.prefix}, {"serial", i.serial},
-                           {"max_depth", i.max_depth}, {"valid_until_ms", i.valid_until_ms},
-                           {"state", v.ok() ? "valid" : std::string(protocol::failure_name(v.error().failure))}});
-    }
-    json revs = json::array();
-    for (const auto& r : m_dir.revocations) {
-        if (!agency->empty() && r.agency != *agency) continue;
-        revs.push_back({{"agency", r.agency}, {"serial", r.serial}, {"revoked_at_ms", r.revoked_at_ms}, {"reason", r.reason}});
-    }
-    return json{{"ok", true}, {"digest", protocol::to_hex(m_dir.digest)}, {"records", m_dir.wires.size()},
-                {"offered", m_dir.gossip.size()},
-                {"nodes", nodes}, {"issuers", issuers}, {"revocations", revs}};
 }
 
 }  // namespace lienthong::node

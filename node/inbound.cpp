@@ -46,9 +46,17 @@ void NodeImpl::on_zap_request() {
             user = link->record.identity.agency;
         } else {
             ++m_counters.refused_connections;
-            m_log.warn("connection_refused", {{"address", address},
-                                              {"key", protocol::to_base64(key)},
-                                              {"reason", "key is not a configured peer; add it with 'lienthong-admin peer add'"}});
+            const std::string key_text = protocol::to_base64(key);
+            uint64_t repeats = 0;
+            if (m_refused_connections.allow(key_text, m_clock->now_ms(), repeats)) {
+                std::string agency = "-", reason = "key is not a configured peer; add it with 'lienthong-admin peer add'";
+                if (auto known = dir_agency_of_stored_key(key)) {
+                    agency = *known;
+                    if (auto why = dir_why_unusable(*known); !why.empty()) reason = why;
+                }
+                m_log.warn("connection_refused", {{"peer", agency}, {"address", address}, {"key", key_text},
+                                                  {"refused_since_last_line", std::to_string(repeats)}, {"reason", reason}});
+            }
         }
     }
     try {

@@ -47,6 +47,16 @@ bool parse_log_level(std::string_view text, LogLevel& out) {
     return true;
 }
 
+std::string utc_time(uint64_t ms) {
+    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char ts[64];
+    std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return ts;
+}
+
 void Logger::log(LogLevel level, std::string_view event, Fields fields) const {
     if (!enabled(level)) return;
     static constexpr const char* kNames[] = {"DEBUG", "INFO", "WARN", "ERROR"};
@@ -69,6 +79,23 @@ void Logger::log(LogLevel level, std::string_view event, Fields fields) const {
     }
     line.push_back('\n');
     std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+bool LogThrottle::allow(const std::string& key, uint64_t now_ms, uint64_t& suppressed) {
+    auto it = m_keys.find(key);
+    if (it == m_keys.end()) {
+        if (m_keys.size() >= kMaxKeys) m_keys.clear();
+        m_keys[key] = Entry{now_ms, 0};
+        suppressed = 0;
+        return true;
+    }
+    if (now_ms < it->second.last_ms + m_interval_ms) {
+        ++it->second.suppressed;
+        return false;
+    }
+    suppressed = it->second.suppressed;
+    it->second = Entry{now_ms, 0};
+    return true;
 }
 
 }  // namespace lienthong::node

@@ -2,7 +2,9 @@
 // Values containing spaces are quoted. Errors say what to do next.
 #pragma once
 
+#include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -12,6 +14,8 @@ namespace lienthong::node {
 enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3 };
 
 bool parse_log_level(std::string_view text, LogLevel& out);
+// A unix time in milliseconds as UTC, e.g. "2026-11-27T14:38:01Z", for log lines and messages.
+std::string utc_time(uint64_t ms);
 
 class Logger {
 public:
@@ -28,6 +32,26 @@ public:
 private:
     std::string m_agency;
     LogLevel m_level;
+};
+
+// Keeps an event that a peer can repeat at will (a refused connection every reconnect, a
+// refused record every gossip round) to one line per key per interval. Holds at most
+// kMaxKeys keys; when full it forgets them all (so it can only log more, never less).
+class LogThrottle {
+public:
+    explicit LogThrottle(uint64_t interval_ms) : m_interval_ms(interval_ms) {}
+    // True when `key` may be logged at `now_ms`; `suppressed` is then how many times it was
+    // not since the last line.
+    bool allow(const std::string& key, uint64_t now_ms, uint64_t& suppressed);
+
+private:
+    static constexpr size_t kMaxKeys = 10000;
+    struct Entry {
+        uint64_t last_ms = 0;
+        uint64_t suppressed = 0;
+    };
+    uint64_t m_interval_ms;
+    std::map<std::string, Entry> m_keys;
 };
 
 }  // namespace lienthong::node

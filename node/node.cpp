@@ -106,7 +106,7 @@ void NodeImpl::reopen_router() {
     // The port is released by libzmq's I/O thread a moment after the close.
     for (int attempt = 0; attempt < 100; ++attempt) {
         if (open_router().ok()) {
-            m_log.info("listener_reopened", {{"reason", "a peer was revoked: every incoming link reconnects through ZAP"}});
+            m_log.info("listener_reopened", {{"reason", "a peer lost its trust (revoked, expired, or its federation no longer trusted): every incoming link reconnects through ZAP"}});
             return;
         }
         ::usleep(20000);

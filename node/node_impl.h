@@ -18,6 +18,7 @@
 #include "protocol/frame.h"
 #include "protocol/receipt.h"
 #include "protocol/status.h"
+#include "protocol/cross_trust.h"
 #include "protocol/trust.h"
 #include "storage/catalog.h"
 #include "storage/store.h"
@@ -131,9 +132,13 @@ struct DirectoryState {
     std::map<Hash32, protocol::NodeRecord, HashLess> nodes;
     std::vector<protocol::IssuerRecord> issuers;
     std::vector<protocol::Revocation> revocations;
+    std::vector<protocol::CrossTrust> cross;    // grants and withdrawals of external roots
+    std::vector<size_t> cross_deciding;         // indices into `cross` that decide (cross_trust.h)
+    std::vector<protocol::TrustAnchor> anchors;  // the configured roots, then external ones in force
     std::map<Hash32, std::pair<uint8_t, Bytes>, HashLess> wires;  // id → (kind, record bytes)
     std::map<std::string, protocol::NodeRecord> current;           // agency → highest valid serial
     std::set<Hash32, HashLess> gossip;                             // ids offered to peers
+    std::set<Hash32, HashLess> foreign;  // other federations' cross-trust records: never asked for again
     Hash32 digest{};
     bool links_dirty = false;
     uint64_t next_refresh_ms = 0;
@@ -255,6 +260,9 @@ private:
     void dir_apply_links();
     std::map<std::string, PeerLink>::iterator ensure_link(const std::string& agency);
     std::optional<std::string> dir_agency_of_box_key(ByteView key) const;
+    std::optional<std::string> dir_agency_of_stored_key(ByteView key) const;
+    std::string dir_why_unusable(const std::string& agency) const;
+    void dir_update_anchors(uint64_t now);
     void dir_timers(uint64_t now);
     std::vector<std::pair<protocol::DirRecordKind, Bytes>> dir_records_for(const std::vector<Hash32>& ids) const;
     void dir_on_router_frame(const Bytes& rid, const std::string& peer, const protocol::Frame& f);
@@ -318,6 +326,8 @@ private:
     DropFolders m_drop;
     Counters m_counters;
     DirectoryState m_dir;
+    LogThrottle m_refused_connections{60000};  // per CURVE key
+    LogThrottle m_refused_records{600000};     // per refusal, records arriving by gossip
     bool m_reopen_router = false;  // set when a revocation must cut incoming links
     uint64_t m_started_ms = 0;
     uint64_t m_monitor_seq = 0;

@@ -49,7 +49,7 @@ Result<DirRecordsFrame> read_records(ByteView rest) {
     while (list.remaining() > 0) {
         LT_ASSIGN(auto item, list.array("record", 2));
         LT_ASSIGN(auto kind, item.u64("record kind"));
-        if (kind < 1 || kind > 3) return make_error("directory records: unknown record kind " + std::to_string(kind));
+        if (kind < 1 || kind > 4) return make_error("directory records: unknown record kind " + std::to_string(kind));
         LT_ASSIGN(auto wire, item.bin("record", kMaxRecordWire));
         LT_TRY(item.finish());
         f.records.emplace_back(static_cast<DirRecordKind>(kind), Bytes(wire.begin(), wire.end()));

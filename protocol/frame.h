@@ -11,7 +11,8 @@
 //   DirDigest  [6, digest:bin(32), count:uint]   "my directory is this set" (gossip, either side)
 //   DirHave    [7] [[id:bin(32)...]]             the ids of every record I hold (digests differ)
 //   DirWant    [8] [[id:bin(32)...]]             send me these records
-//   DirRecords [9] [[[kind:uint, record:bin]...]] records (kind 1 node, 2 issuer, 3 revocation)
+//   DirRecords [9] [[[kind:uint, record:bin]...]] records (kind 1 node, 2 issuer, 3 revocation,
+//                                                  4 cross-trust)
 // The directory frames carry their lists as a second canonical msgpack value after the header,
 // bounded by kMaxDirectoryItems; each record is verified by the receiver against its own roots
 // (protocol/trust.h), never trusted because a peer sent it.
@@ -53,7 +54,7 @@ struct DirHaveFrame {
 struct DirWantFrame {
     std::vector<Hash32> ids;
 };
-enum class DirRecordKind : uint8_t { node = 1, issuer = 2, revocation = 3 };
+enum class DirRecordKind : uint8_t { node = 1, issuer = 2, revocation = 3, cross_trust = 4 };
 struct DirRecordsFrame {
     std::vector<std::pair<DirRecordKind, Bytes>> records;
 };

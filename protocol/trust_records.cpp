@@ -1,9 +1,10 @@
-// Issuer records, node records, enrollment requests and revocations: encoding, decoding,
-// signing (layouts in trust.h).
+// Issuer records, node records, enrollment requests, revocations and cross-federation trust:
+// encoding, decoding, signing (layouts in trust.h and cross_trust.h).
 #include <algorithm>
 #include <set>
 
 #include "protocol/codec.h"
+#include "protocol/cross_trust.h"
 #include "protocol/trust.h"
 
 namespace lienthong::protocol {
@@ -303,6 +304,67 @@ bool Revocation::names(std::string_view a, RevokedKind k, uint64_t record_serial
     return serial == 0 ? record_valid_from_ms <= revoked_at_ms : record_serial <= serial;
 }
 
+// ---- CrossTrust ------------------------------------------------------------------------
+
+Bytes CrossTrust::body() const {
+    Writer w;
+    w.array(8).str(root.name).bin(root.key).array(prefixes.size());
+    for (const auto& p : prefixes) w.str(p);
+    w.u64(serial).u64(valid_from_ms).u64(valid_until_ms).boolean(withdrawn).bin(signer);
+    return w.take();
+}
+Bytes CrossTrust::encode() const {
+    return wrap(body(), signature);
+}
+std::string CrossTrust::armor() const {
+    return protocol::armor(kLabel, encode());
+}
+Hash32 CrossTrust::id() const {
+    return record_id(encode());
+}
+
+Status CrossTrust::check() const {
+    const std::string what = "cross-trust record of federation '" + printable(root.name) + "'";
+    if (root.role != AuthorityRole::root)
+        return make_error(what + ": it must name a federation root, not an issuer");
+    if (!is_valid_agency(root.name))
+        return make_error(what + ": the federation name must be 1-64 of A-Z a-z 0-9 . _ -");
+    if ((prefixes.empty() && !withdrawn) || prefixes.size() > kMaxCrossPrefixes)
+        return make_error(what + ": it must list 1 to " + std::to_string(kMaxCrossPrefixes) +
+                          " agency code prefixes (an external root never speaks for every agency)");
+    std::set<std::string_view> seen;
+    for (const auto& p : prefixes) {
+        if (p.empty()) return make_error(what + ": an empty prefix would cover every agency");
+        if (auto st = check_prefix(p, "prefix"); !st.ok()) return make_error(what + ": " + st.error());
+        if (!seen.insert(p).second)
+            return make_error(what + ": prefix '" + printable(p) + "' is listed twice");
+    }
+    return check_validity(what, serial, valid_from_ms, valid_until_ms);
+}
+
+Result<CrossTrust> CrossTrust::decode(ByteView wire) {
+    return decode_signed<CrossTrust>(
+        wire, "cross-trust record", [](ArrayReader& b, CrossTrust& r) -> Status {
+            r.root.role = AuthorityRole::root;
+            LT_ASSIGN(r.root.name, b.str("federation", kMaxAgencyLength));
+            LT_ASSIGN(r.root.key, b.fixed<32>("key"));
+            LT_ASSIGN(auto list, b.array("prefixes", kMaxCrossPrefixes));
+            while (list.remaining() > 0) {
+                LT_ASSIGN(auto p, list.str("prefix", kMaxAgencyLength));
+                r.prefixes.push_back(std::move(p));
+            }
+            LT_ASSIGN(r.serial, b.u64("serial"));
+            LT_ASSIGN(r.valid_from_ms, b.u64("valid_from_ms"));
+            LT_ASSIGN(r.valid_until_ms, b.u64("valid_until_ms"));
+            LT_ASSIGN(r.withdrawn, b.boolean("withdrawn"));
+            LT_ASSIGN(r.signer, b.fixed<32>("signer"));
+            return ok_status();
+        });
+}
+Result<CrossTrust> CrossTrust::from_armor(std::string_view text) {
+    return from_armor_of<CrossTrust>(text);
+}
+
 // ---- Signing ---------------------------------------------------------------------------
 
 Result<IssuerRecord> sign_issuer_record(IssuerRecord r, const SignSecretKey& secret) {
@@ -323,6 +385,13 @@ Result<Revocation> sign_revocation(Revocation r, const SignSecretKey& secret) {
     r.signer = key_id(public_of(secret));
     LT_TRY(r.check());
     r.signature = sign_domain(secret, Revocation::kDomain, r.body());
+    return r;
+}
+
+Result<CrossTrust> sign_cross_trust(CrossTrust r, const SignSecretKey& secret) {
+    r.signer = key_id(public_of(secret));
+    LT_TRY(r.check());
+    r.signature = sign_domain(secret, CrossTrust::kDomain, r.body());
     return r;
 }
 

@@ -1,9 +1,12 @@
 // The verifier: chains from a record up to a trusted root, prefixes, depth, validity and
-// revocation; and the "highest valid serial wins" rule (trust.h).
+// revocation; the "highest valid serial wins" rule (trust.h); cross-federation trust
+// (cross_trust.h).
 #include <algorithm>
 #include <ctime>
 #include <limits>
+#include <map>
 
+#include "protocol/cross_trust.h"
 #include "protocol/trust.h"
 
 namespace lienthong::protocol {
@@ -306,6 +309,77 @@ std::optional<size_t> select_current_record(std::string_view agency,
         if (verify_node_record(candidates[i], view).ok()) best = i;
     }
     return best;
+}
+
+// ---- Cross-federation trust ------------------------------------------------------------
+
+TrustResult<TrustAnchor> verify_cross_trust(const CrossTrust& r, std::span<const TrustAnchor> roots,
+                                            uint64_t now_ms) {
+    const std::string what = "cross-trust record of federation '" + printable(r.root.name) +
+                              "' (serial " + std::to_string(r.serial) + ")";
+    if (auto st = r.check(); !st.ok()) return TrustError{TrustFailure::malformed, st.error()};
+    const auto signer = std::find_if(roots.begin(), roots.end(), [&](const TrustAnchor& a) {
+        return a.root.id() == r.signer;
+    });
+    if (signer == roots.end())
+        return fail(TrustFailure::unknown_issuer, what,
+                    "signed by key " + short_key_id(r.signer) +
+                        ", which is not a root this node trusts; only this federation's own root "
+                        "may declare trust in another federation");
+    if (!signer->prefixes.empty())
+        return fail(TrustFailure::outside_root_prefixes, what,
+                    "signed by root '" + signer->root.name +
+                        "', which is trusted only for some prefixes and so cannot extend trust");
+    if (!verify_domain(signer->root.key, CrossTrust::kDomain, r.body(), r.signature))
+        return fail(TrustFailure::bad_signature, what,
+                    "the signature does not verify under root '" + signer->root.name +
+                        "' (altered or forged); ask the root's keeper for the record again");
+    if (!r.withdrawn) {
+        TrustFailure failure = TrustFailure::malformed;
+        if (auto st = check_window(what, r.valid_from_ms, r.valid_until_ms, now_ms, failure); !st.ok())
+            return TrustError{failure, st.error()};
+    }
+    return *signer;
+}
+
+bool supersedes(const CrossTrust& a, const CrossTrust& b) {
+    if (a.serial != b.serial) return a.serial > b.serial;
+    return a.id() < b.id();
+}
+
+std::vector<size_t> deciding_cross_trust(std::span<const CrossTrust> records,
+                                         std::span<const TrustAnchor> roots) {
+    // Validity is judged by the caller: verify at a time inside every record's window.
+    std::map<std::pair<KeyId, SignPublicKey>, size_t> best;
+    for (size_t i = 0; i < records.size(); ++i) {
+        const auto& r = records[i];
+        const auto v = verify_cross_trust(r, roots, r.valid_from_ms);
+        if (!v.ok()) continue;
+        const auto pair = std::make_pair(r.signer, r.root.key);
+        auto it = best.find(pair);
+        if (it == best.end())
+            best.emplace(pair, i);
+        else if (supersedes(r, records[it->second]))
+            it->second = i;
+    }
+    std::vector<size_t> out;
+    for (const auto& [pair, i] : best) out.push_back(i);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::vector<TrustAnchor> external_anchors(std::span<const CrossTrust> records,
+                                          std::span<const TrustAnchor> roots, uint64_t now_ms) {
+    std::vector<TrustAnchor> out;
+    for (size_t i : deciding_cross_trust(records, roots)) {
+        const auto& r = records[i];
+        if (r.withdrawn || now_ms < r.valid_from_ms || now_ms >= r.valid_until_ms) continue;
+        const auto known = [&](const TrustAnchor& a) { return a.root.key == r.root.key; };
+        if (std::any_of(roots.begin(), roots.end(), known) || std::any_of(out.begin(), out.end(), known))
+            continue;
+        out.push_back(r.anchor());
+    }
+    return out;
 }
 
 }  // namespace lienthong::protocol

@@ -18,7 +18,7 @@
 // | inbox       | seq (u64 BE)                | message id (32): received documents, oldest first            |
 // | inbox_info  | message id (32)             | [seq, received_ms, sender, content_hash, subject, size, receipt id] |
 // | peers       | agency                      | [sign_key, box_key, endpoint, source, added_ms]              |
-// | directory   | record id (32)              | kind (u8: 1 node, 2 issuer, 3 revocation) + record wire      |
+// | directory   | record id (32)              | kind (u8: 1 node 2 issuer 3 revocation 4 cross-trust) + wire |
 // |             |                             |   bytes (protocol/trust.h); only records that verified       |
 // An outbox entry exists exactly while its delivery is pending: it is deleted in the same
 // transaction that stores the verified receipt.

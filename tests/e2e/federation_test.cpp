@@ -17,6 +17,7 @@
 
 #include "protocol/trust.h"
 #include "tests/e2e/admin_cli.h"
+#include "tests/e2e/directory_helpers.h"
 #include "tests/e2e/harness.h"
 
 using namespace lienthong::e2e;
@@ -31,44 +32,6 @@ std::string district_code(int d) {
 }
 std::string commune_code(int d, int c) {
     return "000.0" + std::to_string(d) + ".0" + std::to_string(c) + ".C0" + std::to_string(c);
-}
-
-// Agencies whose record the node uses now ("current" in directory_list).
-std::set<std::string> current_agencies(TestNode& n) {
-    auto r = n.call({{"op", "directory_list"}}, 5000);
-    std::set<std::string> out;
-    if (!r.ok()) return out;
-    for (const auto& rec : (*r)["nodes"])
-        if (rec["state"] == "current") out.insert(rec["agency"].get<std::string>());
-    return out;
-}
-
-std::set<std::string> linked_peers(TestNode& n) {
-    std::set<std::string> out;
-    const json list = n.api({{"op", "peer_list"}});
-    for (const auto& p : list.at("peers")) out.insert(p.at("agency").get<std::string>());
-    return out;
-}
-
-bool has_receipt(TestNode& sender, const std::string& id) {
-    auto r = sender.call({{"op", "receipt"}, {"id", id}}, 5000);
-    return r.ok() && (*r)["receipts"].size() == 1 &&
-           (*r)["receipts"][0]["signature_valid"] == true &&
-           (*r)["receipts"][0]["hash_matches"] == true;
-}
-
-bool in_inbox(TestNode& n, const std::string& id) {
-    for (const auto& x : inbox_ids(n))
-        if (x == id) return true;
-    return false;
-}
-
-json send_text(TestNode& from, const std::string& to, const std::string& subject) {
-    const std::string body = "body of " + subject;
-    return from.api({{"op", "send"},
-                     {"to", json::array({to})},
-                     {"subject", subject},
-                     {"body", json::binary(std::vector<uint8_t>(body.begin(), body.end()))}});
 }
 
 // One province, `n_districts` districts each enrolling `n_communes` communes by delegation.
@@ -320,13 +283,15 @@ TEST_CASE("a revocation imported at one node cuts the commune off at every other
     CHECK_FALSE(has_receipt(revoked, after));
     const auto pending = outbox_ids(revoked, true);
     CHECK(std::find(pending.begin(), pending.end(), after) != pending.end());
-    // Sending to it is refused: it is no longer a recipient the others know.
+    // Sending to it is refused, saying why.
     auto refused = other.call({{"op", "send"},
                                {"to", json::array({revoked.agency()})},
                                {"subject", "to the revoked"},
                                {"body", json::binary(std::vector<uint8_t>{'x'})}});
     REQUIRE_FALSE(refused.ok());
-    CHECK_THAT(refused.error(), Catch::Contains("unknown recipient"));
+    CHECK_THAT(refused.error(), Catch::Contains("recipient '" + revoked.agency() + "' refused"));
+    CHECK_THAT(refused.error(), Catch::Contains("revoked since"));
+    CHECK_THAT(refused.error(), Catch::Contains("reason: key lost"));
 
     stop_all(f);
 }

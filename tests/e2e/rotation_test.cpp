@@ -17,6 +17,7 @@
 
 #include "protocol/trust.h"
 #include "tests/e2e/admin_cli.h"
+#include "tests/e2e/directory_helpers.h"
 #include "tests/e2e/harness.h"
 
 using namespace lienthong::e2e;
@@ -31,16 +32,6 @@ uint64_t wall_ms() {
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count());
-}
-
-// Agencies whose record the node uses now ("current" in directory_list).
-std::set<std::string> current_agencies(TestNode& n) {
-    auto r = n.call({{"op", "directory_list"}}, 5000);
-    std::set<std::string> out;
-    if (!r.ok()) return out;
-    for (const auto& rec : (*r)["nodes"])
-        if (rec["state"] == "current") out.insert(rec["agency"].get<std::string>());
-    return out;
 }
 
 // The serial of the record `n` uses for `agency`, 0 if none.

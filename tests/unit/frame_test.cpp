@@ -194,7 +194,7 @@ TEST_CASE("malformed directory frames are refused", "[protocol][frame][directory
     CHECK_FALSE(decode(Writer().array(1).u64(7).take()).ok());
     CHECK_FALSE(decode(concat(Writer().array(1).u64(7).take(), Writer().array(1).array(1).bin(Bytes(31, 1)).take())).ok());
     CHECK_FALSE(decode(concat(Writer().array(1).u64(9).take(),
-                              Writer().array(1).array(1).array(2).u64(4).bin(Bytes(10, 1)).take()))
+                              Writer().array(1).array(1).array(2).u64(5).bin(Bytes(10, 1)).take()))
                     .ok());
     CHECK_FALSE(decode(concat(Writer().array(1).u64(9).take(),
                               Writer().array(1).array(1).array(2).u64(1).bin(Bytes(5000, 1)).take()))

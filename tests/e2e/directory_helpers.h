@@ -1,0 +1,52 @@
+// Helpers for e2e tests of the federation directory: what a node's directory and links hold,
+// and a plain text document sent and followed to its receipt.
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "tests/e2e/harness.h"
+
+namespace lienthong::e2e {
+
+// Agencies whose record the node uses now ("current" in directory_list).
+inline std::set<std::string> current_agencies(TestNode& n) {
+    auto r = n.call({{"op", "directory_list"}}, 5000);
+    std::set<std::string> out;
+    if (!r.ok()) return out;
+    for (const auto& rec : (*r)["nodes"])
+        if (rec["state"] == "current") out.insert(rec["agency"].get<std::string>());
+    return out;
+}
+
+// Agencies the node has a link to (configured, added, or made from the directory).
+inline std::set<std::string> linked_peers(TestNode& n) {
+    std::set<std::string> out;
+    const json list = n.api({{"op", "peer_list"}});
+    for (const auto& p : list.at("peers")) out.insert(p.at("agency").get<std::string>());
+    return out;
+}
+
+// The sender holds one receipt for `id` that verifies and names the document's hash.
+inline bool has_receipt(TestNode& sender, const std::string& id) {
+    auto r = sender.call({{"op", "receipt"}, {"id", id}}, 5000);
+    return r.ok() && (*r)["receipts"].size() == 1 && (*r)["receipts"][0]["signature_valid"] == true &&
+           (*r)["receipts"][0]["hash_matches"] == true;
+}
+
+inline bool in_inbox(TestNode& n, const std::string& id) {
+    for (const auto& x : inbox_ids(n))
+        if (x == id) return true;
+    return false;
+}
+
+// Sends a one-recipient text document; the API's answer (check "ok", read "id").
+inline json send_text(TestNode& from, const std::string& to, const std::string& subject) {
+    const std::string body = "body of " + subject;
+    return from.api({{"op", "send"},
+                     {"to", json::array({to})},
+                     {"subject", subject},
+                     {"body", json::binary(std::vector<uint8_t>(body.begin(), body.end()))}});
+}
+
+}  // namespace lienthong::e2e
