@@ -12,8 +12,17 @@ using namespace lienthong::protocol;
 
 namespace {
 
-// A reconciliation message travels in a frame of its own: [type] before it, 2 bytes.
-constexpr uint64_t kReconcileFrameHeader = 2;
+// The frames of the exchange node/directory.cpp used before reconciliation, kept here to
+// compare with: DirDigest [6, digest:bin(32), count:uint]; DirHave [7] [[id:bin(32)...]].
+Bytes digest_frame(const Hash32& digest, uint64_t count) {
+    return Writer().array(3).u64(6).bin(digest).u64(count).take();
+}
+Bytes have_frame(const std::vector<Hash32>& ids) {
+    Writer w;
+    w.array(1).u64(7).array(1).array(ids.size());
+    for (const auto& id : ids) w.bin(id);
+    return w.take();
+}
 
 // 64 bits of a record id: XORed together, a set of records' tag, whatever their order.
 uint64_t tag(const Hash32& id) {
@@ -247,7 +256,7 @@ void Network::exchange(uint32_t a, uint32_t b) {
 
 // The messages of node/directory.cpp.
 void Network::exchange_full(uint32_t a, uint32_t b, const Holding& va, const Holding& vb) {
-    send(a, b, DirDigestFrame{va.digest, va.count});
+    count(a, b, digest_frame(va.digest, va.count).size());
     if (va.digest == vb.digest) return;
     std::vector<size_t> theirs, they_lack, we_lack;
     for (size_t i = 0; i < vb.held.size(); ++i) {
@@ -255,7 +264,7 @@ void Network::exchange_full(uint32_t a, uint32_t b, const Holding& va, const Hol
         if (va.held[i] && !vb.held[i]) they_lack.push_back(i);
         if (vb.held[i] && !va.held[i]) we_lack.push_back(i);
     }
-    send(b, a, DirHaveFrame{ids_of(theirs)});
+    count(b, a, have_frame(ids_of(theirs)).size());
     transfer(a, b, std::move(they_lack), std::move(we_lack));
 }
 
@@ -267,11 +276,12 @@ void Network::exchange_range(uint32_t a, uint32_t b, const Holding& va, const Ho
     std::vector<Hash32> have, need;
     Bytes msg = initiator.initiate();
     for (;;) {
-        count(a, b, msg.size() + kReconcileFrameHeader);
-        m_reconcile_bytes += msg.size() + kReconcileFrameHeader;
         const Bytes reply = must(responder.respond(msg), "reconcile (responder)");
-        count(b, a, reply.size() + kReconcileFrameHeader);
-        m_reconcile_bytes += reply.size() + kReconcileFrameHeader;
+        const size_t out = encode_frame(DirReconcileFrame{msg}).size();
+        const size_t back = encode_frame(DirReconcileFrame{reply}).size();
+        count(a, b, out);
+        count(b, a, back);
+        m_reconcile_bytes += out + back;
         auto next = must(initiator.reconcile(reply, have, need), "reconcile (initiator)");
         if (!next) break;
         msg = std::move(*next);

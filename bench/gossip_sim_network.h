@@ -4,16 +4,16 @@
 //
 // One round: every node runs one exchange, as the connecting side A, with each neighbour B.
 // The exchange, by --sync:
-//   full (node/directory.cpp today)
-//     A → B  DirDigest(digest, count)
+//   full (node/directory.cpp before range reconciliation; kept to compare with)
+//     A → B  DirDigest(digest, count)     (frame type 6, retired)
 //     B → A  DirHave(all of B's ids)                           only when the digests differ
 //     A → B  DirRecords(what B lacks), DirWant(what A lacks)   each only when not empty
 //     B → A  DirRecords(what A asked for)
 //   range (protocol/reconcile.h)
 //     A → B, B → A, ...  reconciliation messages, A initiating, until A knows what each lacks;
 //                        the first is one fingerprint of A's set, so equal sets cost one round
-//                        trip of about 30 bytes. Each is counted with a 2-byte frame header
-//                        ([type], as a directory frame of its own would have).
+//                        trip of about 30 bytes. Each travels in a DirReconcile frame, as
+//                        node/directory.cpp sends it.
 //     A → B  DirRecords(what B lacks), DirWant(what A lacks)   each only when not empty
 //     B → A  DirRecords(what A asked for)
 //   Records are ordered for reconciliation by (when they took effect, id).

@@ -3,15 +3,17 @@
 // turned into peer links — so a newly enrolled agency becomes reachable everywhere with no
 // config edits, and a revoked one is dropped everywhere.
 //
-// Gossip (frames in protocol/frame.h), on each link, from the connecting side every
-// trust.gossip_ms and at connect:
-//   A → B  DirDigest(digest of A's record ids, count)
-//   B → A  DirHave(B's ids)                      only when the digests differ
+// Gossip (frames in protocol/frame.h), on each neighbour link, from the connecting side every
+// trust.gossip_ms and at connect: range-based set reconciliation of the ids each side offers
+// (protocol/reconcile.h), keyed by each record's time:
+//   A → B  DirReconcile(one fingerprint of A's whole set)
+//   B → A  DirReconcile(answer)  ...  until A knows what B lacks ("have") and what it lacks
 //   A → B  DirRecords(what B lacks), DirWant(what A lacks)
 //   B → A  DirRecords(what A asked for)
-// Only ids travel until a difference is known; records travel once. Every record is verified
-// by the receiver against its own roots before it is stored or used; one that does not verify
-// is counted and dropped (it may verify later, when its issuer arrives: the sender offers it
+// Equal sets cost one small round trip; d differences among N records cost about
+// d · log16(N) fingerprints, not N ids. Records travel once. Every record is verified by the
+// receiver against its own roots before it is stored or used; one that does not verify is
+// counted and dropped (it may verify later, when its issuer arrives: the sender offers it
 // again on the next round).
 #include <sodium.h>
 
@@ -95,6 +97,19 @@ void NodeImpl::dir_recompute() {
     }
     for (const auto& r : m_dir.revocations) m_dir.gossip.insert(r.id());
     for (size_t i : m_dir.cross_deciding) m_dir.gossip.insert(m_dir.cross[i].id());
+    // The same set, keyed by each record's time, for reconciliation. A snapshot: a
+    // reconciliation under way keeps the one it started with.
+    std::vector<protocol::ReconcileItem> items;
+    const auto add = [&](uint64_t ms, const Hash32& id) {
+        items.push_back({std::min(ms, protocol::kReconcileMaxTimestamp), id});
+    };
+    for (const auto& [agency, rec] : m_dir.current) add(rec.valid_from_ms, rec.id());
+    for (const auto& r : m_dir.issuers)
+        if (const auto id = r.id(); m_dir.gossip.count(id)) add(r.valid_from_ms, id);
+    for (const auto& r : m_dir.revocations) add(r.revoked_at_ms, r.id());
+    for (size_t i : m_dir.cross_deciding) add(m_dir.cross[i].valid_from_ms, m_dir.cross[i].id());
+    auto set = protocol::VectorReconcileStorage::make(std::move(items));
+    if (set.ok()) m_dir.recon_set = std::make_shared<const protocol::VectorReconcileStorage>(std::move(set).value());
     crypto_generichash_state st;
     crypto_generichash_init(&st, nullptr, 0, 32);
     for (const auto& id : m_dir.gossip) crypto_generichash_update(&st, id.data(), id.size());
@@ -395,10 +410,28 @@ void NodeImpl::dir_timers(uint64_t now) {
     dir_apply_links();
     // Gossip runs over the links an admin set up (config or 'peer add'): the neighbours.
     // Directory links exist to deliver, and would make every node talk to every other.
+    // One reconciliation per link at a time; one that got no answer is given up after a while.
+    const uint64_t give_up_ms = std::max<uint64_t>(10000, 4 * m_config.trust.gossip_ms);
     for (auto& [agency, link] : m_links) {
         if (link.record.source == "directory" || !link.connected || now < link.next_gossip_ms) continue;
+        if (link.dir_sync && now < link.dir_sync->started_ms + give_up_ms) continue;
+        if (!m_dir.recon_set) continue;
         link.next_gossip_ms = now + m_config.trust.gossip_ms;
-        send_frame(*link.dealer, protocol::DirDigestFrame{m_dir.digest, m_dir.gossip.size()});
+        link.dir_sync = std::make_unique<DirSync>(m_dir.recon_set, m_dir.recon_options, now);
+        send_frame(*link.dealer, protocol::DirReconcileFrame{link.dir_sync->recon.initiate()});
+    }
+}
+
+// Records by id, in frames of at most kRecordsPerFrame (a frame stays well under the
+// transport's message cap whatever the directory's size).
+void NodeImpl::dir_send_records(zmq::socket_t& sock, const std::vector<Hash32>& ids, ByteView routing_id) {
+    constexpr size_t kRecordsPerFrame = 256;
+    auto recs = dir_records_for(ids);
+    for (size_t i = 0; i < recs.size(); i += kRecordsPerFrame) {
+        const auto end = std::min(recs.size(), i + kRecordsPerFrame);
+        std::vector<std::pair<DirRecordKind, Bytes>> part(std::make_move_iterator(recs.begin() + static_cast<std::ptrdiff_t>(i)),
+                                                          std::make_move_iterator(recs.begin() + static_cast<std::ptrdiff_t>(end)));
+        send_frame(sock, protocol::DirRecordsFrame{std::move(part)}, routing_id);
     }
 }
 
@@ -410,34 +443,53 @@ std::vector<std::pair<DirRecordKind, Bytes>> NodeImpl::dir_records_for(const std
     return out;
 }
 
-// Router side: a peer's digest, want list or records.
+// Router side: a peer's reconciliation step (answered from our set as it is now), want list,
+// or records.
 void NodeImpl::dir_on_router_frame(const Bytes& rid, const std::string& peer, const protocol::Frame& f) {
     if (m_config.trust.roots.empty()) return;
-    if (const auto* d = std::get_if<protocol::DirDigestFrame>(&f)) {
-        if (d->digest == m_dir.digest) return;
-        send_frame(*m_router, protocol::DirHaveFrame{std::vector<Hash32>(m_dir.gossip.begin(), m_dir.gossip.end())}, rid);
+    if (const auto* c = std::get_if<protocol::DirReconcileFrame>(&f)) {
+        if (!m_dir.recon_set) return;
+        auto answer = protocol::ReconcileResponder(*m_dir.recon_set, m_dir.recon_options).respond(c->message);
+        if (!answer.ok()) {
+            ++m_counters.rejected["directory_reconcile"];
+            m_log.warn("frame_rejected", {{"peer", peer}, {"error", "directory reconciliation: " + answer.error()}});
+            return;
+        }
+        send_frame(*m_router, protocol::DirReconcileFrame{std::move(answer).value()}, rid);
     } else if (const auto* w = std::get_if<protocol::DirWantFrame>(&f)) {
-        auto recs = dir_records_for(w->ids);
-        if (!recs.empty()) send_frame(*m_router, protocol::DirRecordsFrame{std::move(recs)}, rid);
+        dir_send_records(*m_router, w->ids, rid);
     } else if (const auto* r = std::get_if<protocol::DirRecordsFrame>(&f)) {
         dir_accept(r->records, peer, true);
     }
 }
 
-// Dealer side: the peer's ids (we send what it lacks, ask for what we lack) or records.
+// Dealer side: the next step of our reconciliation — when it settles, we send what the peer
+// lacks and ask for what we lack — or records.
 void NodeImpl::dir_on_dealer_frame(PeerLink& link, const protocol::Frame& f) {
     if (m_config.trust.roots.empty()) return;
-    if (const auto* h = std::get_if<protocol::DirHaveFrame>(&f)) {
-        std::set<Hash32, HashLess> theirs(h->ids.begin(), h->ids.end());
-        std::vector<Hash32> they_lack, we_lack;
-        for (const auto& id : m_dir.gossip)
-            if (!theirs.count(id)) they_lack.push_back(id);
-        for (const auto& id : theirs)
-            if (!m_dir.wires.count(id) && !m_dir.foreign.count(id)) we_lack.push_back(id);
-        if (!they_lack.empty()) send_frame(*link.dealer, protocol::DirRecordsFrame{dir_records_for(they_lack)});
-        if (!we_lack.empty()) send_frame(*link.dealer, protocol::DirWantFrame{std::move(we_lack)});
+    const std::string& peer = link.record.identity.agency;
+    if (const auto* c = std::get_if<protocol::DirReconcileFrame>(&f)) {
+        if (!link.dir_sync) return;  // given up on, or not ours
+        auto& sync = *link.dir_sync;
+        auto next = sync.recon.reconcile(c->message, sync.have, sync.need);
+        if (!next.ok()) {
+            ++m_counters.rejected["directory_reconcile"];
+            m_log.warn("frame_rejected", {{"peer", peer}, {"error", "directory reconciliation: " + next.error()}});
+            link.dir_sync.reset();
+            return;
+        }
+        if (*next) {
+            send_frame(*link.dealer, protocol::DirReconcileFrame{std::move(**next)});
+            return;
+        }
+        std::vector<Hash32> want;
+        for (const auto& id : sync.need)
+            if (!m_dir.wires.count(id) && !m_dir.foreign.count(id)) want.push_back(id);
+        if (!sync.have.empty()) dir_send_records(*link.dealer, sync.have);
+        if (!want.empty()) send_frame(*link.dealer, protocol::DirWantFrame{std::move(want)});
+        link.dir_sync.reset();
     } else if (const auto* r = std::get_if<protocol::DirRecordsFrame>(&f)) {
-        dir_accept(r->records, link.record.identity.agency, true);
+        dir_accept(r->records, peer, true);
     }
 }
 

@@ -139,7 +139,7 @@ void NodeImpl::on_router_readable() {
                     on_deliver(rid, peer, std::move(f.envelope));
                 } else if constexpr (std::is_same_v<T, protocol::PingFrame>) {
                     send_frame(*m_router, protocol::PongFrame{f.nonce}, rid);
-                } else if constexpr (std::is_same_v<T, protocol::DirDigestFrame> ||
+                } else if constexpr (std::is_same_v<T, protocol::DirReconcileFrame> ||
                                      std::is_same_v<T, protocol::DirWantFrame> ||
                                      std::is_same_v<T, protocol::DirRecordsFrame>) {
                     dir_on_router_frame(rid, peer, protocol::Frame(std::move(f)));

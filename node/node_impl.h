@@ -16,6 +16,7 @@
 #include "node/node.h"
 #include "protocol/document.h"
 #include "protocol/frame.h"
+#include "protocol/reconcile.h"
 #include "protocol/receipt.h"
 #include "protocol/status.h"
 #include "protocol/cross_trust.h"
@@ -40,6 +41,18 @@ struct InFlight {
 };
 
 // One outgoing link: our DEALER to the peer's ROUTER, and what is in flight on it.
+// A directory reconciliation this node started on a link (directory.cpp), until it settles:
+// the snapshot of our set it runs over, and the differences found so far.
+struct DirSync {
+    DirSync(std::shared_ptr<const protocol::VectorReconcileStorage> s, const protocol::ReconcileOptions& options,
+            uint64_t now_ms)
+        : set(std::move(s)), recon(*set, options), started_ms(now_ms) {}
+    std::shared_ptr<const protocol::VectorReconcileStorage> set;
+    protocol::Reconciler recon;
+    std::vector<Hash32> have, need;
+    uint64_t started_ms = 0;
+};
+
 struct PeerLink {
     storage::PeerRecord record;
     std::unique_ptr<zmq::socket_t> dealer;
@@ -66,7 +79,8 @@ struct PeerLink {
     uint64_t reconnect_at_ms = 0;  // after a refused handshake zmq gives up: we retry
     uint64_t reconnect_backoff_ms = 0;
     uint64_t ping_nonce = 0;
-    uint64_t next_gossip_ms = 0;  // when to offer our directory digest again
+    uint64_t next_gossip_ms = 0;  // when to reconcile our directories again
+    std::unique_ptr<DirSync> dir_sync;
     uint64_t delivered = 0;
     uint64_t retries = 0;
 };
@@ -138,6 +152,8 @@ struct DirectoryState {
     std::map<Hash32, std::pair<uint8_t, Bytes>, HashLess> wires;  // id → (kind, record bytes)
     std::map<std::string, protocol::NodeRecord> current;           // agency → highest valid serial
     std::set<Hash32, HashLess> gossip;                             // ids offered to peers
+    std::shared_ptr<const protocol::VectorReconcileStorage> recon_set;  // `gossip`, keyed by record time
+    protocol::ReconcileOptions recon_options;
     std::set<Hash32, HashLess> foreign;  // other federations' cross-trust records: never asked for again
     Hash32 digest{};
     bool links_dirty = false;
@@ -265,6 +281,7 @@ private:
     void dir_update_anchors(uint64_t now);
     void dir_timers(uint64_t now);
     std::vector<std::pair<protocol::DirRecordKind, Bytes>> dir_records_for(const std::vector<Hash32>& ids) const;
+    void dir_send_records(zmq::socket_t& sock, const std::vector<Hash32>& ids, ByteView routing_id = {});
     void dir_on_router_frame(const Bytes& rid, const std::string& peer, const protocol::Frame& f);
     void dir_on_dealer_frame(PeerLink& link, const protocol::Frame& f);
     void api_directory_import(const Bytes& rid, const nlohmann::json& req);

@@ -238,7 +238,7 @@ void NodeImpl::on_dealer_readable(PeerLink& link) {
                     }
                 } else if constexpr (std::is_same_v<T, protocol::PongFrame>) {
                     // last_contact_ms already updated
-                } else if constexpr (std::is_same_v<T, protocol::DirHaveFrame> ||
+                } else if constexpr (std::is_same_v<T, protocol::DirReconcileFrame> ||
                                      std::is_same_v<T, protocol::DirRecordsFrame>) {
                     dir_on_dealer_frame(l, protocol::Frame(std::move(f)));
                 } else {

@@ -4,7 +4,8 @@ namespace lienthong::protocol {
 
 namespace {
 enum class FrameType : uint64_t {
-    deliver = 1, ack = 2, reject = 3, ping = 4, pong = 5, dir_digest = 6, dir_have = 7, dir_want = 8, dir_records = 9
+    deliver = 1, ack = 2, reject = 3, ping = 4, pong = 5, dir_want = 8, dir_records = 9,
+    dir_reconcile = 10
 };
 constexpr size_t kMaxRecordWire = 4096;
 
@@ -72,11 +73,8 @@ struct Encoder {
     }
     Bytes operator()(const PingFrame& f) const { return Writer().array(2).u64(4).u64(f.nonce).take(); }
     Bytes operator()(const PongFrame& f) const { return Writer().array(2).u64(5).u64(f.nonce).take(); }
-    Bytes operator()(const DirDigestFrame& f) const {
-        return Writer().array(3).u64(6).bin(f.digest).u64(f.count).take();
-    }
-    Bytes operator()(const DirHaveFrame& f) const { return with_ids(7, f.ids); }
     Bytes operator()(const DirWantFrame& f) const { return with_ids(8, f.ids); }
+    Bytes operator()(const DirReconcileFrame& f) const { return with_envelope(10, f.message); }
     Bytes operator()(const DirRecordsFrame& f) const {
         Writer w;
         w.array(1).u64(9);
@@ -106,7 +104,7 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
     auto r = d.root();
     LT_ASSIGN(auto type, r.u64("type"));
     const ByteView rest = frame.subspan(header_len);
-    const bool wants_envelope = type == 1 || type == 2 || type == 7 || type == 8 || type == 9;
+    const bool wants_envelope = type == 1 || type == 2 || type == 8 || type == 9 || type == 10;
     if (wants_envelope && rest.empty()) return make_error("frame: body is missing");
     if (!wants_envelope && !rest.empty()) return make_error("frame: unexpected bytes after the header");
     if (rest.size() > max_envelope_bytes)
@@ -136,18 +134,6 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
             out = PongFrame{n};
             break;
         }
-        case FrameType::dir_digest: {
-            DirDigestFrame f;
-            LT_ASSIGN(f.digest, r.fixed<32>("digest"));
-            LT_ASSIGN(f.count, r.u64("count"));
-            out = f;
-            break;
-        }
-        case FrameType::dir_have: {
-            LT_ASSIGN(auto ids, read_ids(rest));
-            out = DirHaveFrame{std::move(ids)};
-            break;
-        }
         case FrameType::dir_want: {
             LT_ASSIGN(auto ids, read_ids(rest));
             out = DirWantFrame{std::move(ids)};
@@ -158,6 +144,7 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
             out = std::move(recs);
             break;
         }
+        case FrameType::dir_reconcile: out = DirReconcileFrame{Bytes(rest.begin(), rest.end())}; break;
         default: return make_error("frame: unknown type " + std::to_string(type));
     }
     LT_TRY(r.finish());

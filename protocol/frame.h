@@ -8,11 +8,12 @@
 //   Reject   [3, message_id:bin(32)|bin(0), reason:str]   why an envelope was refused
 //   Ping     [4, nonce:uint]       liveness probe from the connecting side
 //   Pong     [5, nonce:uint]       answer to Ping
-//   DirDigest  [6, digest:bin(32), count:uint]   "my directory is this set" (gossip, either side)
-//   DirHave    [7] [[id:bin(32)...]]             the ids of every record I hold (digests differ)
 //   DirWant    [8] [[id:bin(32)...]]             send me these records
 //   DirRecords [9] [[[kind:uint, record:bin]...]] records (kind 1 node, 2 issuer, 3 revocation,
 //                                                  4 cross-trust)
+//   DirReconcile [10] message                     one step of range-based reconciliation of the
+//                                                  record ids (protocol/reconcile.h), from the
+//                                                  connecting side (initiator) or the answer
 // The directory frames carry their lists as a second canonical msgpack value after the header,
 // bounded by kMaxDirectoryItems; each record is verified by the receiver against its own roots
 // (protocol/trust.h), never trusted because a peer sent it.
@@ -44,15 +45,11 @@ struct PongFrame {
     uint64_t nonce = 0;
 };
 
-struct DirDigestFrame {
-    Hash32 digest{};
-    uint64_t count = 0;
-};
-struct DirHaveFrame {
-    std::vector<Hash32> ids;
-};
 struct DirWantFrame {
     std::vector<Hash32> ids;
+};
+struct DirReconcileFrame {
+    Bytes message;  // a reconcile message (protocol/reconcile.h), decoded by its reader
 };
 enum class DirRecordKind : uint8_t { node = 1, issuer = 2, revocation = 3, cross_trust = 4 };
 struct DirRecordsFrame {
@@ -61,8 +58,10 @@ struct DirRecordsFrame {
 
 constexpr size_t kMaxDirectoryItems = 50000;
 
-using Frame = std::variant<DeliverFrame, AckFrame, RejectFrame, PingFrame, PongFrame, DirDigestFrame, DirHaveFrame,
-                           DirWantFrame, DirRecordsFrame>;
+// Types 6 and 7 (a digest, then every id) were the directory exchange before DirReconcile;
+// they are no longer understood.
+using Frame = std::variant<DeliverFrame, AckFrame, RejectFrame, PingFrame, PongFrame, DirWantFrame, DirRecordsFrame,
+                           DirReconcileFrame>;
 
 Bytes encode_frame(const Frame& f);
 Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes);

@@ -138,7 +138,7 @@ TEST_CASE("a missing envelope, or bytes after a header that takes none, is refus
 }
 
 TEST_CASE("an unknown frame type is refused", "[protocol][frame]") {
-    for (uint64_t t : std::initializer_list<uint64_t>{0, 10, 100, UINT64_MAX}) {
+    for (uint64_t t : std::initializer_list<uint64_t>{0, 6, 7, 11, 100, UINT64_MAX}) {
         auto r = decode(Writer().array(1).u64(t).take());
         REQUIRE_FALSE(r.ok());
         CHECK_THAT(r.error(), Catch::Contains("unknown type"));
@@ -163,18 +163,13 @@ TEST_CASE("directory frames round trip", "[protocol][frame][directory]") {
     Hash32 a{}, b{};
     a.fill(0x11);
     b.fill(0x22);
-    {
-        auto f = decode(encode_frame(DirDigestFrame{a, 7}));
-        REQUIRE(f.ok());
-        REQUIRE(std::holds_alternative<DirDigestFrame>(*f));
-        CHECK(std::get<DirDigestFrame>(*f).digest == a);
-        CHECK(std::get<DirDigestFrame>(*f).count == 7);
+    for (const auto& msg : {Bytes{0x92, 0x01, 0x90}, pattern_bytes(5000, 3)}) {
+        auto c = decode(encode_frame(DirReconcileFrame{msg}));
+        REQUIRE(c.ok());
+        REQUIRE(std::holds_alternative<DirReconcileFrame>(*c));
+        CHECK(std::get<DirReconcileFrame>(*c).message == msg);
     }
     for (const auto& ids : {std::vector<Hash32>{}, std::vector<Hash32>{a, b}}) {
-        auto h = decode(encode_frame(DirHaveFrame{ids}));
-        REQUIRE(h.ok());
-        REQUIRE(std::holds_alternative<DirHaveFrame>(*h));
-        CHECK(std::get<DirHaveFrame>(*h).ids == ids);
         auto w = decode(encode_frame(DirWantFrame{ids}));
         REQUIRE(w.ok());
         REQUIRE(std::holds_alternative<DirWantFrame>(*w));
@@ -191,8 +186,8 @@ TEST_CASE("directory frames round trip", "[protocol][frame][directory]") {
 TEST_CASE("malformed directory frames are refused", "[protocol][frame][directory]") {
     // Missing body, a body that is not a list of 32-byte ids, an unknown record kind, a record
     // over the record size limit, trailing bytes after the body.
-    CHECK_FALSE(decode(Writer().array(1).u64(7).take()).ok());
-    CHECK_FALSE(decode(concat(Writer().array(1).u64(7).take(), Writer().array(1).array(1).bin(Bytes(31, 1)).take())).ok());
+    CHECK_FALSE(decode(Writer().array(1).u64(8).take()).ok());
+    CHECK_FALSE(decode(concat(Writer().array(1).u64(8).take(), Writer().array(1).array(1).bin(Bytes(31, 1)).take())).ok());
     CHECK_FALSE(decode(concat(Writer().array(1).u64(9).take(),
                               Writer().array(1).array(1).array(2).u64(5).bin(Bytes(10, 1)).take()))
                     .ok());
@@ -200,6 +195,9 @@ TEST_CASE("malformed directory frames are refused", "[protocol][frame][directory
                               Writer().array(1).array(1).array(2).u64(1).bin(Bytes(5000, 1)).take()))
                     .ok());
     Hash32 a{};
-    CHECK_FALSE(decode(concat(encode_frame(DirHaveFrame{{a}}), Bytes{0})).ok());
-    CHECK_FALSE(decode(Writer().array(3).u64(6).bin(Bytes(31, 0)).u64(1).take()).ok());
+    CHECK_FALSE(decode(concat(encode_frame(DirWantFrame{{a}}), Bytes{0})).ok());
+    // A reconcile frame without its message; the retired digest (6) and id-list (7) frames.
+    CHECK_FALSE(decode(Writer().array(1).u64(10).take()).ok());
+    CHECK_FALSE(decode(Writer().array(3).u64(6).bin(Bytes(32, 0)).u64(1).take()).ok());
+    CHECK_FALSE(decode(concat(Writer().array(1).u64(7).take(), Writer().array(1).array(0).take())).ok());
 }

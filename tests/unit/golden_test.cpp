@@ -84,10 +84,19 @@ std::vector<Frame> golden_frames() {
             PingFrame{0x0123456789abcdefull}, PongFrame{42}};
 }
 
+// The directory frames, with fixed contents (record bytes need not be valid records here).
+std::vector<Frame> golden_directory_frames() {
+    Hash32 a{}, b{};
+    a.fill(0xa1);
+    b.fill(0xb2);
+    return {DirWantFrame{{a, b}},
+            DirRecordsFrame{{{DirRecordKind::node, Bytes(40, 0x01)}, {DirRecordKind::cross_trust, Bytes(3, 0x04)}}},
+            DirReconcileFrame{Bytes{0x92, 0x01, 0x91, 0x94, 0x00, 0xc4, 0x00, 0x01, 0xc4, 0x10}}};
+}
+
 // frames_v1.bin = [ frame:bin... ], one entry per golden frame: the exact bytes of the one
 // ZeroMQ part (header, then the envelope for Deliver and Ack).
-Bytes golden_frames_file() {
-    const auto frames = golden_frames();
+Bytes golden_frames_file(const std::vector<Frame>& frames) {
     Writer w;
     w.array(frames.size());
     for (const auto& f : frames) w.bin(encode_frame(f));
@@ -143,7 +152,11 @@ TEST_CASE("the v1 receipt encodes to the golden bytes", "[protocol][golden]") {
 }
 
 TEST_CASE("every v1 frame type encodes to the golden bytes", "[protocol][golden]") {
-    check_golden("frames_v1.bin", golden_frames_file());
+    check_golden("frames_v1.bin", golden_frames_file(golden_frames()));
+}
+
+TEST_CASE("the directory frames encode to the golden bytes", "[protocol][golden]") {
+    check_golden("directory_frames_v1.bin", golden_frames_file(golden_directory_frames()));
 }
 
 TEST_CASE("the golden envelope and receipt decode and verify", "[protocol][golden]") {
