@@ -197,6 +197,15 @@ void add_show(CLI::App& app, Globals& g, int& rc) {
         }
         if (g.json) return print_json(*r);
         const auto& j = *r;
+        if (j["direction"] == "transit") {  // carried for others as a relay: not readable here
+            std::printf("id:           %s\ncarried as a relay (ciphertext only)\n", j["id"].get<std::string>().c_str());
+            for (const auto& t : j["transit"])
+                std::printf("transit:      %s → this node → %s  %-9s from hop %s, received %s\n",
+                            t["origin"].get<std::string>().c_str(), t["to"].get<std::string>().c_str(),
+                            t["state"].get<std::string>().c_str(), t["from_hop"].get<std::string>().c_str(),
+                            format_time(t["received_ms"].get<uint64_t>()).c_str());
+            return;
+        }
         const auto& sig = j["signatures"];
         std::string recips;
         for (const auto& x : j["recipients"]) recips += (recips.empty() ? "" : ", ") + x.get<std::string>();
@@ -243,6 +252,9 @@ void add_show(CLI::App& app, Globals& g, int& rc) {
         for (const auto& d : j["deliveries"]) {
             std::printf("delivery:     %-20s %-9s receipt %s", d["agency"].get<std::string>().c_str(), state_word(d),
                         format_time(d["receipt_ms"].get<uint64_t>()).c_str());
+            if (d.contains("via") && !d["via"].get<std::string>().empty())
+                std::printf("  path %s → %s → %s (custody %s)", j["sender"].get<std::string>().c_str(), d["via"].get<std::string>().c_str(),
+                            d["agency"].get<std::string>().c_str(), format_time(d["custody_ms"].get<uint64_t>()).c_str());
             if (!d["last_error"].get<std::string>().empty()) std::printf("  last error: %s", d["last_error"].get<std::string>().c_str());
             std::printf("\n");
         }

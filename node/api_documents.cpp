@@ -452,6 +452,18 @@ json NodeImpl::api_show(const json& req, bool with_content) {
     if (!format.ok()) return fail(format.error());
     if (!format->empty() && *format != "edxml" && *format != "raw")
         return fail("field 'format' must be raw or edxml, not '" + *format + "'");
+    // A document this node only carries as a relay: it cannot read it, it says where it goes.
+    const auto carried = m_store->env().read([&](const storage::ReadTxn& t) {
+        const bool own = m_store->sent_record(t, *id) || m_store->inbox_record(t, *id);
+        return own ? std::vector<storage::TransitRecord>{} : m_store->transits(t, *id);
+    });
+    if (!carried.empty()) {
+        json transit = json::array();
+        for (const auto& tr : carried)
+            transit.push_back({{"to", tr.to}, {"from_hop", tr.from_hop}, {"origin", tr.origin},
+                               {"received_ms", tr.received_ms}, {"state", tr.delivered ? "delivered" : "pending"}});
+        return json{{"ok", true}, {"id", hex_id(*id)}, {"direction", "transit"}, {"transit", transit}};
+    }
     auto m = open_stored(*id);
     if (!m.ok()) return fail(m.error());
     json out{{"ok", true},
@@ -490,7 +502,12 @@ json NodeImpl::api_show(const json& req, bool with_content) {
                         {"receipt_ms", d.receipt_ms},
                         {"acked_ms", d.acked_ms},
                         {"attempts", d.attempts},
-                        {"last_error", d.last_error}});
+                        {"last_error", d.last_error},
+                        // The path: direct, or the relay that took custody (then on to the recipient).
+                        {"via", d.via},
+                        {"custody_ms", d.custody_ms},
+                        {"path", d.via.empty() ? json::array({m_config.agency, d.recipient})
+                                               : json::array({m_config.agency, d.via, d.recipient})}});
     out["deliveries"] = dels;
     if (m->status) {
         const auto& r = m->status->report;

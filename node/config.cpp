@@ -1,5 +1,7 @@
 #include "node/config.h"
 
+#include "protocol/frame.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
@@ -63,7 +65,7 @@ Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
     if (!root.IsMap()) return make_error("config: '" + path + "' must be a YAML mapping of keys");
     LT_TRY(check_keys(root, "", {"agency", "name", "data_dir", "key_file", "listen", "peers", "retry",
                                  "limits", "heartbeat_ms", "heartbeat_timeout_ms", "log_level",
-                                 "confidential_to", "drop_dir", "trust"}));
+                                 "confidential_to", "drop_dir", "trust", "relay"}));
     NodeConfig c;
     c.config_path = path;
     std::error_code ec;
@@ -119,6 +121,37 @@ Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
         LT_TRY(get_uint(trust, "gossip_ms", "trust.", 100, 3600000, c.trust.gossip_ms));
     }
 
+    if (const auto relay = root["relay"]) {
+        if (!relay.IsMap()) return make_error("config: key 'relay' must be a mapping");
+        LT_TRY(check_keys(relay, "relay.", {"routes", "default_via", "fallback_ms", "max_hops"}));
+        LT_ASSIGN(c.relay.default_via, get_string(relay, "default_via", "relay.", false));
+        if (!c.relay.default_via.empty()) {
+            LT_TRY(protocol::check_agency(c.relay.default_via, "config: key 'relay.default_via'"));
+            if (c.relay.default_via == c.agency) return make_error("config: key 'relay.default_via' is this node itself");
+        }
+        LT_TRY(get_uint(relay, "fallback_ms", "relay.", 0, 86400000, c.relay.fallback_ms));
+        LT_TRY(get_uint(relay, "max_hops", "relay.", 1, protocol::kMaxRelayHops, c.relay.max_hops));
+        if (const auto routes = relay["routes"]) {
+            if (!routes.IsSequence()) return make_error("config: key 'relay.routes' must be a list of {to, via}");
+            std::set<std::string> seen;
+            size_t i = 0;
+            for (const auto& r : routes) {
+                const std::string where = "relay.routes[" + std::to_string(i++) + "].";
+                if (!r.IsMap()) return make_error("config: '" + where + "' must be a mapping with 'to' and 'via'");
+                LT_TRY(check_keys(r, where, {"to", "via"}));
+                RouteConfig rc;
+                LT_ASSIGN(rc.to, get_string(r, "to", where, true));
+                LT_TRY(protocol::check_prefix(rc.to, "config: key '" + where + "to'"));
+                if (rc.to.empty()) return make_error("config: key '" + where + "to' is empty (use relay.default_via)");
+                LT_ASSIGN(rc.via, get_string(r, "via", where, true));
+                LT_TRY(protocol::check_agency(rc.via, "config: key '" + where + "via'"));
+                if (rc.via == c.agency) return make_error("config: key '" + where + "via' is this node itself");
+                if (!seen.insert(rc.to).second)
+                    return make_error("config: key '" + where + "to': a route for '" + rc.to + "' is given twice");
+                c.relay.routes.push_back(std::move(rc));
+            }
+        }
+    }
     if (const auto retry = root["retry"]) {
         if (!retry.IsMap()) return make_error("config: key 'retry' must be a mapping");
         LT_TRY(check_keys(retry, "retry.", {"initial_ms", "max_ms"}));
@@ -168,6 +201,13 @@ Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
 }
 
 }  // namespace
+
+std::string RelayConfig::via_for(const std::string& agency) const {
+    const RouteConfig* best = nullptr;
+    for (const auto& r : routes)
+        if (protocol::prefix_covers(r.to, agency) && (!best || r.to.size() > best->to.size())) best = &r;
+    return best ? best->via : default_via;
+}
 
 Status check_endpoint(const std::string& endpoint, bool listening, const std::string& key) {
     const auto bad = [&](const std::string& why) {
@@ -265,6 +305,15 @@ std::string config_skeleton(const std::string& agency, const std::string& name, 
       << "# trust:\n"
       << "#   roots: [\"lienthong-root v1 …\"]\n"
       << "#   max_depth: 3\n"
+      << "# Store-and-forward relays: a recipient this node cannot reach directly (no link, or its\n"
+      << "# link down for fallback_ms) is reached through the relay of the longest matching route,\n"
+      << "# else default_via (typically the parent agency). Relays hold ciphertext only.\n"
+      << "# relay:\n"
+      << "#   default_via: \"000.00.31.H14\"\n"
+      << "#   routes:\n"
+      << "#     - {to: \"000.00.00.\", via: \"000.00.31.H14\"}\n"
+      << "#   fallback_ms: 30000\n"
+      << "#   max_hops: 4\n"
       << "# Drop folders for a document system without API access: edXML files put in\n"
       << "# <drop_dir>/outgoing are sent and moved to sent/ (or failed/ with a .error file);\n"
       << "# received documents and statuses are written to incoming/. Empty: no drop folders.\n"

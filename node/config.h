@@ -40,6 +40,23 @@ struct TrustConfig {
     uint64_t gossip_ms = 5000;  // how often each link compares directories
 };
 
+// Store-and-forward relays (issue 4). A recipient this node cannot reach directly — no link
+// can be made to it, or its link has been down for fallback_ms — is reached through the relay
+// its route names: the longest `to` prefix that covers it (an agency code is its own
+// prefix), else `default_via` (typically the parent: commune → district → province).
+struct RouteConfig {
+    std::string to;   // an agency code or a code prefix
+    std::string via;  // the relay: a peer of this node
+};
+struct RelayConfig {
+    std::vector<RouteConfig> routes;
+    std::string default_via;        // empty: no default route
+    uint64_t fallback_ms = 30000;   // how long a direct link must be down before a route is used
+    uint64_t max_hops = 4;          // relays an envelope may pass through, at most
+    // The relay for `agency`, or "" when no route covers it.
+    std::string via_for(const std::string& agency) const;
+};
+
 struct NodeConfig {
     std::string config_path;
     std::string agency;
@@ -59,6 +76,7 @@ struct NodeConfig {
     // default): such documents are refused at submission.
     std::set<std::string> confidential_to;
     TrustConfig trust;
+    RelayConfig relay;
     // Root of the drop folders (outgoing/, sent/, failed/, incoming/); empty: none.
     std::string drop_dir;
 

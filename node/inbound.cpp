@@ -139,6 +139,10 @@ void NodeImpl::on_router_readable() {
                     on_deliver(rid, peer, std::move(f.envelope));
                 } else if constexpr (std::is_same_v<T, protocol::PingFrame>) {
                     send_frame(*m_router, protocol::PongFrame{f.nonce}, rid);
+                } else if constexpr (std::is_same_v<T, protocol::RelayFrame>) {
+                    on_relay(rid, peer, std::move(f));
+                } else if constexpr (std::is_same_v<T, protocol::AckFrame>) {
+                    on_forwarded_receipt(rid, peer, std::move(f.envelope));
                 } else if constexpr (std::is_same_v<T, protocol::DirReconcileFrame> ||
                                      std::is_same_v<T, protocol::DirWantFrame> ||
                                      std::is_same_v<T, protocol::DirRecordsFrame>) {
@@ -158,17 +162,20 @@ void NodeImpl::on_deliver(const Bytes& routing_id, const std::string& peer, Byte
     const std::string short_msg = hex_id(se->id);
     if (se->env.kind != protocol::Kind::document && se->env.kind != protocol::Kind::status)
         return reject(routing_id, peer, "wrong_kind", "only documents and status reports are delivered on this link", mid);
-    if (se->env.from != peer)
-        return reject(routing_id, peer, "wrong_sender",
-                      "envelope from '" + se->env.from + "' arrived over the link of '" + peer + "'", mid);
+    // The sender, or a relay carrying the sender's envelope (relay.cpp): the signature is the
+    // sender's either way.
+    const std::string origin = se->env.from;
     if (std::find(se->env.to.begin(), se->env.to.end(), m_config.agency) == se->env.to.end())
         return reject(routing_id, peer, "not_addressed", "document is not addressed to " + m_config.agency, mid);
     if (m_inbound_pending.count(se->id)) {
         ++m_counters.duplicates;
         return;  // already being committed; its receipt will answer this copy too
     }
-    const auto& sender = m_links.at(peer).record.identity;
-    if (!verify_from(*se, peer, sender.sign_key))
+    const auto origin_key = origin == peer ? std::optional(m_links.at(peer).record.identity.sign_key) : sender_key(origin);
+    if (!origin_key)
+        return reject(routing_id, peer, "unknown_sender",
+                      "envelope from '" + origin + "', whom this node does not know, arrived over the link of '" + peer + "'", mid);
+    if (!verify_from(*se, origin, *origin_key))
         return reject(routing_id, peer, "bad_signature", "envelope signature does not verify with the sender's key", mid);
 
     // Fast path for a re-sent document we already hold: answer with the stored receipt.
@@ -189,7 +196,7 @@ void NodeImpl::on_deliver(const Bytes& routing_id, const std::string& peer, Byte
     }
     InboundDoc d;
     d.rec.id = se->id;
-    d.rec.sender = peer;
+    d.rec.sender = origin;
     d.rec.size = envelope.size();
     if (se->env.kind == protocol::Kind::document) {
         auto opened = protocol::open_document(*se, m_identity, m_limits, &m_shared_keys);
@@ -207,20 +214,20 @@ void NodeImpl::on_deliver(const Bytes& routing_id, const std::string& peer, Byte
         const auto& r = opened->report;
         const auto doc = m_store->env().read([&](const storage::ReadTxn& t) { return m_catalog->summary(t, r.document); });
         const bool about_ours = doc && doc->outgoing &&
-                                std::find(doc->recipients.begin(), doc->recipients.end(), peer) != doc->recipients.end();
-        const bool about_theirs = doc && !doc->outgoing && doc->sender == peer;
+                                std::find(doc->recipients.begin(), doc->recipients.end(), origin) != doc->recipients.end();
+        const bool about_theirs = doc && !doc->outgoing && doc->sender == origin;
         if (r.code == "13" ? !about_theirs : !about_ours)
             return reject(routing_id, peer, "unrelated_status",
                           "status " + r.code + " is about document " + hex_id(r.document).substr(0, 16) +
-                              ", which " + peer + " " + (r.code == "13" ? "did not send to " : "was not sent by ") +
+                              ", which " + origin + " " + (r.code == "13" ? "did not send to " : "was not sent by ") +
                               m_config.agency,
                           mid);
         d.rec.content_hash = opened->content_hash;
         d.rec.subject = "status " + r.code + ": " + doc->subject;
         auto e = std::make_shared<storage::StatusEvent>();
         e->document = r.document;
-        e->recipient = r.code == "13" ? m_config.agency : peer;
-        e->reporter = peer;
+        e->recipient = r.code == "13" ? m_config.agency : origin;
+        e->reporter = origin;
         e->code = r.code;
         e->time_ms = r.time_ms;
         e->staff = r.staff;

@@ -171,6 +171,10 @@ Status NodeImpl::start() {
 
     const auto peers = m_store->env().read([&](const storage::ReadTxn& t) { return m_store->peers(t); });
     for (const auto& p : peers) LT_TRY(add_link(p));
+    // Envelopes carried for others to recipients this node has no link to: reached by route.
+    const auto destinations = m_store->env().read([&](const storage::ReadTxn& t) { return m_store->transit_destinations(t); });
+    for (const auto& d : destinations)
+        if (!m_links.count(d)) m_transit_unlinked.insert(d);
     if (!m_config.trust.roots.empty()) {
         LT_TRY(dir_load());
         dir_apply_links();

@@ -53,6 +53,13 @@ struct DirSync {
     uint64_t started_ms = 0;
 };
 
+// What a verified receipt changed (NodeImpl::apply_receipt).
+struct ReceiptOutcome {
+    std::vector<Hash32> delivered, known, unknown, mismatched;
+    std::vector<Hash32> relayed;         // transits of ours it completed
+    std::set<std::string> forward_to;    // previous hops it must go back to
+};
+
 struct PeerLink {
     storage::PeerRecord record;
     std::unique_ptr<zmq::socket_t> dealer;
@@ -79,6 +86,12 @@ struct PeerLink {
     uint64_t reconnect_at_ms = 0;  // after a refused handshake zmq gives up: we retry
     uint64_t reconnect_backoff_ms = 0;
     uint64_t ping_nonce = 0;
+    // Relays (relay.cpp): when this link last went down (or was made, if never up); the
+    // envelopes handed to it as a relay, awaiting its custody, by (id, recipient) → sent time;
+    // when to pass it the receipts waiting in the forward table again.
+    uint64_t down_since_ms = 0;
+    std::map<std::pair<Hash32, std::string>, uint64_t> relay_inflight;
+    uint64_t next_forward_ms = 0;
     uint64_t next_gossip_ms = 0;  // when to reconcile our directories again
     std::unique_ptr<DirSync> dir_sync;
     uint64_t delivered = 0;
@@ -267,6 +280,16 @@ private:
     Result<StoredMessage> open_stored(const Hash32& id);
     Status index_inbound(storage::WriteTxn& t, const InboundDoc& d);
     bool verify_from(const protocol::SignedEnvelope& se, const std::string& agency, const protocol::SignPublicKey& link_key);
+    // relays (relay.cpp)
+    std::string relay_via(const std::string& agency, uint64_t now);
+    void pump_relays(PeerLink& via);
+    void relay_timers(PeerLink& link, uint64_t now);
+    void on_relay(const Bytes& rid, const std::string& peer, protocol::RelayFrame f);
+    void on_custody(PeerLink& link, const protocol::CustodyFrame& f);
+    void on_forwarded_receipt(const Bytes& rid, const std::string& peer, Bytes envelope);
+    std::optional<protocol::SignPublicKey> sender_key(const std::string& agency) const;
+    Status apply_receipt(storage::WriteTxn& t, const std::string& recipient, const protocol::Receipt& r,
+                         const Hash32& receipt_id, ByteView wire, ReceiptOutcome& out);
     // directory (directory.cpp)
     protocol::TrustView dir_view(uint64_t now) const;
     void dir_recompute();
@@ -336,6 +359,7 @@ private:
     std::map<std::string, PeerLink> m_links;
     // Receipts already applied, so a receipt re-sent for many duplicates is checked once.
     std::set<Hash32, HashLess> m_applied_receipts;
+    std::set<std::string> m_transit_unlinked;  // transit recipients with no link: reached by route only
     // Documents received but not yet committed (gathered or in the committer): a re-sent
     // copy is dropped unread; the first copy's receipt answers it.
     std::set<Hash32, HashLess> m_inbound_pending;

@@ -23,6 +23,7 @@ Status NodeImpl::add_link(const storage::PeerRecord& rec) {
     PeerLink link;
     link.record = rec;
     link.backoff_ms = m_config.retry.initial_ms;
+    link.down_since_ms = m_clock->now_ms();
     try {
         link.dealer = std::make_unique<zmq::socket_t>(m_ctx, zmq::socket_type::dealer);
         auto& d = *link.dealer;
@@ -85,7 +86,10 @@ uint64_t PeerLink::retransmit_after_ms() const {
 }
 
 void NodeImpl::pump_all() {
-    for (auto& [agency, link] : m_links) pump(link);
+    for (auto& [agency, link] : m_links) {
+        pump(link);
+        pump_relays(link);
+    }
 }
 
 void NodeImpl::pump(PeerLink& link) {
@@ -168,11 +172,17 @@ void NodeImpl::on_monitor_event(PeerLink& link) {
             link.backoff_ms = m_config.retry.initial_ms;
             link.next_ping_ms = now + m_config.heartbeat_ms;
             link.next_gossip_ms = now;
+            link.relay_inflight.clear();
+            link.next_forward_ms = now;
             m_log.info("peer_connected", {{"peer", agency}, {"endpoint", link.record.endpoint}});
             break;
         case ZMQ_EVENT_DISCONNECTED:
-            if (link.connected) m_log.warn("peer_disconnected", {{"peer", agency}, {"pending", std::to_string(link.inflight.size())}});
+            if (link.connected) {
+                m_log.warn("peer_disconnected", {{"peer", agency}, {"pending", std::to_string(link.inflight.size())}});
+                link.down_since_ms = now;
+            }
             link.connected = false;
+            link.relay_inflight.clear();
             link.inflight.clear();
             link.inflight_bytes = 0;
             break;
@@ -236,6 +246,8 @@ void NodeImpl::on_dealer_readable(PeerLink& link) {
                             return m_store->note_attempt(t, id, agency, err);
                         });
                     }
+                } else if constexpr (std::is_same_v<T, protocol::CustodyFrame>) {
+                    on_custody(l, f);
                 } else if constexpr (std::is_same_v<T, protocol::PongFrame>) {
                     // last_contact_ms already updated
                 } else if constexpr (std::is_same_v<T, protocol::DirReconcileFrame> ||
@@ -267,41 +279,12 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
     if (!verify_from(*se, agency, link.record.identity.sign_key)) return refuse("bad_signature", "receipt signature is invalid");
     auto receipt = protocol::parse_receipt(*se);
     if (!receipt.ok()) return refuse("malformed_receipt", receipt.error());
-    struct Outcome {
-        std::vector<Hash32> delivered, known, unknown, mismatched;
-    };
-    auto outcome = std::make_shared<Outcome>();
+    auto outcome = std::make_shared<ReceiptOutcome>();
     const Hash32 receipt_id = se->id;
     m_batch.writes.push_back([this, receipt_id, agency, r = std::move(receipt).value(), wire = std::move(se->wire),
                               outcome](storage::WriteTxn& t) -> Status {
-        *outcome = Outcome{};
-        LT_TRY(m_store->put_receipt(t, receipt_id, wire));
-        const uint64_t now = m_clock->now_ms();
-        for (const auto& e : r.entries) {
-            auto sent = m_store->sent_record(t, e.message_id);
-            if (!sent) {
-                outcome->unknown.push_back(e.message_id);
-                continue;
-            }
-            if (sent->content_hash != e.document_hash) {
-                outcome->mismatched.push_back(e.message_id);
-                continue;
-            }
-            LT_ASSIGN(bool fresh, m_store->record_receipt(t, e.message_id, agency, r.received_ms, now, receipt_id));
-            (fresh ? outcome->delivered : outcome->known).push_back(e.message_id);
-            if (fresh && m_catalog->summary(t, e.message_id)) {
-                // The signed receipt is the recipient's 01 (arrived) on the document's timeline.
-                storage::StatusEvent arrived;
-                arrived.document = e.message_id;
-                arrived.recipient = arrived.reporter = agency;
-                arrived.code = "01";
-                arrived.time_ms = r.received_ms;
-                arrived.recorded_ms = now;
-                LT_ASSIGN(auto seq, m_store->next_seq(t));
-                if (auto added = m_catalog->add_status(t, arrived, seq); !added.ok()) return added.take_error();
-            }
-        }
-        return ok_status();
+        *outcome = ReceiptOutcome{};
+        return apply_receipt(t, agency, r, receipt_id, wire, *outcome);
     });
     m_batch.after.push_back([this, receipt_id, agency, outcome](bool ok, const std::string&) {
         if (!ok) return;  // the receipt will come again when we retransmit
@@ -312,8 +295,9 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
             auto& l = it->second;
             const uint64_t now = m_clock->now_ms();
             size_t acked_bytes = 0;
-            for (const auto* ids : {&outcome->delivered, &outcome->known})
+            for (const auto* ids : {&outcome->delivered, &outcome->known, &outcome->relayed})
                 for (const auto& id : *ids) {
+                    l.relay_inflight.erase({id, agency});  // it was handed to us as a relay for itself
                     auto f = l.inflight.find(id);
                     if (f == l.inflight.end()) continue;
                     acked_bytes += f->second.bytes;
@@ -339,6 +323,10 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
         m_counters.receipts += outcome->delivered.size();
         for (const auto& id : outcome->delivered)
             m_log.info("delivered", {{"peer", agency}, {"msg", hex_id(id)}, {"receipt", protocol::short_id(receipt_id)}});
+        for (const auto& id : outcome->relayed)
+            m_log.info("relay_delivered", {{"peer", agency}, {"msg", hex_id(id)}, {"receipt", protocol::short_id(receipt_id)}});
+        for (const auto& hop : outcome->forward_to)
+            if (auto h = m_links.find(hop); h != m_links.end()) h->second.next_forward_ms = 0;
         for (const auto& id : outcome->unknown) {
             ++m_counters.rejected["bad_receipt"];
             m_log.warn("receipt_rejected", {{"peer", agency}, {"msg", hex_id(id)}, {"error", "receipt lists a document this node did not send"}});
@@ -380,6 +368,7 @@ void NodeImpl::on_peer_timers(PeerLink& link, uint64_t now) {
         link.backoff_ms = next / 2 + m_rng.between(0, next / 2);  // "equal jitter"
         link.last_progress_ms = now;
     }
+    relay_timers(link, now);
     if (now >= link.next_ping_ms) {
         link.next_ping_ms = now + m_config.heartbeat_ms;
         send_frame(*link.dealer, protocol::PingFrame{++link.ping_nonce});

@@ -5,7 +5,7 @@ namespace lienthong::protocol {
 namespace {
 enum class FrameType : uint64_t {
     deliver = 1, ack = 2, reject = 3, ping = 4, pong = 5, dir_want = 8, dir_records = 9,
-    dir_reconcile = 10
+    dir_reconcile = 10, relay = 11, custody = 12
 };
 constexpr size_t kMaxRecordWire = 4096;
 
@@ -75,6 +75,12 @@ struct Encoder {
     Bytes operator()(const PongFrame& f) const { return Writer().array(2).u64(5).u64(f.nonce).take(); }
     Bytes operator()(const DirWantFrame& f) const { return with_ids(8, f.ids); }
     Bytes operator()(const DirReconcileFrame& f) const { return with_envelope(10, f.message); }
+    Bytes operator()(const RelayFrame& f) const {
+        Writer w;
+        w.array(4).u64(11).str(f.to).u64(f.hops_left).u64(f.urgency).raw(f.envelope);
+        return w.take();
+    }
+    Bytes operator()(const CustodyFrame& f) const { return Writer().array(3).u64(12).bin(f.id).str(f.to).take(); }
     Bytes operator()(const DirRecordsFrame& f) const {
         Writer w;
         w.array(1).u64(9);
@@ -104,7 +110,7 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
     auto r = d.root();
     LT_ASSIGN(auto type, r.u64("type"));
     const ByteView rest = frame.subspan(header_len);
-    const bool wants_envelope = type == 1 || type == 2 || type == 8 || type == 9 || type == 10;
+    const bool wants_envelope = type == 1 || type == 2 || type == 8 || type == 9 || type == 10 || type == 11;
     if (wants_envelope && rest.empty()) return make_error("frame: body is missing");
     if (!wants_envelope && !rest.empty()) return make_error("frame: unexpected bytes after the header");
     if (rest.size() > max_envelope_bytes)
@@ -145,6 +151,27 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
             break;
         }
         case FrameType::dir_reconcile: out = DirReconcileFrame{Bytes(rest.begin(), rest.end())}; break;
+        case FrameType::relay: {
+            RelayFrame f;
+            LT_ASSIGN(f.to, r.str("to", kMaxAgencyLength));
+            LT_TRY(check_agency(f.to, "to"));
+            LT_ASSIGN(f.hops_left, r.u64("hops_left"));
+            if (f.hops_left == 0 || f.hops_left > kMaxRelayHops)
+                return make_error("frame header: field 'hops_left' must be 1 to " + std::to_string(kMaxRelayHops));
+            LT_ASSIGN(f.urgency, r.u64("urgency"));
+            if (f.urgency > 3) return make_error("frame header: field 'urgency' must be 0 to 3");
+            f.envelope.assign(rest.begin(), rest.end());
+            out = std::move(f);
+            break;
+        }
+        case FrameType::custody: {
+            CustodyFrame f;
+            LT_ASSIGN(f.id, r.fixed<32>("id"));
+            LT_ASSIGN(f.to, r.str("to", kMaxAgencyLength));
+            if (!f.to.empty()) LT_TRY(check_agency(f.to, "to"));
+            out = std::move(f);
+            break;
+        }
         default: return make_error("frame: unknown type " + std::to_string(type));
     }
     LT_TRY(r.finish());

@@ -8,6 +8,12 @@
 //   Reject   [3, message_id:bin(32)|bin(0), reason:str]   why an envelope was refused
 //   Ping     [4, nonce:uint]       liveness probe from the connecting side
 //   Pong     [5, nonce:uint]       answer to Ping
+//   Relay    [11, to:str, hops_left:uint, urgency:uint] envelope
+//                                  previous hop → relay: take custody of this envelope and
+//                                  carry it on to `to` (one of its recipients)
+//   Custody  [12, id:bin(32), to:str]  "I hold message `id` for `to` durably": a relay's answer
+//                                  to Relay; with to = "" a node's answer to a receipt a relay
+//                                  forwarded to it (id = the receipt's id)
 //   DirWant    [8] [[id:bin(32)...]]             send me these records
 //   DirRecords [9] [[[kind:uint, record:bin]...]] records (kind 1 node, 2 issuer, 3 revocation,
 //                                                  4 cross-trust)
@@ -25,6 +31,7 @@
 #include <variant>
 
 #include "protocol/codec.h"
+#include "protocol/identity.h"
 
 namespace lienthong::protocol {
 
@@ -45,6 +52,17 @@ struct PongFrame {
     uint64_t nonce = 0;
 };
 
+constexpr uint64_t kMaxRelayHops = 8;
+struct RelayFrame {
+    std::string to;
+    uint64_t hops_left = 0;  // 1..kMaxRelayHops: hops this envelope may still make after this one
+    uint64_t urgency = 0;    // 0..3, the sender's outbox order (documents are sealed: relays cannot read it)
+    Bytes envelope;
+};
+struct CustodyFrame {
+    Hash32 id{};
+    std::string to;
+};
 struct DirWantFrame {
     std::vector<Hash32> ids;
 };
@@ -61,7 +79,7 @@ constexpr size_t kMaxDirectoryItems = 50000;
 // Types 6 and 7 (a digest, then every id) were the directory exchange before DirReconcile;
 // they are no longer understood.
 using Frame = std::variant<DeliverFrame, AckFrame, RejectFrame, PingFrame, PongFrame, DirWantFrame, DirRecordsFrame,
-                           DirReconcileFrame>;
+                           DirReconcileFrame, RelayFrame, CustodyFrame>;
 
 Bytes encode_frame(const Frame& f);
 Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes);

@@ -100,7 +100,7 @@ Result<SentRecord> decode_sent(const Hash32& id, ByteView v) {
 
 Bytes encode(const DeliveryRecord& r) {
     return Writer()
-        .array(9)
+        .array(11)
         .u64(static_cast<uint64_t>(r.state))
         .u64(r.queued_ms)
         .u64(r.receipt_ms)
@@ -110,6 +110,8 @@ Bytes encode(const DeliveryRecord& r) {
         .u64(r.urgency)
         .u64(r.acked_ms)
         .bin(r.receipt_id ? ByteView(*r.receipt_id) : ByteView())
+        .str(r.via)
+        .u64(r.custody_ms)
         .take();
 }
 
@@ -129,7 +131,51 @@ Result<DeliveryRecord> decode_delivery(std::string recipient, ByteView v) {
     LT_ASSIGN(out.acked_ms, r.u64("acked_ms"));
     LT_ASSIGN(auto rid, r.bin("receipt_id", 32));
     if (rid.size() == 32) out.receipt_id = to_hash(rid);
+    if (r.remaining() > 0) {
+        LT_ASSIGN(out.via, r.str("via", protocol::kMaxAgencyLength));
+        LT_ASSIGN(out.custody_ms, r.u64("custody_ms"));
+    }
     return out;
+}
+
+Bytes encode(const TransitRecord& r) {
+    return Writer()
+        .array(8)
+        .str(r.from_hop)
+        .str(r.origin)
+        .u64(r.received_ms)
+        .u64(r.seq)
+        .u64(r.urgency)
+        .u64(r.delivered ? 1 : 0)
+        .bin(r.receipt_id ? ByteView(*r.receipt_id) : ByteView())
+        .u64(r.hops_left)
+        .take();
+}
+
+Result<TransitRecord> decode_transit(const Hash32& id, std::string to, ByteView v) {
+    LT_ASSIGN(auto d, Decoded::parse(v, "transit record"));
+    auto r = d.root();
+    TransitRecord out;
+    out.id = id;
+    out.to = std::move(to);
+    LT_ASSIGN(out.from_hop, r.str("from_hop", protocol::kMaxAgencyLength));
+    LT_ASSIGN(out.origin, r.str("origin", protocol::kMaxAgencyLength));
+    LT_ASSIGN(out.received_ms, r.u64("received_ms"));
+    LT_ASSIGN(out.seq, r.u64("seq"));
+    LT_ASSIGN(out.urgency, r.u64("urgency"));
+    LT_ASSIGN(auto state, r.u64("state"));
+    out.delivered = state == 1;
+    LT_ASSIGN(auto rid, r.bin("receipt_id", 32));
+    if (rid.size() == 32) out.receipt_id = to_hash(rid);
+    LT_ASSIGN(out.hops_left, r.u64("hops_left"));
+    return out;
+}
+
+Bytes forward_key(const std::string& hop, const Hash32& receipt_id) {
+    Bytes k(hop.begin(), hop.end());
+    k.push_back(0);
+    k.insert(k.end(), receipt_id.begin(), receipt_id.end());
+    return k;
 }
 
 Bytes encode(const InboxRecord& r) {
@@ -195,7 +241,7 @@ const std::set<std::string> kTableNames = {"meta",       "documents", "sent",   
                                            "doc_summary", "doc_by_time", "terms", "business", "lifecycle",
                                            "statuses", "status_msgs",
                                            // node_impl.h's drop folder tables
-                                           "drop_done", "drop_export", "directory"};
+                                           "drop_done", "drop_export", "directory", "transit", "forward"};
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const EnvOptions& options, const std::string& agency) {
@@ -211,7 +257,8 @@ Result<std::unique_ptr<Store>> Store::open(const EnvOptions& options, const std:
                              Named{"deliveries", &s->m_deliveries}, Named{"outbox", &s->m_outbox},
                              Named{"receipts", &s->m_receipts}, Named{"inbox", &s->m_inbox},
                              Named{"inbox_info", &s->m_inbox_info}, Named{"peers", &s->m_peers},
-                             Named{"directory", &s->m_directory}}) {
+                             Named{"directory", &s->m_directory}, Named{"transit", &s->m_transit},
+                             Named{"forward", &s->m_forward}}) {
         LT_ASSIGN(*dbi, s->m_env->table(name));
     }
     LT_TRY(s->check_schema(agency));
@@ -310,6 +357,93 @@ Result<bool> Store::record_receipt(WriteTxn& t, const Hash32& id, const std::str
     LT_TRY(t.put(m_deliveries, key, encode(d)));
     LT_TRY(t.del(m_outbox, outbox_key(recipient, d.urgency, d.outbox_seq)));
     return true;
+}
+
+Result<bool> Store::record_custody(WriteTxn& t, const Hash32& id, const std::string& recipient,
+                                   const std::string& via, uint64_t now_ms) {
+    const Bytes key = id_agency_key(id, recipient);
+    auto raw = t.get(m_deliveries, key);
+    if (!raw) return false;
+    LT_ASSIGN(auto d, decode_delivery(recipient, *raw));
+    if (d.state != DeliveryState::pending || d.custody_ms != 0) return false;
+    d.via = via;
+    d.custody_ms = now_ms;
+    d.last_error.clear();
+    LT_TRY(t.put(m_deliveries, key, encode(d)));
+    LT_TRY(t.del(m_outbox, outbox_key(recipient, d.urgency, d.outbox_seq)));
+    return true;
+}
+
+Result<bool> Store::add_transit(WriteTxn& t, TransitRecord& rec, ByteView envelope) {
+    const Bytes key = id_agency_key(rec.id, rec.to);
+    if (t.get(m_transit, key)) return false;
+    LT_ASSIGN(rec.seq, next_seq(t));
+    if (!t.get(m_documents, rec.id)) LT_TRY(t.put(m_documents, rec.id, envelope));
+    LT_TRY(t.put(m_outbox, outbox_key(rec.to, rec.urgency, rec.seq), rec.id));
+    LT_TRY(t.put(m_transit, key, encode(rec)));
+    return true;
+}
+
+Result<bool> Store::complete_transit(WriteTxn& t, const Hash32& id, const std::string& to,
+                                     const Hash32& receipt_id) {
+    const Bytes key = id_agency_key(id, to);
+    auto raw = t.get(m_transit, key);
+    if (!raw) return false;
+    LT_ASSIGN(auto rec, decode_transit(id, to, *raw));
+    if (rec.delivered) return false;
+    rec.delivered = true;
+    rec.receipt_id = receipt_id;
+    LT_TRY(t.put(m_transit, key, encode(rec)));
+    LT_TRY(t.del(m_outbox, outbox_key(to, rec.urgency, rec.seq)));
+    return true;
+}
+
+Status Store::add_forward(WriteTxn& t, const std::string& hop, const Hash32& receipt_id) {
+    return t.put(m_forward, forward_key(hop, receipt_id), ByteView());
+}
+
+Status Store::remove_forward(WriteTxn& t, const std::string& hop, const Hash32& receipt_id) {
+    return t.del(m_forward, forward_key(hop, receipt_id));
+}
+
+std::optional<TransitRecord> Store::transit(const ReadTxn& t, const Hash32& id, const std::string& to) const {
+    auto v = t.get(m_transit, id_agency_key(id, to));
+    if (!v) return std::nullopt;
+    auto r = decode_transit(id, to, *v);
+    if (!r.ok()) return std::nullopt;
+    return std::move(r).value();
+}
+
+std::vector<TransitRecord> Store::transits(const ReadTxn& t, const Hash32& id) const {
+    std::vector<TransitRecord> out;
+    t.scan_prefix(m_transit, id, [&](ByteView k, ByteView v) {
+        auto r = decode_transit(id, std::string(k.begin() + 32, k.end()), v);
+        if (r.ok()) out.push_back(std::move(r).value());
+        return true;
+    });
+    return out;
+}
+
+std::set<std::string> Store::transit_destinations(const ReadTxn& t) const {
+    std::set<std::string> out;
+    t.scan_prefix(m_transit, ByteView(), [&](ByteView k, ByteView v) {
+        if (k.size() <= 32) return true;
+        auto r = decode_transit(to_hash(k.first(32)), std::string(k.begin() + 32, k.end()), v);
+        if (r.ok() && !r->delivered) out.insert(r->to);
+        return true;
+    });
+    return out;
+}
+
+std::vector<Hash32> Store::forwards(const ReadTxn& t, const std::string& hop, size_t max) const {
+    std::vector<Hash32> out;
+    Bytes prefix(hop.begin(), hop.end());
+    prefix.push_back(0);
+    t.scan_prefix(m_forward, prefix, [&](ByteView k, ByteView) {
+        if (k.size() == prefix.size() + 32) out.push_back(to_hash(k.subspan(prefix.size())));
+        return out.size() < max;
+    });
+    return out;
 }
 
 Status Store::put_receipt(WriteTxn& t, const Hash32& receipt_id, ByteView receipt_wire) {

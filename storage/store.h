@@ -11,7 +11,8 @@
 // | sent_info   | message id (32)             | [seq, created_ms, content_hash, subject, [recipients], size, urgency, |
 // |             |                             |  wrapped content key (secretbox under the local storage key)]  |
 // | deliveries  | message id (32) + agency    | [state, queued_ms, receipt_ms, attempts, last_error, seq, urgency, |
-// |             |                             |  acked_ms, receipt id (0 or 32 bytes)]                        |
+// |             |                             |  acked_ms, receipt id (0 or 32 bytes), via, custody_ms]      |
+// |             |                             |  (records written before relays have the first nine fields)  |
 // | outbox      | agency 0x00 (3-urgency) seq | message id (32): pending deliveries per peer; most urgent    |
 // |             |   (u8)       (u64 BE)       |   first (3 hỏa tốc … 0 thường), then oldest first            |
 // | receipts    | receipt id (32)             | receipt envelope wire bytes (one receipt covers a batch)    |
@@ -20,12 +21,18 @@
 // | peers       | agency                      | [sign_key, box_key, endpoint, source, added_ms]              |
 // | directory   | record id (32)              | kind (u8: 1 node 2 issuer 3 revocation 4 cross-trust) + wire |
 // |             |                             |   bytes (protocol/trust.h); only records that verified       |
-// An outbox entry exists exactly while its delivery is pending: it is deleted in the same
-// transaction that stores the verified receipt.
+// | transit     | message id (32) + agency    | [from_hop, origin, received_ms, seq, urgency, state (0 pending,  |
+// |             |                             |  1 delivered), receipt id (0 or 32), hops_left]: envelopes this node |
+// |             |                             |  carries for others as a relay (the bytes are in documents)  |
+// | forward     | agency 0x00 receipt id (32) | empty: receipts to pass back to that previous hop            |
+// An outbox entry exists exactly while its delivery is pending and no relay holds it: it is
+// deleted in the same transaction that stores the verified receipt or the relay's custody.
+// A relay's outbox holds the envelopes in its transit table the same way.
 #pragma once
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +71,22 @@ struct DeliveryRecord {
     uint64_t urgency = 0;
     uint64_t acked_ms = 0;  // our time when the verified receipt was committed
     std::optional<Hash32> receipt_id;
+    std::string via;          // the relay that took custody, or empty
+    uint64_t custody_ms = 0;  // our time when it did; 0: not relayed
+};
+
+// An envelope this node carries for others (a relay).
+struct TransitRecord {
+    Hash32 id{};
+    std::string to;        // the recipient it is carried to
+    std::string from_hop;  // the node it came from, to which the receipt goes back
+    std::string origin;    // the envelope's sender
+    uint64_t received_ms = 0;
+    uint64_t seq = 0;
+    uint64_t urgency = 0;
+    bool delivered = false;
+    std::optional<Hash32> receipt_id;
+    uint64_t hops_left = 0;  // relays it may still pass through after this node
 };
 
 struct InboxRecord {
@@ -109,6 +132,18 @@ public:
     Status put_receipt(WriteTxn& t, const Hash32& receipt_id, ByteView receipt_wire);
     Status note_attempt(WriteTxn& t, const Hash32& id, const std::string& recipient,
                         const std::string& error);
+    // A relay took custody of (id, recipient): the outbox entry goes (the relay carries it
+    // on), the delivery stays pending until the receipt. False if not pending or relayed already.
+    Result<bool> record_custody(WriteTxn& t, const Hash32& id, const std::string& recipient,
+                                const std::string& via, uint64_t now_ms);
+    // Takes custody as a relay: the envelope, an outbox entry for rec.to and the transit
+    // record. Fills rec.seq. False (nothing written) when (id, to) is already in transit.
+    Result<bool> add_transit(WriteTxn& t, TransitRecord& rec, ByteView envelope);
+    // The receipt for a transit came back: its outbox entry goes. False if not pending.
+    Result<bool> complete_transit(WriteTxn& t, const Hash32& id, const std::string& to,
+                                  const Hash32& receipt_id);
+    Status add_forward(WriteTxn& t, const std::string& hop, const Hash32& receipt_id);
+    Status remove_forward(WriteTxn& t, const std::string& hop, const Hash32& receipt_id);
     // Adds a received document. REQUIRES: !has_inbox(id).
     Status add_inbox(WriteTxn& t, InboxRecord& rec, ByteView envelope);
     Status put_peer(WriteTxn& t, const PeerRecord& p);
@@ -123,6 +158,13 @@ public:
     std::optional<DeliveryRecord> delivery(const ReadTxn& t, const Hash32& id,
                                            const std::string& recipient) const;
     std::optional<Bytes> receipt(const ReadTxn& t, const Hash32& receipt_id) const;
+    std::optional<TransitRecord> transit(const ReadTxn& t, const Hash32& id, const std::string& to) const;
+    // Every transit record of message `id` (one per recipient it is carried to).
+    std::vector<TransitRecord> transits(const ReadTxn& t, const Hash32& id) const;
+    // Receipts waiting to go back to `hop`, at most `max`.
+    std::vector<Hash32> forwards(const ReadTxn& t, const std::string& hop, size_t max) const;
+    // The recipients of every transit not yet delivered.
+    std::set<std::string> transit_destinations(const ReadTxn& t) const;
     // Calls fn(outbox key, message id) for pending entries of `agency` strictly after
     // `after_key` (empty = from the start), in delivery order, while fn returns true.
     void scan_outbox(const ReadTxn& t, const std::string& agency, ByteView after_key,
@@ -147,7 +189,7 @@ private:
 
     std::unique_ptr<Env> m_env;
     MDB_dbi m_meta{}, m_documents{}, m_sent{}, m_sent_info{}, m_deliveries{}, m_outbox{},
-        m_receipts{}, m_inbox{}, m_inbox_info{}, m_peers{}, m_directory{};
+        m_receipts{}, m_inbox{}, m_inbox_info{}, m_peers{}, m_directory{}, m_transit{}, m_forward{};
 };
 
 Bytes be64(uint64_t v);

@@ -227,3 +227,38 @@ TEST_CASE("an error quoting a value or key with a line break is still one line",
     refused(valid_yaml() + "\"bad\\nkey\": 1\n", "'bad\\nkey'");
     refused(replace(valid_yaml(), "agency: \"000.00.31.H14\"", "agency: \"A\\r\\nB\""), "'agency'");
 }
+
+TEST_CASE("relay routes parse and pick the longest prefix", "[node][config]") {
+    const std::string relay = "relay:\n  default_via: \"000.00.31.H00\"\n  fallback_ms: 500\n  max_hops: 3\n"
+                              "  routes:\n"
+                              "    - {to: \"000.00.00.\", via: \"000.00.00.H41\"}\n"
+                              "    - {to: \"000.00.00.H41.02\", via: \"000.01.31.H14\"}\n";
+    auto c = parse_config(valid_yaml() + relay, kPath);
+    REQUIRE(c.ok());
+    CHECK(c->relay.fallback_ms == 500);
+    CHECK(c->relay.max_hops == 3);
+    CHECK(c->relay.via_for("000.00.00.H41.02") == "000.01.31.H14");  // the longer prefix
+    CHECK(c->relay.via_for("000.00.00.H99") == "000.00.00.H41");
+    CHECK(c->relay.via_for("000.05.01.C01") == "000.00.31.H00");  // the default route
+    auto none = parse_config(valid_yaml(), kPath);
+    REQUIRE(none.ok());
+    CHECK(none->relay.via_for("000.05.01.C01").empty());
+}
+
+TEST_CASE("bad relay settings are refused with the key", "[node][config]") {
+    const auto with = [](const std::string& relay) { return valid_yaml() + "relay:\n" + relay; };
+    refused(with("  default_via: \"not a code\"\n"), "'relay.default_via'");
+    refused(with("  default_via: \"000.00.31.H14\"\n"), "'relay.default_via' is this node itself");
+    refused(with("  max_hops: 0\n"), "'relay.max_hops'");
+    refused(with("  max_hops: 9\n"), "'relay.max_hops'");
+    refused(with("  fallback_ms: -1\n"), "'relay.fallback_ms'");
+    refused(with("  routes: \"000.00.\"\n"), "'relay.routes' must be a list");
+    refused(with("  routes:\n    - \"000.00.\"\n"), "'relay.routes[0].'");
+    refused(with("  routes:\n    - {to: \"000.00.\"}\n"), "'relay.routes[0].via'");
+    refused(with("  routes:\n    - {to: \"bad prefix!\", via: \"000.00.00.H41\"}\n"), "relay.routes[0].to");
+    refused(with("  routes:\n    - {to: \"000.00.\", via: \"000.00.31.H14\"}\n"), "this node itself");
+    refused(with("  routes:\n    - {to: \"000.00.\", via: \"000.00.00.H41\"}\n    - {to: \"000.00.\", via: \"000.01.31.H14\"}\n"),
+            "given twice");
+    refused(with("  routes:\n    - {to: \"000.00.\", via: \"000.00.00.H41\", cost: 1}\n"), "cost");
+    refused(with("  bogus: 1\n"), "relay.bogus");
+}

@@ -138,7 +138,7 @@ TEST_CASE("a missing envelope, or bytes after a header that takes none, is refus
 }
 
 TEST_CASE("an unknown frame type is refused", "[protocol][frame]") {
-    for (uint64_t t : std::initializer_list<uint64_t>{0, 6, 7, 11, 100, UINT64_MAX}) {
+    for (uint64_t t : std::initializer_list<uint64_t>{0, 6, 7, 13, 100, UINT64_MAX}) {
         auto r = decode(Writer().array(1).u64(t).take());
         REQUIRE_FALSE(r.ok());
         CHECK_THAT(r.error(), Catch::Contains("unknown type"));
@@ -200,4 +200,33 @@ TEST_CASE("malformed directory frames are refused", "[protocol][frame][directory
     CHECK_FALSE(decode(Writer().array(1).u64(10).take()).ok());
     CHECK_FALSE(decode(Writer().array(3).u64(6).bin(Bytes(32, 0)).u64(1).take()).ok());
     CHECK_FALSE(decode(concat(Writer().array(1).u64(7).take(), Writer().array(1).array(0).take())).ok());
+}
+
+TEST_CASE("relay and custody frames round trip and are checked", "[protocol][frame]") {
+    const Bytes env = pattern_bytes(700, 9);
+    auto r = decode(encode_frame(RelayFrame{"000.00.00.P01", 3, 2, env}));
+    REQUIRE(r.ok());
+    REQUIRE(std::holds_alternative<RelayFrame>(*r));
+    const auto& relay = std::get<RelayFrame>(*r);
+    CHECK(relay.to == "000.00.00.P01");
+    CHECK(relay.hops_left == 3);
+    CHECK(relay.urgency == 2);
+    CHECK(relay.envelope == env);
+    Hash32 id{};
+    id.fill(0x5a);
+    for (const std::string to : {"000.00.00.P01", ""}) {
+        auto c = decode(encode_frame(CustodyFrame{id, to}));
+        REQUIRE(c.ok());
+        REQUIRE(std::holds_alternative<CustodyFrame>(*c));
+        CHECK(std::get<CustodyFrame>(*c).id == id);
+        CHECK(std::get<CustodyFrame>(*c).to == to);
+    }
+    // Hop limits, urgency, a bad agency code, a missing envelope, a short id.
+    CHECK_FALSE(decode(encode_frame(RelayFrame{"000.00.00.P01", 0, 0, env})).ok());
+    CHECK_FALSE(decode(encode_frame(RelayFrame{"000.00.00.P01", kMaxRelayHops + 1, 0, env})).ok());
+    CHECK_FALSE(decode(encode_frame(RelayFrame{"000.00.00.P01", 1, 4, env})).ok());
+    CHECK_FALSE(decode(encode_frame(RelayFrame{"not a code", 1, 0, env})).ok());
+    CHECK_FALSE(decode(Writer().array(4).u64(11).str("000.00.00.P01").u64(1).u64(0).take()).ok());
+    CHECK_FALSE(decode(Writer().array(3).u64(12).bin(Bytes(31, 1)).str("").take()).ok());
+    CHECK_FALSE(decode(Writer().array(3).u64(12).bin(Bytes(32, 1)).str("bad code!").take()).ok());
 }

@@ -1,0 +1,278 @@
+// Store-and-forward relays (issue 4): when a recipient cannot be reached directly, its
+// envelopes go to the relay its route names (config relay.routes / relay.default_via), which
+// takes custody durably and carries them on; the end-to-end receipt comes back hop by hop.
+//
+//   A (sender)                B (relay)                          C (recipient)
+//   Relay{to C} envelope  →   verify A's signature (no decryption: B cannot read it),
+//                             commit transit + outbox entry for C
+//                         ←   Custody{id, C}
+//   delivery (id, C) stays pending, its outbox entry goes: B is responsible now
+//                             Deliver envelope                →  verify, open, commit inbox
+//                                                             ←  Ack (receipt signed by C)
+//                             commit: transit done, forward entry for A
+//   Ack (C's receipt)     ←   (resent until A answers)
+//   verify C's signature, record the receipt
+//                         →   Custody{receipt id, ""}
+//                             forward entry goes
+// Every step is idempotent: a Relay B already holds is answered with Custody again, a receipt
+// A already holds with Custody again, a document C already holds with its receipt again. The
+// hop limit (RelayFrame::hops_left) ends loops; a node never relays a document it sent.
+#include <algorithm>
+
+#include "node/node_impl.h"
+
+namespace lienthong::node {
+
+// The relay to use for `agency` now, or "" to deliver directly (or not at all): a route covers
+// it and its direct link cannot be made or has been down for relay.fallback_ms.
+std::string NodeImpl::relay_via(const std::string& agency, uint64_t now) {
+    const std::string via = m_config.relay.via_for(agency);
+    if (via.empty() || via == agency) return "";
+    if (auto it = m_links.find(agency); it != m_links.end()) {
+        const auto& l = it->second;
+        if (l.connected || now < l.down_since_ms + m_config.relay.fallback_ms) return "";
+    }
+    auto v = m_links.find(via);
+    if (v == m_links.end() || !v->second.connected) return "";
+    return via;
+}
+
+std::optional<protocol::SignPublicKey> NodeImpl::sender_key(const std::string& agency) const {
+    if (auto it = m_links.find(agency); it != m_links.end()) return it->second.record.identity.sign_key;
+    if (auto cur = m_dir.current.find(agency); cur != m_dir.current.end()) return cur->second.sign_key;
+    return std::nullopt;
+}
+
+// Hands `via` the queued envelopes of every recipient routed through it now, as Relay frames,
+// within its window.
+void NodeImpl::pump_relays(PeerLink& via) {
+    if (!via.connected || (m_config.relay.routes.empty() && m_config.relay.default_via.empty())) return;
+    const uint64_t now = m_clock->now_ms();
+    const std::string& via_agency = via.record.identity.agency;
+    std::vector<std::string> routed;
+    for (const auto& [agency, link] : m_links)
+        if (agency != via_agency && relay_via(agency, now) == via_agency) routed.push_back(agency);
+    for (const auto& agency : m_transit_unlinked)
+        if (!m_links.count(agency) && relay_via(agency, now) == via_agency) routed.push_back(agency);
+    if (routed.empty()) return;
+    const size_t window = m_config.limits.window_documents;
+    struct Item {
+        std::string to;
+        Hash32 id;
+        uint64_t urgency;
+        uint64_t hops;
+        Bytes envelope;
+    };
+    std::vector<Item> items;
+    m_store->env().read([&](const storage::ReadTxn& t) {
+        for (const auto& agency : routed) {
+            if (via.relay_inflight.size() + items.size() >= window) break;
+            m_store->scan_outbox(t, agency, {}, [&](ByteView key, const Hash32& id) {
+                if (via.relay_inflight.size() + items.size() >= window) return false;
+                if (via.relay_inflight.count({id, agency})) return true;
+                auto doc = m_store->document(t, id);
+                if (!doc) return true;
+                // outbox key: agency 0x00 (3 - urgency) seq
+                const uint64_t urgency = key.size() > agency.size() + 1 ? 3 - std::min<uint64_t>(3, key[agency.size() + 1]) : 0;
+                uint64_t hops = m_config.relay.max_hops;
+                if (auto tr = m_store->transit(t, id, agency)) hops = std::min<uint64_t>(hops, tr->hops_left);
+                if (hops == 0) return true;  // carried as far as it may go: only a direct link delivers it
+                items.push_back(Item{agency, id, urgency, hops, std::move(*doc)});
+                return true;
+            });
+        }
+        return 0;
+    });
+    for (auto& it : items) {
+        if (!send_frame(*via.dealer, protocol::RelayFrame{it.to, it.hops, it.urgency, std::move(it.envelope)})) break;
+        via.relay_inflight[{it.id, it.to}] = now;
+        m_log.debug("relay_sent", {{"peer", via_agency}, {"to", it.to}, {"msg", hex_id(it.id)}});
+    }
+}
+
+void NodeImpl::relay_timers(PeerLink& link, uint64_t now) {
+    // A relay that did not answer: hand those envelopes over again (it is idempotent).
+    const uint64_t wait = std::clamp(4 * link.rto_ms(), 2 * m_config.retry.initial_ms, m_config.retry.max_ms);
+    for (auto it = link.relay_inflight.begin(); it != link.relay_inflight.end();)
+        it = now >= it->second + wait ? link.relay_inflight.erase(it) : std::next(it);
+    // Receipts waiting to go back to this link's agency, until it answers with Custody.
+    if (!link.connected || now < link.next_forward_ms) return;
+    link.next_forward_ms = now + std::max<uint64_t>(wait, 1000);
+    const std::string& hop = link.record.identity.agency;
+    std::vector<Bytes> wires;
+    m_store->env().read([&](const storage::ReadTxn& t) {
+        for (const auto& rid : m_store->forwards(t, hop, 256))
+            if (auto w = m_store->receipt(t, rid)) wires.push_back(std::move(*w));
+        return 0;
+    });
+    for (auto& w : wires) send_frame(*link.dealer, protocol::AckFrame{std::move(w)});
+}
+
+// Router side: a peer asks us to carry an envelope on.
+void NodeImpl::on_relay(const Bytes& rid, const std::string& peer, protocol::RelayFrame f) {
+    auto se = protocol::decode_envelope(f.envelope, m_limits);
+    if (!se.ok()) return reject(rid, peer, "malformed_envelope", se.error(), {});
+    const Bytes mid(se->id.begin(), se->id.end());
+    if (se->env.kind != protocol::Kind::document && se->env.kind != protocol::Kind::status)
+        return reject(rid, peer, "wrong_kind", "only documents and status reports are relayed", mid);
+    if (std::find(se->env.to.begin(), se->env.to.end(), f.to) == se->env.to.end())
+        return reject(rid, peer, "not_addressed", "relay asked to carry the envelope to '" + f.to + "', which it is not addressed to", mid);
+    if (f.to == m_config.agency) return on_deliver(rid, peer, std::move(f.envelope));
+    const auto key = sender_key(se->env.from);
+    if (!key) return reject(rid, peer, "unknown_sender", "relay does not know the sender '" + se->env.from + "' (not a peer, not in the directory)", mid);
+    if (!verify_from(*se, se->env.from, *key))
+        return reject(rid, peer, "bad_signature", "envelope signature does not verify with the sender's key", mid);
+    // Idempotent: what we hold already is answered with custody again.
+    bool held = false, ours = false;
+    m_store->env().read([&](const storage::ReadTxn& t) {
+        held = m_store->transit(t, se->id, f.to).has_value();
+        ours = m_store->sent_record(t, se->id).has_value();
+        return 0;
+    });
+    if (held) {
+        send_frame(*m_router, protocol::CustodyFrame{se->id, f.to}, rid);
+        return;
+    }
+    if (ours) return reject(rid, peer, "relay_loop", "the envelope came back to its sender: check the relay routes", mid);
+    const bool direct = ensure_link(f.to) != m_links.end();
+    const std::string onward = m_config.relay.via_for(f.to);
+    if (!direct && (onward.empty() || onward == peer || f.hops_left <= 1))
+        return reject(rid, peer, "no_route",
+                      "relay " + m_config.agency + " has no link and no further route to '" + f.to + "'", mid);
+    auto rec = std::make_shared<storage::TransitRecord>();
+    rec->id = se->id;
+    rec->to = f.to;
+    rec->from_hop = peer;
+    rec->origin = se->env.from;
+    rec->received_ms = m_clock->now_ms();
+    rec->urgency = f.urgency;
+    rec->hops_left = f.hops_left - 1;
+    auto fresh = std::make_shared<bool>(false);
+    m_batch.writes.push_back([this, rec, fresh, wire = std::move(f.envelope)](storage::WriteTxn& t) -> Status {
+        LT_ASSIGN(*fresh, m_store->add_transit(t, *rec, wire));
+        return ok_status();
+    });
+    m_batch.after.push_back([this, rid, peer, rec, fresh, direct](bool ok, const std::string& error) {
+        if (!ok) {
+            m_log.error("custody_failed", {{"peer", peer}, {"to", rec->to}, {"msg", hex_id(rec->id)}, {"error", error}});
+            return;  // no custody: the previous hop sends it again
+        }
+        send_frame(*m_router, protocol::CustodyFrame{rec->id, rec->to}, rid);
+        if (!direct) m_transit_unlinked.insert(rec->to);
+        if (*fresh) {
+            if (auto it = m_links.find(rec->to); it != m_links.end()) it->second.has_more = true;
+            m_log.info("custody_taken", {{"peer", peer}, {"from", rec->origin}, {"to", rec->to}, {"msg", hex_id(rec->id)},
+                                         {"hops_left", std::to_string(rec->hops_left)}});
+        }
+    });
+}
+
+// Dealer side: the relay holds an envelope we handed it, or the previous hop holds a receipt
+// we passed back.
+void NodeImpl::on_custody(PeerLink& link, const protocol::CustodyFrame& f) {
+    const std::string via = link.record.identity.agency;
+    if (f.to.empty()) {
+        m_batch.writes.push_back([this, via, id = f.id](storage::WriteTxn& t) { return m_store->remove_forward(t, via, id); });
+        return;
+    }
+    if (!link.relay_inflight.count({f.id, f.to})) return;  // not asked, or answered already
+    auto fresh = std::make_shared<bool>(false);
+    const uint64_t now = m_clock->now_ms();
+    m_batch.writes.push_back([this, via, f, fresh, now](storage::WriteTxn& t) -> Status {
+        LT_ASSIGN(*fresh, m_store->record_custody(t, f.id, f.to, via, now));
+        return ok_status();
+    });
+    m_batch.after.push_back([this, via, f, fresh](bool ok, const std::string&) {
+        if (!ok) return;  // asked again after the relay timer; the relay answers again
+        if (auto it = m_links.find(via); it != m_links.end()) it->second.relay_inflight.erase({f.id, f.to});
+        if (*fresh) m_log.info("relayed", {{"peer", via}, {"to", f.to}, {"msg", hex_id(f.id)}});
+    });
+}
+
+// Router side: a receipt a relay passes back to us (we sent the document, or relayed it on).
+void NodeImpl::on_forwarded_receipt(const Bytes& rid, const std::string& peer, Bytes envelope) {
+    auto se = protocol::decode_envelope(envelope, m_limits);
+    const auto refuse = [&](const std::string& kind, const std::string& why) {
+        ++m_counters.rejected[kind];
+        m_log.warn("receipt_rejected", {{"peer", peer}, {"error", why}});
+    };
+    if (!se.ok()) return refuse("malformed_receipt", se.error());
+    if (se->env.kind != protocol::Kind::receipt) return refuse("malformed_receipt", "ack does not carry a receipt");
+    const std::string signer = se->env.from;
+    const auto key = sender_key(signer);
+    if (!key) return refuse("unknown_sender", "receipt signed by '" + signer + "', whom this node does not know");
+    if (!verify_from(*se, signer, *key)) return refuse("bad_signature", "receipt signature is invalid");
+    auto receipt = protocol::parse_receipt(*se);
+    if (!receipt.ok()) return refuse("malformed_receipt", receipt.error());
+    auto outcome = std::make_shared<ReceiptOutcome>();
+    const Hash32 receipt_id = se->id;
+    m_batch.writes.push_back([this, receipt_id, signer, r = std::move(receipt).value(), wire = std::move(se->wire),
+                              outcome](storage::WriteTxn& t) -> Status {
+        *outcome = ReceiptOutcome{};
+        return apply_receipt(t, signer, r, receipt_id, wire, *outcome);
+    });
+    m_batch.after.push_back([this, rid, peer, signer, receipt_id, outcome](bool ok, const std::string&) {
+        if (!ok) return;  // not answered: the relay passes it again
+        send_frame(*m_router, protocol::CustodyFrame{receipt_id, ""}, rid);
+        m_counters.receipts += outcome->delivered.size();
+        for (const auto& id : outcome->delivered)
+            m_log.info("delivered", {{"peer", signer}, {"via", peer}, {"msg", hex_id(id)},
+                                     {"receipt", protocol::short_id(receipt_id)}});
+        for (const auto& id : outcome->relayed)
+            m_log.info("relay_delivered", {{"peer", signer}, {"via", peer}, {"msg", hex_id(id)}});
+        for (const auto& hop : outcome->forward_to)
+            if (auto h = m_links.find(hop); h != m_links.end()) h->second.next_forward_ms = 0;
+        for (const auto& id : outcome->mismatched) {
+            ++m_counters.rejected["bad_receipt"];
+            m_log.warn("receipt_rejected", {{"peer", peer}, {"msg", hex_id(id)}, {"error", "receipt signs a different document hash"}});
+        }
+    });
+}
+
+// A verified receipt of `recipient`: stored; each document it names that we sent is
+// delivered to `recipient` (its 01 recorded), each we carry for `recipient` as a relay is
+// done and the receipt queued back to the hop it came from.
+Status NodeImpl::apply_receipt(storage::WriteTxn& t, const std::string& recipient, const protocol::Receipt& r,
+                               const Hash32& receipt_id, ByteView wire, ReceiptOutcome& out) {
+    LT_TRY(m_store->put_receipt(t, receipt_id, wire));
+    const uint64_t now = m_clock->now_ms();
+    for (const auto& e : r.entries) {
+        auto sent = m_store->sent_record(t, e.message_id);
+        if (!sent) {
+            auto tr = m_store->transit(t, e.message_id, recipient);
+            if (!tr) {
+                out.unknown.push_back(e.message_id);
+                continue;
+            }
+            LT_ASSIGN(bool done, m_store->complete_transit(t, e.message_id, recipient, receipt_id));
+            if (done) {
+                LT_TRY(m_store->add_forward(t, tr->from_hop, receipt_id));
+                out.relayed.push_back(e.message_id);
+                out.forward_to.insert(tr->from_hop);
+            } else {
+                out.known.push_back(e.message_id);
+            }
+            continue;
+        }
+        if (sent->content_hash != e.document_hash) {
+            out.mismatched.push_back(e.message_id);
+            continue;
+        }
+        LT_ASSIGN(bool fresh, m_store->record_receipt(t, e.message_id, recipient, r.received_ms, now, receipt_id));
+        (fresh ? out.delivered : out.known).push_back(e.message_id);
+        if (fresh && m_catalog->summary(t, e.message_id)) {
+            // The signed receipt is the recipient's 01 (arrived) on the document's timeline.
+            storage::StatusEvent arrived;
+            arrived.document = e.message_id;
+            arrived.recipient = arrived.reporter = recipient;
+            arrived.code = "01";
+            arrived.time_ms = r.received_ms;
+            arrived.recorded_ms = now;
+            LT_ASSIGN(auto seq, m_store->next_seq(t));
+            if (auto added = m_catalog->add_status(t, arrived, seq); !added.ok()) return added.take_error();
+        }
+    }
+    return ok_status();
+}
+
+}  // namespace lienthong::node
