@@ -139,6 +139,10 @@ void NodeImpl::on_router_readable() {
                     on_deliver(rid, peer, std::move(f.envelope));
                 } else if constexpr (std::is_same_v<T, protocol::PingFrame>) {
                     send_frame(*m_router, protocol::PongFrame{f.nonce}, rid);
+                } else if constexpr (std::is_same_v<T, protocol::SyncFrame>) {
+                    on_sync_request(rid, peer, f);
+                } else if constexpr (std::is_same_v<T, protocol::ReceiptWantFrame>) {
+                    on_receipt_want(rid, peer, f);
                 } else if constexpr (std::is_same_v<T, protocol::RelayFrame>) {
                     on_relay(rid, peer, std::move(f));
                 } else if constexpr (std::is_same_v<T, protocol::AckFrame>) {
@@ -198,6 +202,7 @@ void NodeImpl::on_deliver(const Bytes& routing_id, const std::string& peer, Byte
     d.rec.id = se->id;
     d.rec.sender = origin;
     d.rec.size = envelope.size();
+    d.rec.created_ms = se->env.created_ms;
     if (se->env.kind == protocol::Kind::document) {
         auto opened = protocol::open_document(*se, m_identity, m_limits, &m_shared_keys);
         for (size_t k = 0; !opened.ok() && k < m_previous.size(); ++k)  // sealed before our key rotated

@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include <signal.h>
 #include <sodium.h>
 #include <sys/signalfd.h>
@@ -117,6 +118,7 @@ void NodeImpl::reopen_router() {
 
 Status NodeImpl::start() {
     m_started_ms = m_clock->now_ms();
+    if (const char* n = std::getenv("LIENTHONG_TEST_DROP_ACKS")) m_drop_acks = std::strtoull(n, nullptr, 10);
     {
         std::error_code ec;
         std::filesystem::create_directories(m_config.data_dir, ec);
@@ -428,6 +430,11 @@ void NodeImpl::send_acks(Batch& batch) {
     for (const auto& [rid, receipt_id] : batch.acks) {
         auto w = batch.receipt_wires.find(receipt_id);
         if (w == batch.receipt_wires.end()) continue;
+        if (m_drop_acks > 0) {
+            --m_drop_acks;
+            m_log.warn("ack_dropped", {{"receipt", protocol::short_id(receipt_id)}, {"note", "LIENTHONG_TEST_DROP_ACKS"}});
+            continue;
+        }
         send_frame(*m_router, protocol::AckFrame{w->second}, rid);
     }
 }

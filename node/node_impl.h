@@ -53,6 +53,20 @@ struct DirSync {
     uint64_t started_ms = 0;
 };
 
+// A reconciliation of what this node sent a peer against what the peer received, run when the
+// link comes up with documents pending (delivery_sync.cpp); the outbox waits until it settles.
+struct DeliverySync {
+    DeliverySync(std::shared_ptr<const protocol::VectorReconcileStorage> s, const protocol::ReconcileOptions& options,
+                 uint64_t since, uint64_t now_ms)
+        : set(std::move(s)), recon(*set, options), since_ms(since), started_ms(now_ms) {}
+    std::shared_ptr<const protocol::VectorReconcileStorage> set;
+    protocol::Reconciler recon;
+    std::vector<Hash32> have, need;
+    std::vector<Hash32> pending;  // our outbox for the peer when it began
+    uint64_t since_ms = 0;
+    uint64_t started_ms = 0;
+};
+
 // What a verified receipt changed (NodeImpl::apply_receipt).
 struct ReceiptOutcome {
     std::vector<Hash32> delivered, known, unknown, mismatched;
@@ -94,6 +108,7 @@ struct PeerLink {
     uint64_t next_forward_ms = 0;
     uint64_t next_gossip_ms = 0;  // when to reconcile our directories again
     std::unique_ptr<DirSync> dir_sync;
+    std::unique_ptr<DeliverySync> sync;  // while set, the outbox waits
     uint64_t delivered = 0;
     uint64_t retries = 0;
 };
@@ -280,6 +295,11 @@ private:
     Result<StoredMessage> open_stored(const Hash32& id);
     Status index_inbound(storage::WriteTxn& t, const InboundDoc& d);
     bool verify_from(const protocol::SignedEnvelope& se, const std::string& agency, const protocol::SignPublicKey& link_key);
+    // reconciliation on reconnect (delivery_sync.cpp)
+    void start_delivery_sync(PeerLink& link, uint64_t now);
+    void on_sync_answer(PeerLink& link, const protocol::SyncFrame& f);
+    void on_sync_request(const Bytes& rid, const std::string& peer, const protocol::SyncFrame& f);
+    void on_receipt_want(const Bytes& rid, const std::string& peer, const protocol::ReceiptWantFrame& f);
     // relays (relay.cpp)
     std::string relay_via(const std::string& agency, uint64_t now);
     void pump_relays(PeerLink& via);
@@ -359,6 +379,9 @@ private:
     std::map<std::string, PeerLink> m_links;
     // Receipts already applied, so a receipt re-sent for many duplicates is checked once.
     std::set<Hash32, HashLess> m_applied_receipts;
+    // Test-only fault injection (LIENTHONG_TEST_DROP_ACKS=N): the first N acknowledgements this
+    // node would send are dropped, as if lost on the wire.
+    uint64_t m_drop_acks = 0;
     std::set<std::string> m_transit_unlinked;  // transit recipients with no link: reached by route only
     // Documents received but not yet committed (gathered or in the committer): a re-sent
     // copy is dropped unread; the first copy's receipt answers it.

@@ -94,7 +94,7 @@ void NodeImpl::pump_all() {
 
 void NodeImpl::pump(PeerLink& link) {
     const auto& lim = m_config.limits;
-    if (!link.connected || !link.has_more) return;
+    if (!link.connected || !link.has_more || link.sync) return;
     if (link.inflight.size() >= lim.window_documents || link.inflight_bytes >= lim.window_bytes) return;
     // Read what fits in the window in one snapshot, skipping what is already in flight (the
     // cursor restarts from the top when an urgent document jumps the queue).
@@ -175,6 +175,7 @@ void NodeImpl::on_monitor_event(PeerLink& link) {
             link.relay_inflight.clear();
             link.next_forward_ms = now;
             m_log.info("peer_connected", {{"peer", agency}, {"endpoint", link.record.endpoint}});
+            start_delivery_sync(link, now);
             break;
         case ZMQ_EVENT_DISCONNECTED:
             if (link.connected) {
@@ -246,6 +247,8 @@ void NodeImpl::on_dealer_readable(PeerLink& link) {
                             return m_store->note_attempt(t, id, agency, err);
                         });
                     }
+                } else if constexpr (std::is_same_v<T, protocol::SyncFrame>) {
+                    on_sync_answer(l, f);
                 } else if constexpr (std::is_same_v<T, protocol::CustodyFrame>) {
                     on_custody(l, f);
                 } else if constexpr (std::is_same_v<T, protocol::PongFrame>) {
@@ -369,6 +372,10 @@ void NodeImpl::on_peer_timers(PeerLink& link, uint64_t now) {
         link.last_progress_ms = now;
     }
     relay_timers(link, now);
+    if (link.sync && now >= link.sync->started_ms + std::max<uint64_t>(2000, 4 * link.rto_ms())) {
+        m_log.warn("delivery_sync_timeout", {{"peer", agency}, {"note", "no answer; sending the outbox"}});
+        link.sync.reset();
+    }
     if (now >= link.next_ping_ms) {
         link.next_ping_ms = now + m_config.heartbeat_ms;
         send_frame(*link.dealer, protocol::PingFrame{++link.ping_nonce});

@@ -5,7 +5,7 @@ namespace lienthong::protocol {
 namespace {
 enum class FrameType : uint64_t {
     deliver = 1, ack = 2, reject = 3, ping = 4, pong = 5, dir_want = 8, dir_records = 9,
-    dir_reconcile = 10, relay = 11, custody = 12
+    dir_reconcile = 10, relay = 11, custody = 12, sync = 13, receipt_want = 14
 };
 constexpr size_t kMaxRecordWire = 4096;
 
@@ -80,6 +80,12 @@ struct Encoder {
         w.array(4).u64(11).str(f.to).u64(f.hops_left).u64(f.urgency).raw(f.envelope);
         return w.take();
     }
+    Bytes operator()(const SyncFrame& f) const {
+        Writer w;
+        w.array(2).u64(13).u64(f.since_ms).raw(f.message);
+        return w.take();
+    }
+    Bytes operator()(const ReceiptWantFrame& f) const { return with_ids(14, f.ids); }
     Bytes operator()(const CustodyFrame& f) const { return Writer().array(3).u64(12).bin(f.id).str(f.to).take(); }
     Bytes operator()(const DirRecordsFrame& f) const {
         Writer w;
@@ -110,7 +116,8 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
     auto r = d.root();
     LT_ASSIGN(auto type, r.u64("type"));
     const ByteView rest = frame.subspan(header_len);
-    const bool wants_envelope = type == 1 || type == 2 || type == 8 || type == 9 || type == 10 || type == 11;
+    const bool wants_envelope = type == 1 || type == 2 || type == 8 || type == 9 || type == 10 || type == 11 ||
+                                type == 13 || type == 14;
     if (wants_envelope && rest.empty()) return make_error("frame: body is missing");
     if (!wants_envelope && !rest.empty()) return make_error("frame: unexpected bytes after the header");
     if (rest.size() > max_envelope_bytes)
@@ -162,6 +169,18 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
             if (f.urgency > 3) return make_error("frame header: field 'urgency' must be 0 to 3");
             f.envelope.assign(rest.begin(), rest.end());
             out = std::move(f);
+            break;
+        }
+        case FrameType::sync: {
+            SyncFrame f;
+            LT_ASSIGN(f.since_ms, r.u64("since_ms"));
+            f.message.assign(rest.begin(), rest.end());
+            out = std::move(f);
+            break;
+        }
+        case FrameType::receipt_want: {
+            LT_ASSIGN(auto ids, read_ids(rest));
+            out = ReceiptWantFrame{std::move(ids)};
             break;
         }
         case FrameType::custody: {

@@ -14,6 +14,11 @@
 //   Custody  [12, id:bin(32), to:str]  "I hold message `id` for `to` durably": a relay's answer
 //                                  to Relay; with to = "" a node's answer to a receipt a relay
 //                                  forwarded to it (id = the receipt's id)
+//   Sync     [13, since_ms:uint] message  one step of range-based reconciliation
+//                                  (protocol/reconcile.h) of the messages the connecting side
+//                                  sent to the other created at or after since_ms, against
+//                                  those the other received from it; and the answer
+//   ReceiptWant [14] [[id:bin(32)...]]  "you hold these of mine: send me their receipts"
 //   DirWant    [8] [[id:bin(32)...]]             send me these records
 //   DirRecords [9] [[[kind:uint, record:bin]...]] records (kind 1 node, 2 issuer, 3 revocation,
 //                                                  4 cross-trust)
@@ -63,6 +68,13 @@ struct CustodyFrame {
     Hash32 id{};
     std::string to;
 };
+struct SyncFrame {
+    uint64_t since_ms = 0;
+    Bytes message;  // a reconcile message, decoded by its reader
+};
+struct ReceiptWantFrame {
+    std::vector<Hash32> ids;
+};
 struct DirWantFrame {
     std::vector<Hash32> ids;
 };
@@ -79,7 +91,7 @@ constexpr size_t kMaxDirectoryItems = 50000;
 // Types 6 and 7 (a digest, then every id) were the directory exchange before DirReconcile;
 // they are no longer understood.
 using Frame = std::variant<DeliverFrame, AckFrame, RejectFrame, PingFrame, PongFrame, DirWantFrame, DirRecordsFrame,
-                           DirReconcileFrame, RelayFrame, CustodyFrame>;
+                           DirReconcileFrame, RelayFrame, CustodyFrame, SyncFrame, ReceiptWantFrame>;
 
 Bytes encode_frame(const Frame& f);
 Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes);

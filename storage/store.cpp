@@ -180,7 +180,7 @@ Bytes forward_key(const std::string& hop, const Hash32& receipt_id) {
 
 Bytes encode(const InboxRecord& r) {
     return Writer()
-        .array(7)
+        .array(8)
         .u64(r.seq)
         .u64(r.received_ms)
         .str(r.sender)
@@ -188,6 +188,7 @@ Bytes encode(const InboxRecord& r) {
         .str(r.subject)
         .u64(r.size)
         .bin(r.receipt_id)
+        .u64(r.created_ms)
         .take();
 }
 
@@ -203,6 +204,9 @@ Result<InboxRecord> decode_inbox(const Hash32& id, ByteView v) {
     LT_ASSIGN(out.subject, r.str("subject", 1 << 20));
     LT_ASSIGN(out.size, r.u64("size"));
     LT_ASSIGN(out.receipt_id, r.fixed<32>("receipt_id"));
+    if (r.remaining() > 0) {
+        LT_ASSIGN(out.created_ms, r.u64("created_ms"));
+    }
     return out;
 }
 
@@ -421,6 +425,48 @@ std::vector<TransitRecord> Store::transits(const ReadTxn& t, const Hash32& id) c
         if (r.ok()) out.push_back(std::move(r).value());
         return true;
     });
+    return out;
+}
+
+std::optional<std::vector<TimedId>> Store::sent_to_since(const ReadTxn& t, const std::string& agency, uint64_t from_seq,
+                                                         uint64_t since_ms, size_t max) const {
+    std::vector<TimedId> out;
+    bool more = false;
+    t.scan(m_sent, be64(from_seq), [&](ByteView, ByteView idv) {
+        const Hash32 id = to_hash(idv);
+        auto rec = sent_record(t, id);
+        if (!rec || rec->created_ms < since_ms ||
+            std::find(rec->recipients.begin(), rec->recipients.end(), agency) == rec->recipients.end())
+            return true;
+        if (out.size() >= max) {
+            more = true;
+            return false;
+        }
+        out.push_back({rec->created_ms, id});
+        return true;
+    });
+    if (more) return std::nullopt;
+    return out;
+}
+
+std::optional<std::vector<TimedId>> Store::received_from_since(const ReadTxn& t, const std::string& sender,
+                                                               uint64_t since_ms, uint64_t skew_ms, size_t max) const {
+    std::vector<TimedId> out;
+    bool more = false;
+    const uint64_t stop = since_ms > skew_ms ? since_ms - skew_ms : 0;
+    t.scan_reverse(m_inbox, [&](ByteView, ByteView idv) {
+        auto rec = inbox_record(t, to_hash(idv));
+        if (!rec) return true;
+        if (rec->received_ms < stop) return false;
+        if (rec->sender != sender || rec->created_ms < since_ms) return true;
+        if (out.size() >= max) {
+            more = true;
+            return false;
+        }
+        out.push_back({rec->created_ms, rec->id});
+        return true;
+    });
+    if (more) return std::nullopt;
     return out;
 }
 

@@ -17,7 +17,8 @@
 // |             |   (u8)       (u64 BE)       |   first (3 hỏa tốc … 0 thường), then oldest first            |
 // | receipts    | receipt id (32)             | receipt envelope wire bytes (one receipt covers a batch)    |
 // | inbox       | seq (u64 BE)                | message id (32): received documents, oldest first            |
-// | inbox_info  | message id (32)             | [seq, received_ms, sender, content_hash, subject, size, receipt id] |
+// | inbox_info  | message id (32)             | [seq, received_ms, sender, content_hash, subject, size, receipt id, |
+// |             |                             |  created_ms (the sender's, from the envelope; absent in older records)] |
 // | peers       | agency                      | [sign_key, box_key, endpoint, source, added_ms]              |
 // | directory   | record id (32)              | kind (u8: 1 node 2 issuer 3 revocation 4 cross-trust) + wire |
 // |             |                             |   bytes (protocol/trust.h); only records that verified       |
@@ -98,6 +99,13 @@ struct InboxRecord {
     std::string subject;
     uint64_t size = 0;
     Hash32 receipt_id{};  // our signed receipt, re-sent if the sender asks again
+    uint64_t created_ms = 0;  // the envelope's creation time (the sender's clock)
+};
+
+// A message by (the sender's creation time, id): the items the two ends of a link reconcile.
+struct TimedId {
+    uint64_t created_ms = 0;
+    Hash32 id{};
 };
 
 struct PeerRecord {
@@ -163,6 +171,14 @@ public:
     std::vector<TransitRecord> transits(const ReadTxn& t, const Hash32& id) const;
     // Receipts waiting to go back to `hop`, at most `max`.
     std::vector<Hash32> forwards(const ReadTxn& t, const std::string& hop, size_t max) const;
+    // Documents and reports this node sent to `agency` created at or after `since_ms`, read
+    // from sent seq `from_seq` on; at most `max` (nullopt when there are more).
+    std::optional<std::vector<TimedId>> sent_to_since(const ReadTxn& t, const std::string& agency, uint64_t from_seq,
+                                                      uint64_t since_ms, size_t max) const;
+    // Those received from `sender` created at or after `since_ms` (the inbox read newest first
+    // down to received_ms < since_ms - skew_ms); at most `max` (nullopt when there are more).
+    std::optional<std::vector<TimedId>> received_from_since(const ReadTxn& t, const std::string& sender,
+                                                            uint64_t since_ms, uint64_t skew_ms, size_t max) const;
     // The recipients of every transit not yet delivered.
     std::set<std::string> transit_destinations(const ReadTxn& t) const;
     // Calls fn(outbox key, message id) for pending entries of `agency` strictly after

@@ -138,7 +138,7 @@ TEST_CASE("a missing envelope, or bytes after a header that takes none, is refus
 }
 
 TEST_CASE("an unknown frame type is refused", "[protocol][frame]") {
-    for (uint64_t t : std::initializer_list<uint64_t>{0, 6, 7, 13, 100, UINT64_MAX}) {
+    for (uint64_t t : std::initializer_list<uint64_t>{0, 6, 7, 15, 100, UINT64_MAX}) {
         auto r = decode(Writer().array(1).u64(t).take());
         REQUIRE_FALSE(r.ok());
         CHECK_THAT(r.error(), Catch::Contains("unknown type"));
@@ -229,4 +229,24 @@ TEST_CASE("relay and custody frames round trip and are checked", "[protocol][fra
     CHECK_FALSE(decode(Writer().array(4).u64(11).str("000.00.00.P01").u64(1).u64(0).take()).ok());
     CHECK_FALSE(decode(Writer().array(3).u64(12).bin(Bytes(31, 1)).str("").take()).ok());
     CHECK_FALSE(decode(Writer().array(3).u64(12).bin(Bytes(32, 1)).str("bad code!").take()).ok());
+}
+
+TEST_CASE("delivery sync frames round trip and are checked", "[protocol][frame]") {
+    const Bytes msg = pattern_bytes(300, 4);
+    auto s = decode(encode_frame(SyncFrame{1764000000123ull, msg}));
+    REQUIRE(s.ok());
+    REQUIRE(std::holds_alternative<SyncFrame>(*s));
+    CHECK(std::get<SyncFrame>(*s).since_ms == 1764000000123ull);
+    CHECK(std::get<SyncFrame>(*s).message == msg);
+    Hash32 a{}, b{};
+    a.fill(1);
+    b.fill(2);
+    auto w = decode(encode_frame(ReceiptWantFrame{{a, b}}));
+    REQUIRE(w.ok());
+    REQUIRE(std::holds_alternative<ReceiptWantFrame>(*w));
+    CHECK(std::get<ReceiptWantFrame>(*w).ids == std::vector<Hash32>{a, b});
+    // A sync step without its message; a since that is not a number; ids that are not 32 bytes.
+    CHECK_FALSE(decode(Writer().array(2).u64(13).u64(5).take()).ok());
+    CHECK_FALSE(decode(concat(Writer().array(2).u64(13).str("5").take(), msg)).ok());
+    CHECK_FALSE(decode(concat(Writer().array(1).u64(14).take(), Writer().array(1).array(1).bin(Bytes(31, 1)).take())).ok());
 }
