@@ -32,7 +32,8 @@ void add_common(CLI::App* cmd, CrossOpts& o) {
         ->required();
     cmd->add_option("--serial", o.serial,
                     "serial of this record; a higher one replaces a lower one (default: the "
-                    "current unix time in seconds, so a later record always wins)");
+                    "current unix time in milliseconds, so a later record wins; at equal serials "
+                    "a withdrawal wins)");
     cmd->add_option("--out", o.out, "file for the armored record ('-' for stdout)")->required();
 }
 
@@ -52,7 +53,7 @@ int sign_and_write(const CrossOpts& o, CrossTrust r) {
         return report_error("--external is this federation's own root");
     const uint64_t now = now_ms();
     r.root = std::move(external).value();
-    r.serial = o.serial != 0 ? o.serial : now / 1000;
+    r.serial = o.serial != 0 ? o.serial : now;
     r.valid_from_ms = now;
     r.valid_until_ms = now + o.days * kDayMs;
     auto signed_record = sign_cross_trust(std::move(r), key->secret);

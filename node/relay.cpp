@@ -118,22 +118,22 @@ void NodeImpl::on_relay(const Bytes& rid, const std::string& peer, protocol::Rel
     if (std::find(se->env.to.begin(), se->env.to.end(), f.to) == se->env.to.end())
         return reject(rid, peer, "not_addressed", "relay asked to carry the envelope to '" + f.to + "', which it is not addressed to", mid);
     if (f.to == m_config.agency) return on_deliver(rid, peer, std::move(f.envelope));
-    const auto key = sender_key(se->env.from);
-    if (!key) return reject(rid, peer, "unknown_sender", "relay does not know the sender '" + se->env.from + "' (not a peer, not in the directory)", mid);
-    if (!verify_from(*se, se->env.from, *key))
-        return reject(rid, peer, "bad_signature", "envelope signature does not verify with the sender's key", mid);
-    // Idempotent: what we hold already is answered with custody again.
     bool held = false, ours = false;
     m_store->env().read([&](const storage::ReadTxn& t) {
         held = m_store->transit(t, se->id, f.to).has_value();
         ours = m_store->sent_record(t, se->id).has_value();
         return 0;
     });
+    if (ours) return reject(rid, peer, "relay_loop", "the envelope came back to its sender: check the relay routes", mid);
+    const auto key = sender_key(se->env.from);
+    if (!key) return reject(rid, peer, "unknown_sender", "relay does not know the sender '" + se->env.from + "' (not a peer, not in the directory)", mid);
+    if (!verify_from(*se, se->env.from, *key))
+        return reject(rid, peer, "bad_signature", "envelope signature does not verify with the sender's key", mid);
+    // Idempotent: what we hold already is answered with custody again.
     if (held) {
         send_frame(*m_router, protocol::CustodyFrame{se->id, f.to}, rid);
         return;
     }
-    if (ours) return reject(rid, peer, "relay_loop", "the envelope came back to its sender: check the relay routes", mid);
     const bool direct = ensure_link(f.to) != m_links.end();
     const std::string onward = m_config.relay.via_for(f.to);
     if (!direct && (onward.empty() || onward == peer || f.hops_left <= 1))

@@ -56,7 +56,8 @@ Result<CrossTrust> sign_cross_trust(CrossTrust r, const SignSecretKey& secret);
 TrustResult<TrustAnchor> verify_cross_trust(const CrossTrust& r,
                                             std::span<const TrustAnchor> roots, uint64_t now_ms);
 
-// "Highest serial wins" for one (signer, external key) pair, as supersedes() for node records.
+// "Highest serial wins" for one (signer, external key) pair; at equal serials a withdrawal
+// wins (ending trust is the safe side of a tie), then the smaller id().
 bool supersedes(const CrossTrust& a, const CrossTrust& b);
 
 // Indices into `records` of the deciding record of each (signer, external key) pair: the one

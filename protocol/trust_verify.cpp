@@ -344,6 +344,7 @@ TrustResult<TrustAnchor> verify_cross_trust(const CrossTrust& r, std::span<const
 
 bool supersedes(const CrossTrust& a, const CrossTrust& b) {
     if (a.serial != b.serial) return a.serial > b.serial;
+    if (a.withdrawn != b.withdrawn) return a.withdrawn;  // at equal serials, ending trust wins
     return a.id() < b.id();
 }
 

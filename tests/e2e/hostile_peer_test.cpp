@@ -8,55 +8,12 @@
 #include "protocol/document.h"
 #include "protocol/receipt.h"
 #include "tests/e2e/harness.h"
+#include "tests/e2e/peer_frames.h"
 
 using namespace lienthong::e2e;
 namespace protocol = lienthong::protocol;
 
 namespace {
-
-json status(TestNode& n) { return n.api({{"op", "status"}}); }
-
-uint64_t rejected_of(const json& st, const std::string& kind) {
-    const auto& r = st.at("counters").at("rejected");
-    return r.contains(kind) ? r.at(kind).get<uint64_t>() : 0;
-}
-
-protocol::SealedDocument seal_from(const FakePeer& f, const TestNode& to, int n) {
-    protocol::DocumentContent c;
-    c.sender = f.identity().pub.agency;
-    c.recipients = {to.agency()};
-    c.created_ms = 1767225600000ull + static_cast<uint64_t>(n);
-    c.meta.subject = "Tài liệu từ nút giả " + std::to_string(n);
-    c.body = protocol::Bytes(100 + n, static_cast<uint8_t>(n));
-    c.attachments.push_back({"a.txt", "text/plain", protocol::Bytes(50, 'x')});
-    auto sealed = protocol::seal_document(c, f.identity(), {to.identity().pub});
-    if (!sealed.ok()) throw std::runtime_error(sealed.error());
-    return std::move(sealed).value();
-}
-
-// The next frame from the node, which must arrive within 5 s and decode.
-protocol::Frame next_frame(FakePeer& f) {
-    auto got = f.recv_frame(5s);
-    if (!got) throw std::runtime_error("the node sent no answer within 5 s");
-    if (!got->ok()) throw std::runtime_error("the node's answer does not decode: " + got->error());
-    return std::move(*got).value();
-}
-
-protocol::RejectFrame next_reject(FakePeer& f) {
-    auto frame = next_frame(f);
-    if (!std::holds_alternative<protocol::RejectFrame>(frame))
-        throw std::runtime_error("expected a Reject frame, got frame index " + std::to_string(frame.index()));
-    return std::get<protocol::RejectFrame>(frame);
-}
-
-protocol::Bytes id_bytes(const protocol::Hash32& h) { return protocol::Bytes(h.begin(), h.end()); }
-
-void expect_pong(FakePeer& f, uint64_t nonce) {
-    f.send_frame(protocol::PingFrame{nonce});
-    auto frame = next_frame(f);
-    REQUIRE(std::holds_alternative<protocol::PongFrame>(frame));
-    CHECK(std::get<protocol::PongFrame>(frame).nonce == nonce);
-}
 
 // B sends one document to A; returns once A holds it.
 void real_document_arrives(TestNode& b, TestNode& a, int n) {

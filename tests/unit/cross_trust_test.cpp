@@ -169,6 +169,13 @@ TEST_CASE("the highest serial decides whether an external root is trusted", "[pr
     REQUIRE(anchors.size() == 1);
     CHECK(anchors[0].prefixes == std::vector<std::string>{"000.00.32.H01."});
 
+    // At equal serials a withdrawal wins, in either order.
+    {
+        std::vector<CrossTrust> tie{grant(f.root, laocai, {"000.00.32."}, 20), grant(f.root, laocai, {}, 20, true)};
+        CHECK(external_anchors(tie, f.roots, kNow).empty());
+        std::swap(tie[0], tie[1]);
+        CHECK(external_anchors(tie, f.roots, kNow).empty());
+    }
     // A lapsed grant trusts nothing; records whose signature fails never decide.
     CHECK(external_anchors(records, f.roots, kNow + 400 * kDay).empty());
     auto forged = grant(f.root, laocai, {"000."}, 9);
