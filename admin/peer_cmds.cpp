@@ -39,7 +39,7 @@ void add_peer(CLI::App& app, Globals& g, int& rc) {
         if (r->contains("note")) std::printf("note: %s\n", (*r)["note"].get<std::string>().c_str());
     });
 
-    auto* list = peer->add_subcommand("list", "peers with state, last contact, queue depth and last error");
+    auto* list = peer->add_subcommand("list", "peers with state (or the relay in use), last contact, backlog, bytes in flight, retry timer, last error");
     list->add_flag("--json", g.json, "print JSON");
     list->callback([&g, &rc] {
         auto r = call_node(g, {{"op", "peer_list"}});
@@ -48,15 +48,19 @@ void add_peer(CLI::App& app, Globals& g, int& rc) {
             return;
         }
         if (g.json) return print_json(*r);
-        std::printf("%-20s %-13s %-21s %7s %9s %9s  %s\n", "AGENCY", "STATE", "LAST CONTACT", "QUEUE", "IN FLIGHT",
-                    "DELIVERED", "LAST ERROR");
-        for (const auto& p : (*r)["peers"])
-            std::printf("%-20s %-13s %-21s %7llu %9llu %9llu  %s\n", p["agency"].get<std::string>().c_str(),
+        std::printf("%-20s %-26s %-21s %7s %15s %8s %9s  %s\n", "AGENCY", "STATE", "LAST CONTACT", "BACKLOG",
+                    "IN FLIGHT", "RETRY IN", "DELIVERED", "LAST ERROR");
+        for (const auto& p : (*r)["peers"]) {
+            const uint64_t retry = p.value("retry_in_ms", uint64_t{0});
+            const std::string in_flight = std::to_string(p["in_flight"].get<uint64_t>()) + " / " +
+                                          format_bytes(p["in_flight_bytes"].get<uint64_t>());
+            std::printf("%-20s %-26s %-21s %7llu %15s %8s %9llu  %s\n", p["agency"].get<std::string>().c_str(),
                         p["state"].get<std::string>().c_str(), format_time(p["last_contact_ms"].get<uint64_t>()).c_str(),
-                        static_cast<unsigned long long>(p["queue"].get<uint64_t>()),
-                        static_cast<unsigned long long>(p["in_flight"].get<uint64_t>()),
+                        static_cast<unsigned long long>(p["queue"].get<uint64_t>()), in_flight.c_str(),
+                        retry == 0 ? "-" : (std::to_string((retry + 999) / 1000) + " s").c_str(),
                         static_cast<unsigned long long>(p["delivered"].get<uint64_t>()),
                         p["last_error"].get<std::string>().empty() ? "-" : p["last_error"].get<std::string>().c_str());
+        }
     });
 }
 

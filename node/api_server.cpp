@@ -273,12 +273,24 @@ void NodeImpl::api_peer_remove(const Bytes& rid, const json& req) {
 
 json NodeImpl::api_peer_list() {
     json items = json::array();
+    const uint64_t now = m_clock->now_ms();
     m_store->env().read([&](const storage::ReadTxn& t) {
-        for (const auto& [agency, l] : m_links)
+        for (const auto& [agency, l] : m_links) {
+            const std::string via = relay_via(agency, now);
+            // When the link next acts by itself: a reconnect after a refused handshake, or a
+            // retransmission of what is in flight without a receipt.
+            uint64_t retry_in_ms = 0;
+            if (l.reconnect_at_ms > now) retry_in_ms = l.reconnect_at_ms - now;
+            else if (l.connected && !l.inflight.empty() && l.last_progress_ms + l.retransmit_after_ms() > now)
+                retry_in_ms = l.last_progress_ms + l.retransmit_after_ms() - now;
             items.push_back({{"agency", agency},
                              {"endpoint", l.record.endpoint},
                              {"source", l.record.source},
-                             {"state", l.connected ? "connected" : "disconnected"},
+                             {"state", l.sync ? "syncing" : l.connected ? "connected" : !via.empty() ? "via " + via : "disconnected"},
+                             {"via", via},
+                             {"down_since_ms", l.connected ? 0 : l.down_since_ms},
+                             {"relay_in_flight", l.relay_inflight.size()},
+                             {"retry_in_ms", retry_in_ms},
                              {"last_contact_ms", l.last_contact_ms},
                              {"queue", m_store->outbox_depth(t, agency)},
                              {"in_flight", l.inflight.size()},
@@ -288,6 +300,7 @@ json NodeImpl::api_peer_list() {
                              {"backoff_ms", l.backoff_ms},
                              {"last_error", l.last_error},
                              {"identity", l.record.identity.to_line()}});
+        }
         return 0;
     });
     return json{{"ok", true}, {"peers", items}};

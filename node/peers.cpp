@@ -82,7 +82,9 @@ uint64_t PeerLink::rto_ms() const { return static_cast<uint64_t>(srtt_ms + 4 * r
 uint64_t PeerLink::retransmit_after_ms() const {
     constexpr double kFloorBps = 16 * 1024;  // a poor commune link, before anything is measured
     const double rate = std::max(goodput_bps, kFloorBps);
-    return backoff_ms + static_cast<uint64_t>(1000.0 * static_cast<double>(inflight_bytes) / rate);
+    // Twice the time the bytes need at the measured rate: a peer committing a full window
+    // (fsync, indexing) answers in bursts, and going back early resends the whole window.
+    return backoff_ms + static_cast<uint64_t>(2000.0 * static_cast<double>(inflight_bytes) / rate);
 }
 
 void NodeImpl::pump_all() {
