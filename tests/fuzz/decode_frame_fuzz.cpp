@@ -44,5 +44,12 @@ std::vector<std::vector<uint8_t>> lienthong_fuzz_seeds() {
         seed(RejectFrame{{}, "malformed"}),
         seed(PingFrame{0x0123456789abcdefull}),
         seed(PongFrame{7}),
+        seed(DirWantFrame{{Hash32{}}}),
+        seed(DirRecordsFrame{{{DirRecordKind::cross_trust, Bytes(40, 0x11)}}}),
+        seed(DirReconcileFrame{Bytes{0x92, 0x01, 0x90}}),
+        seed(RelayFrame{"000.00.00.P01", 3, 1, env}),
+        seed(CustodyFrame{Hash32{}, "000.00.00.P01"}),
+        seed(SyncFrame{1764000000000ull, Bytes{0x92, 0x01, 0x90}}),
+        seed(ReceiptWantFrame{{Hash32{}}}),
     };
 }
