@@ -308,6 +308,8 @@ private:
     void on_custody(PeerLink& link, const protocol::CustodyFrame& f);
     void on_forwarded_receipt(const Bytes& rid, const std::string& peer, Bytes envelope);
     std::optional<protocol::SignPublicKey> sender_key(const std::string& agency) const;
+    std::shared_ptr<ReceiptOutcome> queue_receipt(const std::string& recipient, protocol::SignedEnvelope se,
+                                                  protocol::Receipt r);
     Status apply_receipt(storage::WriteTxn& t, const std::string& recipient, const protocol::Receipt& r,
                          const Hash32& receipt_id, ByteView wire, ReceiptOutcome& out);
     // directory (directory.cpp)

@@ -284,13 +284,8 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
     if (!verify_from(*se, agency, link.record.identity.sign_key)) return refuse("bad_signature", "receipt signature is invalid");
     auto receipt = protocol::parse_receipt(*se);
     if (!receipt.ok()) return refuse("malformed_receipt", receipt.error());
-    auto outcome = std::make_shared<ReceiptOutcome>();
     const Hash32 receipt_id = se->id;
-    m_batch.writes.push_back([this, receipt_id, agency, r = std::move(receipt).value(), wire = std::move(se->wire),
-                              outcome](storage::WriteTxn& t) -> Status {
-        *outcome = ReceiptOutcome{};
-        return apply_receipt(t, agency, r, receipt_id, wire, *outcome);
-    });
+    auto outcome = queue_receipt(agency, std::move(*se), std::move(receipt).value());
     m_batch.after.push_back([this, receipt_id, agency, outcome](bool ok, const std::string&) {
         if (!ok) return;  // the receipt will come again when we retransmit
         if (m_applied_receipts.size() > 100000) m_applied_receipts.clear();

@@ -204,13 +204,8 @@ void NodeImpl::on_forwarded_receipt(const Bytes& rid, const std::string& peer, B
     if (!verify_from(*se, signer, *key)) return refuse("bad_signature", "receipt signature is invalid");
     auto receipt = protocol::parse_receipt(*se);
     if (!receipt.ok()) return refuse("malformed_receipt", receipt.error());
-    auto outcome = std::make_shared<ReceiptOutcome>();
     const Hash32 receipt_id = se->id;
-    m_batch.writes.push_back([this, receipt_id, signer, r = std::move(receipt).value(), wire = std::move(se->wire),
-                              outcome](storage::WriteTxn& t) -> Status {
-        *outcome = ReceiptOutcome{};
-        return apply_receipt(t, signer, r, receipt_id, wire, *outcome);
-    });
+    auto outcome = queue_receipt(signer, std::move(*se), std::move(receipt).value());
     m_batch.after.push_back([this, rid, peer, signer, receipt_id, outcome](bool ok, const std::string&) {
         if (!ok) return;  // not answered: the relay passes it again
         send_frame(*m_router, protocol::CustodyFrame{receipt_id, ""}, rid);
@@ -227,6 +222,18 @@ void NodeImpl::on_forwarded_receipt(const Bytes& rid, const std::string& peer, B
             m_log.warn("receipt_rejected", {{"peer", peer}, {"msg", hex_id(id)}, {"error", "receipt signs a different document hash"}});
         }
     });
+}
+
+// Queues the write that applies a verified receipt; the outcome is filled when it runs.
+std::shared_ptr<ReceiptOutcome> NodeImpl::queue_receipt(const std::string& recipient, protocol::SignedEnvelope se,
+                                                         protocol::Receipt r) {
+    auto outcome = std::make_shared<ReceiptOutcome>();
+    m_batch.writes.push_back([this, recipient, receipt_id = se.id, r = std::move(r), wire = std::move(se.wire),
+                              outcome](storage::WriteTxn& t) -> Status {
+        *outcome = ReceiptOutcome{};
+        return apply_receipt(t, recipient, r, receipt_id, wire, *outcome);
+    });
+    return outcome;
 }
 
 // A verified receipt of `recipient`: stored; each document it names that we sent is
