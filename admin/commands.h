@@ -22,6 +22,7 @@ void add_id(CLI::App& app, Globals& g, int& rc);
 void add_status(CLI::App& app, Globals& g, int& rc);
 void add_key(CLI::App& app, Globals& g, int& rc);
 void add_peer(CLI::App& app, Globals& g, int& rc);
+void add_transfers(CLI::App& app, Globals& g, int& rc);
 void add_send(CLI::App& app, Globals& g, int& rc);
 void add_inbox(CLI::App& app, Globals& g, int& rc);
 void add_outbox(CLI::App& app, Globals& g, int& rc);

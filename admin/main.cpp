@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     add_status(app, g, rc);
     add_key(app, g, rc);
     add_peer(app, g, rc);
+    add_transfers(app, g, rc);
     add_send(app, g, rc);
     add_inbox(app, g, rc);
     add_outbox(app, g, rc);

@@ -64,4 +64,30 @@ void add_peer(CLI::App& app, Globals& g, int& rc) {
     });
 }
 
+void add_transfers(CLI::App& app, Globals& g, int& rc) {
+    auto* cmd = app.add_subcommand("transfers", "large documents arriving in chunks: progress and rate");
+    cmd->add_flag("--json", g.json, "print JSON");
+    cmd->callback([&g, &rc] {
+        auto r = call_node(g, {{"op", "transfers"}});
+        if (!r.ok()) {
+            rc = report_error(r.error());
+            return;
+        }
+        if (g.json) return print_json(*r);
+        if ((*r)["transfers"].empty()) {
+            std::printf("no transfers in progress\n");
+            return;
+        }
+        for (const auto& t : (*r)["transfers"]) {
+            const double total = double(t["bytes"].get<uint64_t>()), have = double(t["have_bytes"].get<uint64_t>());
+            const int filled = total > 0 ? static_cast<int>(30.0 * have / total) : 0;
+            const std::string bar = std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(30 - filled), '.');
+            std::printf("%.16s from %-20s [%s] %5.1f%%  %s of %s  %s/s\n", t["id"].get<std::string>().c_str(),
+                        t["from"].get<std::string>().c_str(), bar.c_str(), total > 0 ? 100.0 * have / total : 0.0,
+                        format_bytes(t["have_bytes"].get<uint64_t>()).c_str(), format_bytes(t["bytes"].get<uint64_t>()).c_str(),
+                        format_bytes(t["rate_bps"].get<uint64_t>()).c_str());
+        }
+    });
+}
+
 }  // namespace lienthong::admin

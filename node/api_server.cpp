@@ -72,12 +72,13 @@ void NodeImpl::handle_api(const Bytes& rid, const json& req) {
         if (op == "peer_add") return api_peer_add(rid, req);
         if (op == "peer_remove") return api_peer_remove(rid, req);
         if (op == "peer_list") return api_reply(rid, api_peer_list());
+        if (op == "transfers") return api_reply(rid, api_transfers());
     } catch (const json::exception& e) {
         return api_reply(rid, fail("bad request for '" + op + "': " + e.what()));
     }
     api_reply(rid, fail("unknown op '" + op +
                         "' (known: status, send, import, set_status, inbox, outbox, show, export, receipt, "
-                        "report_overdue, report_stats, directory_import, directory_list, peer_add, peer_remove, peer_list)"));
+                        "report_overdue, report_stats, directory_import, directory_list, peer_add, peer_remove, peer_list, transfers)"));
 }
 
 json NodeImpl::api_status() {
@@ -290,6 +291,7 @@ json NodeImpl::api_peer_list() {
                              {"via", via},
                              {"down_since_ms", l.connected ? 0 : l.down_since_ms},
                              {"relay_in_flight", l.relay_inflight.size()},
+                             {"chunk_bytes_sent", l.chunk_bytes_sent},
                              {"retry_in_ms", retry_in_ms},
                              {"last_contact_ms", l.last_contact_ms},
                              {"queue", m_store->outbox_depth(t, agency)},

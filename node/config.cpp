@@ -163,7 +163,8 @@ Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
     if (const auto lim = root["limits"]) {
         if (!lim.IsMap()) return make_error("config: key 'limits' must be a mapping");
         LT_TRY(check_keys(lim, "limits.", {"max_envelope_bytes", "window_documents", "window_bytes",
-                                          "batch_documents"}));
+                                          "batch_documents", "chunk_threshold_bytes"}));
+        LT_TRY(get_uint(lim, "chunk_threshold_bytes", "limits.", 65536, 1ull << 30, c.limits.chunk_threshold_bytes));
         LT_TRY(get_uint(lim, "max_envelope_bytes", "limits.", 4096, 1ull << 30, c.limits.max_envelope_bytes));
         LT_TRY(get_uint(lim, "window_documents", "limits.", 1, 100000, c.limits.window_documents));
         LT_TRY(get_uint(lim, "window_bytes", "limits.", 4096, 1ull << 32, c.limits.window_bytes));

@@ -141,6 +141,10 @@ void NodeImpl::on_router_readable() {
                     send_frame(*m_router, protocol::PongFrame{f.nonce}, rid);
                 } else if constexpr (std::is_same_v<T, protocol::SyncFrame>) {
                     on_sync_request(rid, peer, f);
+                } else if constexpr (std::is_same_v<T, protocol::OfferFrame>) {
+                    on_offer(rid, peer, std::move(f));
+                } else if constexpr (std::is_same_v<T, protocol::ChunkFrame>) {
+                    on_chunk(rid, peer, std::move(f));
                 } else if constexpr (std::is_same_v<T, protocol::ReceiptWantFrame>) {
                     on_receipt_want(rid, peer, f);
                 } else if constexpr (std::is_same_v<T, protocol::RelayFrame>) {

@@ -173,6 +173,7 @@ Status NodeImpl::start() {
 
     const auto peers = m_store->env().read([&](const storage::ReadTxn& t) { return m_store->peers(t); });
     for (const auto& p : peers) LT_TRY(add_link(p));
+    load_transfers();
     // Envelopes carried for others to recipients this node has no link to: reached by route.
     const auto destinations = m_store->env().read([&](const storage::ReadTxn& t) { return m_store->transit_destinations(t); });
     for (const auto& d : destinations)
@@ -450,6 +451,7 @@ void NodeImpl::on_timers() {
     for (auto& [agency, link] : m_links) on_peer_timers(link, now);
     drop_on_timers(now);
     dir_timers(now);
+    transfer_timers(now);
     if (m_reopen_router) reopen_router();
 }
 

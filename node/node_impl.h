@@ -67,6 +67,18 @@ struct DeliverySync {
     uint64_t started_ms = 0;
 };
 
+// A large envelope arriving in chunks (transfer.cpp): the manifest, which chunks are stored,
+// which are asked for (index → when), and where to ask.
+struct Transfer {
+    storage::TransferRecord rec;
+    std::vector<bool> have;
+    size_t have_count = 0;
+    std::map<uint32_t, uint64_t> requested;
+    Bytes rid;  // the sender's connection, from its latest offer or chunk; empty after a restart
+    uint64_t bytes_received = 0;  // in this run, for the rate
+    bool assembling = false;
+};
+
 // What a verified receipt changed (NodeImpl::apply_receipt).
 struct ReceiptOutcome {
     std::vector<Hash32> delivered, known, unknown, mismatched;
@@ -109,6 +121,7 @@ struct PeerLink {
     uint64_t next_gossip_ms = 0;  // when to reconcile our directories again
     std::unique_ptr<DirSync> dir_sync;
     std::unique_ptr<DeliverySync> sync;  // while set, the outbox waits
+    uint64_t chunk_bytes_sent = 0;
     uint64_t delivered = 0;
     uint64_t retries = 0;
 };
@@ -295,6 +308,15 @@ private:
     Result<StoredMessage> open_stored(const Hash32& id);
     Status index_inbound(storage::WriteTxn& t, const InboundDoc& d);
     bool verify_from(const protocol::SignedEnvelope& se, const std::string& agency, const protocol::SignPublicKey& link_key);
+    // chunked transfer (transfer.cpp)
+    protocol::OfferFrame make_offer(const Hash32& id, ByteView envelope) const;
+    void on_chunk_want(PeerLink& link, const protocol::ChunkWantFrame& f);
+    void on_offer(const Bytes& rid, const std::string& peer, protocol::OfferFrame f);
+    void on_chunk(const Bytes& rid, const std::string& peer, protocol::ChunkFrame f);
+    void request_chunks(Transfer& tr);
+    void load_transfers();
+    void transfer_timers(uint64_t now);
+    nlohmann::json api_transfers();
     // reconciliation on reconnect (delivery_sync.cpp)
     void start_delivery_sync(PeerLink& link, uint64_t now);
     void on_sync_answer(PeerLink& link, const protocol::SyncFrame& f);
@@ -384,7 +406,8 @@ private:
     // Test-only fault injection (LIENTHONG_TEST_DROP_ACKS=N): the first N acknowledgements this
     // node would send are dropped, as if lost on the wire.
     uint64_t m_drop_acks = 0;
-    std::set<std::string> m_transit_unlinked;  // transit recipients with no link: reached by route only
+    std::set<std::string> m_transit_unlinked;
+    std::map<Hash32, Transfer, HashLess> m_transfers;  // transit recipients with no link: reached by route only
     // Documents received but not yet committed (gathered or in the committer): a re-sent
     // copy is dropped unread; the first copy's receipt answers it.
     std::set<Hash32, HashLess> m_inbound_pending;

@@ -132,7 +132,11 @@ void NodeImpl::pump(PeerLink& link) {
     const uint64_t now = m_clock->now_ms();
     for (auto& it : items) {
         const size_t size = it.doc.size();
-        if (!send_frame(*link.dealer, protocol::DeliverFrame{std::move(it.doc)})) {
+        // A large envelope is offered by its manifest; the receiver pulls the chunks (transfer.cpp).
+        const protocol::Frame frame = size > m_config.limits.chunk_threshold_bytes
+                                          ? protocol::Frame(make_offer(it.id, it.doc))
+                                          : protocol::Frame(protocol::DeliverFrame{std::move(it.doc)});
+        if (!send_frame(*link.dealer, frame)) {
             link.has_more = true;
             return;  // socket full or link went down; resume from the cursor later
         }
@@ -251,6 +255,8 @@ void NodeImpl::on_dealer_readable(PeerLink& link) {
                     }
                 } else if constexpr (std::is_same_v<T, protocol::SyncFrame>) {
                     on_sync_answer(l, f);
+                } else if constexpr (std::is_same_v<T, protocol::ChunkWantFrame>) {
+                    on_chunk_want(l, f);
                 } else if constexpr (std::is_same_v<T, protocol::CustodyFrame>) {
                     on_custody(l, f);
                 } else if constexpr (std::is_same_v<T, protocol::PongFrame>) {

@@ -5,7 +5,8 @@ namespace lienthong::protocol {
 namespace {
 enum class FrameType : uint64_t {
     deliver = 1, ack = 2, reject = 3, ping = 4, pong = 5, dir_want = 8, dir_records = 9,
-    dir_reconcile = 10, relay = 11, custody = 12, sync = 13, receipt_want = 14
+    dir_reconcile = 10, relay = 11, custody = 12, sync = 13, receipt_want = 14,
+    offer = 15, chunk_want = 16, chunk = 17
 };
 constexpr size_t kMaxRecordWire = 4096;
 
@@ -32,6 +33,46 @@ Result<std::vector<Hash32>> read_ids(ByteView rest) {
     while (list.remaining() > 0) {
         LT_ASSIGN(auto id, list.fixed<32>("id"));
         out.push_back(id);
+    }
+    LT_TRY(r.finish());
+    return out;
+}
+
+Result<OfferFrame> read_offer(OfferFrame f, ByteView rest) {
+    DecodeLimits dl;
+    dl.max_bytes = kMaxChunks * 34 + 128;
+    dl.max_array = kMaxChunks;
+    dl.max_bin = 64;
+    dl.max_depth = 3;
+    LT_ASSIGN(auto d, Decoded::parse(rest, "offer manifest", dl));
+    auto r = d.root();
+    LT_ASSIGN(auto list, r.array("hashes", kMaxChunks));
+    while (list.remaining() > 0) {
+        LT_ASSIGN(auto h, list.fixed<32>("hash"));
+        f.hashes.push_back(h);
+    }
+    LT_ASSIGN(f.signature, r.fixed<64>("signature"));
+    LT_TRY(r.finish());
+    if (f.chunk_size == 0 || f.total == 0) return make_error("offer: total and chunk_size must be positive");
+    if (f.hashes.size() != (f.total + f.chunk_size - 1) / f.chunk_size)
+        return make_error("offer: " + std::to_string(f.hashes.size()) + " chunk hashes for " + std::to_string(f.total) +
+                          " bytes in chunks of " + std::to_string(f.chunk_size));
+    return f;
+}
+
+Result<std::vector<uint32_t>> read_indices(ByteView rest) {
+    DecodeLimits dl;
+    dl.max_bytes = kMaxChunks * 6 + 64;
+    dl.max_array = kMaxChunks;
+    dl.max_depth = 3;
+    LT_ASSIGN(auto d, Decoded::parse(rest, "chunk indices", dl));
+    auto r = d.root();
+    LT_ASSIGN(auto list, r.array("indices", kMaxChunks));
+    std::vector<uint32_t> out;
+    while (list.remaining() > 0) {
+        LT_ASSIGN(auto i, list.u64("index"));
+        if (i >= kMaxChunks) return make_error("chunk indices: index " + std::to_string(i) + " is out of range");
+        out.push_back(static_cast<uint32_t>(i));
     }
     LT_TRY(r.finish());
     return out;
@@ -86,6 +127,30 @@ struct Encoder {
         return w.take();
     }
     Bytes operator()(const ReceiptWantFrame& f) const { return with_ids(14, f.ids); }
+    Bytes operator()(const OfferFrame& f) const {
+        Writer w;
+        w.array(4).u64(15).bin(f.id).u64(f.total).u64(f.chunk_size);
+        Writer body;
+        body.array(2).array(f.hashes.size());
+        for (const auto& h : f.hashes) body.bin(h);
+        body.bin(f.signature);
+        w.raw(body.take());
+        return w.take();
+    }
+    Bytes operator()(const ChunkWantFrame& f) const {
+        Writer w;
+        w.array(2).u64(16).bin(f.id);
+        Writer body;
+        body.array(1).array(f.indices.size());
+        for (const auto i : f.indices) body.u64(i);
+        w.raw(body.take());
+        return w.take();
+    }
+    Bytes operator()(const ChunkFrame& f) const {
+        Writer w;
+        w.array(3).u64(17).bin(f.id).u64(f.index).raw(f.data);
+        return w.take();
+    }
     Bytes operator()(const CustodyFrame& f) const { return Writer().array(3).u64(12).bin(f.id).str(f.to).take(); }
     Bytes operator()(const DirRecordsFrame& f) const {
         Writer w;
@@ -100,6 +165,13 @@ struct Encoder {
 }  // namespace
 
 Bytes encode_frame(const Frame& f) { return std::visit(Encoder{}, f); }
+
+Bytes OfferFrame::manifest_body() const {
+    Writer w;
+    w.array(4).bin(id).u64(total).u64(chunk_size).array(hashes.size());
+    for (const auto& h : hashes) w.bin(h);
+    return w.take();
+}
 
 Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
     DecodeLimits dl;
@@ -117,7 +189,7 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
     LT_ASSIGN(auto type, r.u64("type"));
     const ByteView rest = frame.subspan(header_len);
     const bool wants_envelope = type == 1 || type == 2 || type == 8 || type == 9 || type == 10 || type == 11 ||
-                                type == 13 || type == 14;
+                                type == 13 || type == 14 || type == 15 || type == 16 || type == 17;
     if (wants_envelope && rest.empty()) return make_error("frame: body is missing");
     if (!wants_envelope && !rest.empty()) return make_error("frame: unexpected bytes after the header");
     if (rest.size() > max_envelope_bytes)
@@ -181,6 +253,31 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
         case FrameType::receipt_want: {
             LT_ASSIGN(auto ids, read_ids(rest));
             out = ReceiptWantFrame{std::move(ids)};
+            break;
+        }
+        case FrameType::offer: {
+            OfferFrame f;
+            LT_ASSIGN(f.id, r.fixed<32>("id"));
+            LT_ASSIGN(f.total, r.u64("total"));
+            LT_ASSIGN(f.chunk_size, r.u64("chunk_size"));
+            LT_ASSIGN(out, read_offer(std::move(f), rest));
+            break;
+        }
+        case FrameType::chunk_want: {
+            ChunkWantFrame f;
+            LT_ASSIGN(f.id, r.fixed<32>("id"));
+            LT_ASSIGN(f.indices, read_indices(rest));
+            out = std::move(f);
+            break;
+        }
+        case FrameType::chunk: {
+            ChunkFrame f;
+            LT_ASSIGN(f.id, r.fixed<32>("id"));
+            LT_ASSIGN(auto index, r.u64("index"));
+            if (index >= kMaxChunks) return make_error("frame header: field 'index' is out of range");
+            f.index = static_cast<uint32_t>(index);
+            f.data.assign(rest.begin(), rest.end());
+            out = std::move(f);
             break;
         }
         case FrameType::custody: {

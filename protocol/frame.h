@@ -19,6 +19,12 @@
 //                                  sent to the other created at or after since_ms, against
 //                                  those the other received from it; and the answer
 //   ReceiptWant [14] [[id:bin(32)...]]  "you hold these of mine: send me their receipts"
+//   Offer    [15, id:bin(32), total:uint, chunk_size:uint] [[hash:bin(32)...], signature:bin(64)]
+//                                  a large envelope, announced by its manifest: its size and the
+//                                  BLAKE2b-256 of each chunk, signed by the sending node
+//                                  (domain "lienthong/v1/manifest" over manifest_body())
+//   ChunkWant [16, id:bin(32)] [[index:uint...]]  the receiver pulls the chunks it lacks
+//   Chunk    [17, id:bin(32), index:uint] bytes   one chunk
 //   DirWant    [8] [[id:bin(32)...]]             send me these records
 //   DirRecords [9] [[[kind:uint, record:bin]...]] records (kind 1 node, 2 issuer, 3 revocation,
 //                                                  4 cross-trust)
@@ -75,6 +81,25 @@ struct SyncFrame {
 struct ReceiptWantFrame {
     std::vector<Hash32> ids;
 };
+constexpr size_t kMaxChunks = 1u << 16;  // chunks in one manifest
+struct OfferFrame {
+    Hash32 id{};
+    uint64_t total = 0;
+    uint64_t chunk_size = 0;
+    std::vector<Hash32> hashes;
+    Signature signature{};
+    // The bytes the signature covers: [id, total, chunk_size, [hash...]].
+    Bytes manifest_body() const;
+};
+struct ChunkWantFrame {
+    Hash32 id{};
+    std::vector<uint32_t> indices;
+};
+struct ChunkFrame {
+    Hash32 id{};
+    uint32_t index = 0;
+    Bytes data;
+};
 struct DirWantFrame {
     std::vector<Hash32> ids;
 };
@@ -91,7 +116,8 @@ constexpr size_t kMaxDirectoryItems = 50000;
 // Types 6 and 7 (a digest, then every id) were the directory exchange before DirReconcile;
 // they are no longer understood.
 using Frame = std::variant<DeliverFrame, AckFrame, RejectFrame, PingFrame, PongFrame, DirWantFrame, DirRecordsFrame,
-                           DirReconcileFrame, RelayFrame, CustodyFrame, SyncFrame, ReceiptWantFrame>;
+                           DirReconcileFrame, RelayFrame, CustodyFrame, SyncFrame, ReceiptWantFrame, OfferFrame,
+                           ChunkWantFrame, ChunkFrame>;
 
 Bytes encode_frame(const Frame& f);
 Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes);

@@ -171,6 +171,39 @@ Result<TransitRecord> decode_transit(const Hash32& id, std::string to, ByteView 
     return out;
 }
 
+Bytes encode(const TransferRecord& r) {
+    Writer w;
+    w.array(5).str(r.from).u64(r.total).u64(r.chunk_size).array(r.hashes.size());
+    for (const auto& h : r.hashes) w.bin(h);
+    w.u64(r.started_ms);
+    return w.take();
+}
+
+Result<TransferRecord> decode_transfer(const Hash32& id, ByteView v) {
+    protocol::DecodeLimits l;
+    l.max_array = 1u << 20;
+    LT_ASSIGN(auto d, Decoded::parse(v, "transfer record", l));
+    auto r = d.root();
+    TransferRecord out;
+    out.id = id;
+    LT_ASSIGN(out.from, r.str("from", protocol::kMaxAgencyLength));
+    LT_ASSIGN(out.total, r.u64("total"));
+    LT_ASSIGN(out.chunk_size, r.u64("chunk_size"));
+    LT_ASSIGN(auto list, r.array("hashes", 1u << 20));
+    while (list.remaining() > 0) {
+        LT_ASSIGN(auto h, list.fixed<32>("hash"));
+        out.hashes.push_back(h);
+    }
+    LT_ASSIGN(out.started_ms, r.u64("started_ms"));
+    return out;
+}
+
+Bytes chunk_key(const Hash32& id, uint32_t index) {
+    Bytes k(id.begin(), id.end());
+    for (int s = 24; s >= 0; s -= 8) k.push_back(static_cast<uint8_t>(index >> s));
+    return k;
+}
+
 Bytes forward_key(const std::string& hop, const Hash32& receipt_id) {
     Bytes k(hop.begin(), hop.end());
     k.push_back(0);
@@ -245,7 +278,7 @@ const std::set<std::string> kTableNames = {"meta",       "documents", "sent",   
                                            "doc_summary", "doc_by_time", "terms", "business", "lifecycle",
                                            "statuses", "status_msgs",
                                            // node_impl.h's drop folder tables
-                                           "drop_done", "drop_export", "directory", "transit", "forward"};
+                                           "drop_done", "drop_export", "directory", "transit", "forward", "transfers", "chunks"};
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const EnvOptions& options, const std::string& agency) {
@@ -262,7 +295,8 @@ Result<std::unique_ptr<Store>> Store::open(const EnvOptions& options, const std:
                              Named{"receipts", &s->m_receipts}, Named{"inbox", &s->m_inbox},
                              Named{"inbox_info", &s->m_inbox_info}, Named{"peers", &s->m_peers},
                              Named{"directory", &s->m_directory}, Named{"transit", &s->m_transit},
-                             Named{"forward", &s->m_forward}}) {
+                             Named{"forward", &s->m_forward}, Named{"transfers", &s->m_transfers},
+                             Named{"chunks", &s->m_chunks}}) {
         LT_ASSIGN(*dbi, s->m_env->table(name));
     }
     LT_TRY(s->check_schema(agency));
@@ -521,6 +555,72 @@ Status Store::put_peer(WriteTxn& t, const PeerRecord& p) {
 
 Status Store::remove_peer(WriteTxn& t, const std::string& agency) {
     return t.del(m_peers, protocol::as_bytes(agency));
+}
+
+std::optional<Bytes> Store::document_slice(const ReadTxn& t, const Hash32& id, uint64_t offset, uint64_t len) const {
+    auto v = t.get(m_documents, id);
+    if (!v) return std::nullopt;
+    if (offset >= v->size()) return Bytes();
+    const auto part = v->subspan(offset, std::min<uint64_t>(len, v->size() - offset));
+    return Bytes(part.begin(), part.end());
+}
+
+std::optional<uint64_t> Store::document_size(const ReadTxn& t, const Hash32& id) const {
+    auto v = t.get(m_documents, id);
+    if (!v) return std::nullopt;
+    return v->size();
+}
+
+Status Store::put_transfer(WriteTxn& t, const TransferRecord& rec) {
+    return t.put(m_transfers, rec.id, encode(rec));
+}
+
+Status Store::put_chunk(WriteTxn& t, const Hash32& id, uint32_t index, ByteView bytes) {
+    return t.put(m_chunks, chunk_key(id, index), bytes);
+}
+
+Status Store::remove_transfer(WriteTxn& t, const Hash32& id) {
+    std::vector<Bytes> keys;
+    t.scan_prefix(m_chunks, id, [&](ByteView k, ByteView) {
+        keys.emplace_back(k.begin(), k.end());
+        return true;
+    });
+    for (const auto& k : keys) LT_TRY(t.del(m_chunks, k));
+    return t.del(m_transfers, id);
+}
+
+std::vector<TransferRecord> Store::transfers(const ReadTxn& t) const {
+    std::vector<TransferRecord> out;
+    t.scan_prefix(m_transfers, ByteView(), [&](ByteView k, ByteView v) {
+        if (k.size() != 32) return true;
+        if (auto r = decode_transfer(to_hash(k), v); r.ok()) out.push_back(std::move(r).value());
+        return true;
+    });
+    return out;
+}
+
+std::vector<uint32_t> Store::chunk_indices(const ReadTxn& t, const Hash32& id) const {
+    std::vector<uint32_t> out;
+    t.scan_prefix(m_chunks, id, [&](ByteView k, ByteView) {
+        if (k.size() == 36) out.push_back((uint32_t(k[32]) << 24) | (uint32_t(k[33]) << 16) | (uint32_t(k[34]) << 8) | k[35]);
+        return true;
+    });
+    return out;
+}
+
+std::optional<Bytes> Store::assemble_chunks(const ReadTxn& t, const Hash32& id, uint32_t count) const {
+    Bytes out;
+    uint32_t next = 0;
+    t.scan_prefix(m_chunks, id, [&](ByteView k, ByteView v) {
+        if (k.size() != 36) return true;
+        const uint32_t index = (uint32_t(k[32]) << 24) | (uint32_t(k[33]) << 16) | (uint32_t(k[34]) << 8) | k[35];
+        if (index != next) return false;
+        out.insert(out.end(), v.begin(), v.end());
+        ++next;
+        return true;
+    });
+    if (next != count) return std::nullopt;
+    return out;
 }
 
 std::optional<Bytes> Store::document(const ReadTxn& t, const Hash32& id) const {

@@ -26,6 +26,10 @@
 // |             |                             |  1 delivered), receipt id (0 or 32), hops_left]: envelopes this node |
 // |             |                             |  carries for others as a relay (the bytes are in documents)  |
 // | forward     | agency 0x00 receipt id (32) | empty: receipts to pass back to that previous hop            |
+// | transfers   | message id (32)             | [from, total, chunk_size, [chunk hash (32)...], started_ms]:   |
+// |             |                             |  a large envelope arriving in chunks (node/transfer.cpp)     |
+// | chunks      | message id (32) + index     | the chunk's bytes, checked against its hash                  |
+// |             |   (u32 BE)                  |                                                              |
 // An outbox entry exists exactly while its delivery is pending and no relay holds it: it is
 // deleted in the same transaction that stores the verified receipt or the relay's custody.
 // A relay's outbox holds the envelopes in its transit table the same way.
@@ -102,6 +106,16 @@ struct InboxRecord {
     uint64_t created_ms = 0;  // the envelope's creation time (the sender's clock)
 };
 
+// A large envelope arriving in chunks: what its sender's signed manifest said.
+struct TransferRecord {
+    Hash32 id{};
+    std::string from;
+    uint64_t total = 0;
+    uint64_t chunk_size = 0;
+    std::vector<Hash32> hashes;
+    uint64_t started_ms = 0;
+};
+
 // A message by (the sender's creation time, id): the items the two ends of a link reconcile.
 struct TimedId {
     uint64_t created_ms = 0;
@@ -151,6 +165,10 @@ public:
     Result<bool> complete_transit(WriteTxn& t, const Hash32& id, const std::string& to,
                                   const Hash32& receipt_id);
     Status add_forward(WriteTxn& t, const std::string& hop, const Hash32& receipt_id);
+    Status put_transfer(WriteTxn& t, const TransferRecord& rec);
+    Status put_chunk(WriteTxn& t, const Hash32& id, uint32_t index, ByteView bytes);
+    // Deletes the transfer record and every stored chunk of it.
+    Status remove_transfer(WriteTxn& t, const Hash32& id);
     Status remove_forward(WriteTxn& t, const std::string& hop, const Hash32& receipt_id);
     // Adds a received document. REQUIRES: !has_inbox(id).
     Status add_inbox(WriteTxn& t, InboxRecord& rec, ByteView envelope);
@@ -166,6 +184,14 @@ public:
     std::optional<DeliveryRecord> delivery(const ReadTxn& t, const Hash32& id,
                                            const std::string& recipient) const;
     std::optional<Bytes> receipt(const ReadTxn& t, const Hash32& receipt_id) const;
+    // `len` bytes of a stored envelope from `offset` (fewer at its end); nullopt if absent.
+    std::optional<Bytes> document_slice(const ReadTxn& t, const Hash32& id, uint64_t offset, uint64_t len) const;
+    std::optional<uint64_t> document_size(const ReadTxn& t, const Hash32& id) const;
+    std::vector<TransferRecord> transfers(const ReadTxn& t) const;
+    // Indices of the chunks stored for `id`.
+    std::vector<uint32_t> chunk_indices(const ReadTxn& t, const Hash32& id) const;
+    // The chunks of `id` concatenated in order; nullopt unless all `count` are stored.
+    std::optional<Bytes> assemble_chunks(const ReadTxn& t, const Hash32& id, uint32_t count) const;
     std::optional<TransitRecord> transit(const ReadTxn& t, const Hash32& id, const std::string& to) const;
     // Every transit record of message `id` (one per recipient it is carried to).
     std::vector<TransitRecord> transits(const ReadTxn& t, const Hash32& id) const;
@@ -205,7 +231,8 @@ private:
 
     std::unique_ptr<Env> m_env;
     MDB_dbi m_meta{}, m_documents{}, m_sent{}, m_sent_info{}, m_deliveries{}, m_outbox{},
-        m_receipts{}, m_inbox{}, m_inbox_info{}, m_peers{}, m_directory{}, m_transit{}, m_forward{};
+        m_receipts{}, m_inbox{}, m_inbox_info{}, m_peers{}, m_directory{}, m_transit{}, m_forward{},
+        m_transfers{}, m_chunks{};
 };
 
 Bytes be64(uint64_t v);
