@@ -136,17 +136,7 @@ void NodeImpl::on_sync_request(const Bytes& rid, const std::string& peer, const 
 // Router side: the receipts of documents `peer` sent us, which it did not get.
 void NodeImpl::on_receipt_want(const Bytes& rid, const std::string& peer, const protocol::ReceiptWantFrame& f) {
     size_t found = 0;
-    m_store->env().read([&](const storage::ReadTxn& t) {
-        for (const auto& id : f.ids) {
-            auto rec = m_store->inbox_record(t, id);
-            if (!rec || rec->sender != peer) continue;
-            if (!m_batch.receipt_wires.count(rec->receipt_id))
-                if (auto w = m_store->receipt(t, rec->receipt_id)) m_batch.receipt_wires[rec->receipt_id] = std::move(*w);
-            m_batch.acks.emplace(rid, rec->receipt_id);
-            ++found;
-        }
-        return 0;
-    });
+    for (const auto& id : f.ids) found += answer_held(rid, id, peer) ? 1 : 0;
     m_log.info("receipts_resent", {{"peer", peer}, {"asked", std::to_string(f.ids.size())}, {"found", std::to_string(found)}});
 }
 

@@ -163,6 +163,19 @@ void NodeImpl::on_router_readable() {
     }
 }
 
+// When we hold message `id` (from `sender`, if not empty), queues its stored receipt as the
+// answer to `routing_id` and returns true.
+bool NodeImpl::answer_held(const Bytes& routing_id, const Hash32& id, const std::string& sender) {
+    return m_store->env().read([&](const storage::ReadTxn& t) {
+        auto existing = m_store->inbox_record(t, id);
+        if (!existing || (!sender.empty() && existing->sender != sender)) return false;
+        if (!m_batch.receipt_wires.count(existing->receipt_id))
+            if (auto w = m_store->receipt(t, existing->receipt_id)) m_batch.receipt_wires[existing->receipt_id] = std::move(*w);
+        m_batch.acks.emplace(routing_id, existing->receipt_id);
+        return true;
+    });
+}
+
 void NodeImpl::on_deliver(const Bytes& routing_id, const std::string& peer, Bytes envelope) {
     auto se = protocol::decode_envelope(envelope, m_limits);
     if (!se.ok()) return reject(routing_id, peer, "malformed_envelope", se.error(), {});
@@ -187,17 +200,7 @@ void NodeImpl::on_deliver(const Bytes& routing_id, const std::string& peer, Byte
         return reject(routing_id, peer, "bad_signature", "envelope signature does not verify with the sender's key", mid);
 
     // Fast path for a re-sent document we already hold: answer with the stored receipt.
-    bool held = false;
-    m_store->env().read([&](const storage::ReadTxn& t) {
-        auto existing = m_store->inbox_record(t, se->id);
-        if (!existing) return 0;
-        held = true;
-        if (!m_batch.receipt_wires.count(existing->receipt_id))
-            if (auto w = m_store->receipt(t, existing->receipt_id)) m_batch.receipt_wires[existing->receipt_id] = std::move(*w);
-        m_batch.acks.emplace(routing_id, existing->receipt_id);
-        return 0;
-    });
-    if (held) {
+    if (answer_held(routing_id, se->id, "")) {
         ++m_counters.duplicates;
         m_log.debug("duplicate", {{"peer", peer}, {"msg", short_msg}});
         return;

@@ -307,6 +307,7 @@ private:
                                                const std::string& recipient);
     Result<StoredMessage> open_stored(const Hash32& id);
     Status index_inbound(storage::WriteTxn& t, const InboundDoc& d);
+    bool answer_held(const Bytes& routing_id, const Hash32& id, const std::string& sender);
     bool verify_from(const protocol::SignedEnvelope& se, const std::string& agency, const protocol::SignPublicKey& link_key);
     // chunked transfer (transfer.cpp)
     protocol::OfferFrame make_offer(const Hash32& id, ByteView envelope) const;

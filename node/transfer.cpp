@@ -68,17 +68,7 @@ void NodeImpl::on_offer(const Bytes& rid, const std::string& peer, protocol::Off
                           std::to_string(m_config.limits.max_envelope_bytes) + ")",
                       mid);
     // Held already: the receipt answers, as for a document sent again.
-    bool held = false;
-    m_store->env().read([&](const storage::ReadTxn& t) {
-        auto existing = m_store->inbox_record(t, f.id);
-        if (!existing) return 0;
-        held = true;
-        if (!m_batch.receipt_wires.count(existing->receipt_id))
-            if (auto w = m_store->receipt(t, existing->receipt_id)) m_batch.receipt_wires[existing->receipt_id] = std::move(*w);
-        m_batch.acks.emplace(rid, existing->receipt_id);
-        return 0;
-    });
-    if (held || m_inbound_pending.count(f.id)) return;
+    if (answer_held(rid, f.id, "") || m_inbound_pending.count(f.id)) return;
     auto it = m_transfers.find(f.id);
     if (it != m_transfers.end() && (it->second.rec.from != peer || it->second.rec.hashes != f.hashes ||
                                     it->second.rec.total != f.total || it->second.rec.chunk_size != f.chunk_size)) {
