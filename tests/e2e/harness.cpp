@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -97,13 +98,23 @@ int exit_code_of(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 
 
 // A port below the kernel's ephemeral range (32768-60999 by default), where no outgoing
 // connection's local port can take it between this check and the node's bind: nodes that
-// keep reconnecting to unreachable peers use many ephemeral ports. Random, so that tests
-// running in parallel rarely try the same one; each is checked free by binding it.
+// keep reconnecting to unreachable peers use many ephemeral ports. Tests run in parallel
+// (ctest -j), each in its own process: a port is claimed with an flock on a file named after
+// it, held until this process exits, so two tests never pick the same one. Each is also
+// checked free by binding it.
 uint16_t free_port() {
     static std::mt19937 rng(static_cast<unsigned>(::getpid()) ^
                             static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
-    for (int attempt = 0; attempt < 200; ++attempt) {
+    const std::string dir = "/tmp/lienthong-e2e-ports";
+    ::mkdir(dir.c_str(), 01777);
+    for (int attempt = 0; attempt < 500; ++attempt) {
         const auto port = static_cast<uint16_t>(std::uniform_int_distribution<int>(20000, 32767)(rng));
+        const int lock = ::open((dir + "/" + std::to_string(port)).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (lock < 0) continue;
+        if (::flock(lock, LOCK_EX | LOCK_NB) != 0) {  // another test process holds it
+            ::close(lock);
+            continue;
+        }
         const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
         if (fd < 0) throw std::runtime_error("socket() failed");
         sockaddr_in a{};
@@ -112,7 +123,8 @@ uint16_t free_port() {
         a.sin_port = htons(port);
         const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
         ::close(fd);
-        if (ok) return port;
+        if (ok) return port;  // the lock stays held (fd kept open) until this process exits
+        ::close(lock);
     }
     throw std::runtime_error("cannot find a free port on 127.0.0.1 in 20000-32767");
 }
