@@ -147,6 +147,8 @@ void NodeImpl::on_router_readable() {
                     on_chunk(rid, peer, std::move(f));
                 } else if constexpr (std::is_same_v<T, protocol::ReceiptWantFrame>) {
                     on_receipt_want(rid, peer, f);
+                } else if constexpr (std::is_same_v<T, protocol::RelayOfferFrame>) {
+                    on_relay_offer(rid, peer, std::move(f));
                 } else if constexpr (std::is_same_v<T, protocol::RelayFrame>) {
                     on_relay(rid, peer, std::move(f));
                 } else if constexpr (std::is_same_v<T, protocol::AckFrame>) {

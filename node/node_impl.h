@@ -67,8 +67,16 @@ struct DeliverySync {
     uint64_t started_ms = 0;
 };
 
+// A recipient a relayed envelope is to be carried on to, with the relay header it came with.
+struct RelayTarget {
+    uint64_t hops_left = 0;
+    uint64_t urgency = 0;
+};
+
 // A large envelope arriving in chunks (transfer.cpp): the manifest, which chunks are stored,
-// which are asked for (index → when), and where to ask.
+// which are asked for (index → when), where to ask, and what to do with it when it is whole:
+// deliver it here, carry it on as a relay for some recipients, or both. The chunks are stored
+// once, by message id, whatever the number of recipients.
 struct Transfer {
     storage::TransferRecord rec;
     std::vector<bool> have;
@@ -77,6 +85,23 @@ struct Transfer {
     Bytes rid;  // the sender's connection, from its latest offer or chunk; empty after a restart
     uint64_t bytes_received = 0;  // in this run, for the rate
     bool assembling = false;
+    bool deliver_here = false;                     // offered to us as its recipient
+    std::map<std::string, RelayTarget> relay_to;   // offered to us as a relay, by recipient
+};
+
+// What goes on the wire for a stored envelope (NodeImpl::outgoing): its bytes, or, over
+// limits.chunk_threshold_bytes, only its manifest.
+struct Outgoing {
+    uint64_t size = 0;
+    Bytes envelope;                            // empty when offered
+    std::optional<protocol::OfferFrame> offer;
+};
+
+// An envelope handed to a relay and not yet in its custody (relay.cpp): when it was handed
+// over or, for a large one, when the relay last asked for chunks of it.
+struct RelayInFlight {
+    uint64_t heard_ms = 0;
+    bool offered = false;  // sent as a RelayOffer: the relay pulls chunks before it answers
 };
 
 // What a verified receipt changed (NodeImpl::apply_receipt).
@@ -113,10 +138,10 @@ struct PeerLink {
     uint64_t reconnect_backoff_ms = 0;
     uint64_t ping_nonce = 0;
     // Relays (relay.cpp): when this link last went down (or was made, if never up); the
-    // envelopes handed to it as a relay, awaiting its custody, by (id, recipient) → sent time;
-    // when to pass it the receipts waiting in the forward table again.
+    // envelopes handed to it as a relay, awaiting its custody, by (id, recipient); when to
+    // pass it the receipts waiting in the forward table again.
     uint64_t down_since_ms = 0;
-    std::map<std::pair<Hash32, std::string>, uint64_t> relay_inflight;
+    std::map<std::pair<Hash32, std::string>, RelayInFlight> relay_inflight;
     uint64_t next_forward_ms = 0;
     uint64_t next_gossip_ms = 0;  // when to reconcile our directories again
     std::unique_ptr<DirSync> dir_sync;
@@ -310,9 +335,14 @@ private:
     bool answer_held(const Bytes& routing_id, const Hash32& id, const std::string& sender);
     bool verify_from(const protocol::SignedEnvelope& se, const std::string& agency, const protocol::SignPublicKey& link_key);
     // chunked transfer (transfer.cpp)
-    protocol::OfferFrame make_offer(const Hash32& id, ByteView envelope) const;
+    std::optional<Outgoing> outgoing(const storage::ReadTxn& t, const Hash32& id) const;
     void on_chunk_want(PeerLink& link, const protocol::ChunkWantFrame& f);
     void on_offer(const Bytes& rid, const std::string& peer, protocol::OfferFrame f);
+    void on_relay_offer(const Bytes& rid, const std::string& peer, protocol::RelayOfferFrame f);
+    bool offer_refused(const Bytes& rid, const std::string& peer, const protocol::OfferFrame& f);
+    Transfer& open_transfer(const Bytes& rid, const std::string& peer, protocol::OfferFrame f);
+    void continue_transfer(Transfer& tr);
+    void finish_transfer(const Hash32& id);
     void on_chunk(const Bytes& rid, const std::string& peer, protocol::ChunkFrame f);
     void request_chunks(Transfer& tr);
     void load_transfers();
@@ -328,6 +358,9 @@ private:
     void pump_relays(PeerLink& via);
     void relay_timers(PeerLink& link, uint64_t now);
     void on_relay(const Bytes& rid, const std::string& peer, protocol::RelayFrame f);
+    void carry(const Bytes& rid, const std::string& peer, std::shared_ptr<const protocol::SignedEnvelope> se,
+               const std::string& to, const RelayTarget& target);
+    std::string relay_route_refusal(const std::string& peer, const std::string& to, uint64_t hops_left);
     void on_custody(PeerLink& link, const protocol::CustodyFrame& f);
     void on_forwarded_receipt(const Bytes& rid, const std::string& peer, Bytes envelope);
     std::optional<protocol::SignPublicKey> sender_key(const std::string& agency) const;

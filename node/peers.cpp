@@ -103,7 +103,7 @@ void NodeImpl::pump(PeerLink& link) {
     struct Item {
         Bytes key;
         Hash32 id;
-        Bytes doc;
+        Outgoing out;
     };
     std::vector<Item> items;
     bool exhausted = true;
@@ -119,11 +119,11 @@ void NodeImpl::pump(PeerLink& link) {
                 cursor.assign(key.begin(), key.end());
                 return true;
             }
-            auto doc = m_store->document(t, id);
-            if (!doc) return true;  // cannot happen: outbox and documents change together
+            auto out = outgoing(t, id);
+            if (!out) return true;  // cannot happen: outbox and documents change together
             ++n;
-            bytes += doc->size();
-            items.push_back(Item{Bytes(key.begin(), key.end()), id, std::move(*doc)});
+            bytes += out->size;
+            items.push_back(Item{Bytes(key.begin(), key.end()), id, std::move(*out)});
             return true;
         });
         return 0;
@@ -131,11 +131,10 @@ void NodeImpl::pump(PeerLink& link) {
     link.cursor = std::move(cursor);
     const uint64_t now = m_clock->now_ms();
     for (auto& it : items) {
-        const size_t size = it.doc.size();
+        const size_t size = it.out.size;
         // A large envelope is offered by its manifest; the receiver pulls the chunks (transfer.cpp).
-        const protocol::Frame frame = size > m_config.limits.chunk_threshold_bytes
-                                          ? protocol::Frame(make_offer(it.id, it.doc))
-                                          : protocol::Frame(protocol::DeliverFrame{std::move(it.doc)});
+        const protocol::Frame frame = it.out.offer ? protocol::Frame(std::move(*it.out.offer))
+                                                   : protocol::Frame(protocol::DeliverFrame{std::move(it.out.envelope)});
         if (!send_frame(*link.dealer, frame)) {
             link.has_more = true;
             return;  // socket full or link went down; resume from the cursor later

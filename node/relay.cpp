@@ -59,9 +59,8 @@ void NodeImpl::pump_relays(PeerLink& via) {
     struct Item {
         std::string to;
         Hash32 id;
-        uint64_t urgency;
-        uint64_t hops;
-        Bytes envelope;
+        bool offered;
+        protocol::Frame frame;
     };
     std::vector<Item> items;
     m_store->env().read([&](const storage::ReadTxn& t) {
@@ -70,22 +69,26 @@ void NodeImpl::pump_relays(PeerLink& via) {
             m_store->scan_outbox(t, agency, {}, [&](ByteView key, const Hash32& id) {
                 if (via.relay_inflight.size() + items.size() >= window) return false;
                 if (via.relay_inflight.count({id, agency})) return true;
-                auto doc = m_store->document(t, id);
-                if (!doc) return true;
                 // outbox key: agency 0x00 (3 - urgency) seq
                 const uint64_t urgency = key.size() > agency.size() + 1 ? 3 - std::min<uint64_t>(3, key[agency.size() + 1]) : 0;
                 uint64_t hops = m_config.relay.max_hops;
                 if (auto tr = m_store->transit(t, id, agency)) hops = std::min<uint64_t>(hops, tr->hops_left);
                 if (hops == 0) return true;  // carried as far as it may go: only a direct link delivers it
-                items.push_back(Item{agency, id, urgency, hops, std::move(*doc)});
+                auto out = outgoing(t, id);
+                if (!out) return true;
+                // A large envelope is offered by its manifest; the relay pulls the chunks.
+                const bool offered = out->offer.has_value();
+                protocol::Frame frame = offered ? protocol::Frame(protocol::RelayOfferFrame{agency, hops, urgency, std::move(*out->offer)})
+                                                : protocol::Frame(protocol::RelayFrame{agency, hops, urgency, std::move(out->envelope)});
+                items.push_back(Item{agency, id, offered, std::move(frame)});
                 return true;
             });
         }
         return 0;
     });
     for (auto& it : items) {
-        if (!send_frame(*via.dealer, protocol::RelayFrame{it.to, it.hops, it.urgency, std::move(it.envelope)})) break;
-        via.relay_inflight[{it.id, it.to}] = now;
+        if (!send_frame(*via.dealer, it.frame)) break;
+        via.relay_inflight[{it.id, it.to}] = RelayInFlight{now, it.offered};
         m_log.debug("relay_sent", {{"peer", via_agency}, {"to", it.to}, {"msg", hex_id(it.id)}});
     }
 }
@@ -93,8 +96,11 @@ void NodeImpl::pump_relays(PeerLink& via) {
 void NodeImpl::relay_timers(PeerLink& link, uint64_t now) {
     // A relay that did not answer: hand those envelopes over again (it is idempotent).
     const uint64_t wait = std::clamp(4 * link.rto_ms(), 2 * m_config.retry.initial_ms, m_config.retry.max_ms);
+    // A large one is in the relay's hands while it keeps asking for chunks (on_chunk_want);
+    // its own timer asks again after a loss, so we offer again only after a long silence.
+    const uint64_t offer_wait = std::max<uint64_t>(wait, 120000);
     for (auto it = link.relay_inflight.begin(); it != link.relay_inflight.end();)
-        it = now >= it->second + wait ? link.relay_inflight.erase(it) : std::next(it);
+        it = now >= it->second.heard_ms + (it->second.offered ? offer_wait : wait) ? link.relay_inflight.erase(it) : std::next(it);
     // Receipts waiting to go back to this link's agency, until it answers with Custody.
     if (!link.connected || now < link.next_forward_ms) return;
     link.next_forward_ms = now + std::max<uint64_t>(wait, 1000);
@@ -112,15 +118,40 @@ void NodeImpl::relay_timers(PeerLink& link, uint64_t now) {
 void NodeImpl::on_relay(const Bytes& rid, const std::string& peer, protocol::RelayFrame f) {
     auto se = protocol::decode_envelope(f.envelope, m_limits);
     if (!se.ok()) return reject(rid, peer, "malformed_envelope", se.error(), {});
+    if (f.to == m_config.agency) {
+        const Bytes mid(se->id.begin(), se->id.end());
+        if (se->env.kind != protocol::Kind::document && se->env.kind != protocol::Kind::status)
+            return reject(rid, peer, "wrong_kind", "only documents and status reports are relayed", mid);
+        return on_deliver(rid, peer, std::move(f.envelope));
+    }
+    f.envelope = {};
+    carry(rid, peer, std::make_shared<const protocol::SignedEnvelope>(std::move(se).value()), f.to,
+          RelayTarget{f.hops_left, f.urgency});
+}
+
+// Why we cannot carry an envelope from `peer` on to `to` with `hops_left`, or "" if we can:
+// we need a direct link to `to`, or a further route that does not lead back to `peer`.
+std::string NodeImpl::relay_route_refusal(const std::string& peer, const std::string& to, uint64_t hops_left) {
+    if (ensure_link(to) != m_links.end()) return "";
+    const std::string onward = m_config.relay.via_for(to);
+    if (!onward.empty() && onward != peer && hops_left > 1) return "";
+    return "relay " + m_config.agency + " has no link and no further route to '" + to + "'";
+}
+
+// Takes custody of `se` (decoded, not yet checked) for recipient `to`, or refuses it: the
+// sender's signature must verify (we cannot decrypt, and need not), it must be addressed to
+// `to`, not be ours, and have somewhere to go. Idempotent: what we hold is answered with
+// custody again. The envelope bytes are stored once however many recipients we carry it for.
+void NodeImpl::carry(const Bytes& rid, const std::string& peer, std::shared_ptr<const protocol::SignedEnvelope> se,
+                     const std::string& to, const RelayTarget& target) {
     const Bytes mid(se->id.begin(), se->id.end());
     if (se->env.kind != protocol::Kind::document && se->env.kind != protocol::Kind::status)
         return reject(rid, peer, "wrong_kind", "only documents and status reports are relayed", mid);
-    if (std::find(se->env.to.begin(), se->env.to.end(), f.to) == se->env.to.end())
-        return reject(rid, peer, "not_addressed", "relay asked to carry the envelope to '" + f.to + "', which it is not addressed to", mid);
-    if (f.to == m_config.agency) return on_deliver(rid, peer, std::move(f.envelope));
+    if (std::find(se->env.to.begin(), se->env.to.end(), to) == se->env.to.end())
+        return reject(rid, peer, "not_addressed", "relay asked to carry the envelope to '" + to + "', which it is not addressed to", mid);
     bool held = false, ours = false;
     m_store->env().read([&](const storage::ReadTxn& t) {
-        held = m_store->transit(t, se->id, f.to).has_value();
+        held = m_store->transit(t, se->id, to).has_value();
         ours = m_store->sent_record(t, se->id).has_value();
         return 0;
     });
@@ -129,27 +160,23 @@ void NodeImpl::on_relay(const Bytes& rid, const std::string& peer, protocol::Rel
     if (!key) return reject(rid, peer, "unknown_sender", "relay does not know the sender '" + se->env.from + "' (not a peer, not in the directory)", mid);
     if (!verify_from(*se, se->env.from, *key))
         return reject(rid, peer, "bad_signature", "envelope signature does not verify with the sender's key", mid);
-    // Idempotent: what we hold already is answered with custody again.
     if (held) {
-        send_frame(*m_router, protocol::CustodyFrame{se->id, f.to}, rid);
+        send_frame(*m_router, protocol::CustodyFrame{se->id, to}, rid);
         return;
     }
-    const bool direct = ensure_link(f.to) != m_links.end();
-    const std::string onward = m_config.relay.via_for(f.to);
-    if (!direct && (onward.empty() || onward == peer || f.hops_left <= 1))
-        return reject(rid, peer, "no_route",
-                      "relay " + m_config.agency + " has no link and no further route to '" + f.to + "'", mid);
+    if (auto why = relay_route_refusal(peer, to, target.hops_left); !why.empty()) return reject(rid, peer, "no_route", why, mid);
+    const bool direct = m_links.count(to) > 0;
     auto rec = std::make_shared<storage::TransitRecord>();
     rec->id = se->id;
-    rec->to = f.to;
+    rec->to = to;
     rec->from_hop = peer;
     rec->origin = se->env.from;
     rec->received_ms = m_clock->now_ms();
-    rec->urgency = f.urgency;
-    rec->hops_left = f.hops_left - 1;
+    rec->urgency = target.urgency;
+    rec->hops_left = target.hops_left - 1;
     auto fresh = std::make_shared<bool>(false);
-    m_batch.writes.push_back([this, rec, fresh, wire = std::move(f.envelope)](storage::WriteTxn& t) -> Status {
-        LT_ASSIGN(*fresh, m_store->add_transit(t, *rec, wire));
+    m_batch.writes.push_back([this, rec, fresh, se](storage::WriteTxn& t) -> Status {
+        LT_ASSIGN(*fresh, m_store->add_transit(t, *rec, se->wire));
         return ok_status();
     });
     m_batch.after.push_back([this, rid, peer, rec, fresh, direct](bool ok, const std::string& error) {

@@ -13,8 +13,13 @@
 //                                           ←  ChunkWant{id, [indices]}  (window kChunkWindow)
 //   Chunk{id, i, bytes} ...                  →  hash checked, stored; more wanted as they land
 //                                           ←  Ack (the receipt), once all are in
-// Memory: the receiver holds no chunk beyond the frame being handled; the sender reads each
-// chunk from LMDB as it is asked for. Putting the envelope together holds it once, as any
+// A relay receives a large envelope the same way (RelayOffer: the relay header and the
+// manifest) and takes custody once it is whole and verified (relay.cpp, carry); it carries it
+// on by offering it in turn. The chunks are stored once, by message id, however many
+// recipients the relay carries the document for, and a relay that already holds the envelope
+// takes custody for another recipient without pulling it again.
+// Memory: the receiver holds no chunk beyond the frame being handled; the sender hashes the
+// manifest from LMDB's mapped pages and reads each chunk as it is asked for. Putting the envelope together holds it once, as any
 // delivery does (bounded by limits.max_envelope_bytes).
 #include <algorithm>
 
@@ -23,27 +28,31 @@
 namespace lienthong::node {
 
 namespace {
-constexpr std::string_view kManifestDomain = "lienthong/v1/manifest";
-constexpr std::string_view kChunkDomain = "lienthong/v1/chunk";
 constexpr uint64_t kChunkSize = 64 * 1024;
 constexpr size_t kChunkWindow = 4;              // chunks asked for and not yet arrived, per transfer
 constexpr uint64_t kRequestTimeoutMs = 60000;   // asked for this long ago and not here: ask again
 }  // namespace
 
-// Sender: the manifest of an envelope too large to send whole.
-protocol::OfferFrame NodeImpl::make_offer(const Hash32& id, ByteView envelope) const {
-    protocol::OfferFrame f;
-    f.id = id;
-    f.total = envelope.size();
-    f.chunk_size = kChunkSize;
-    for (uint64_t off = 0; off < envelope.size(); off += kChunkSize)
-        f.hashes.push_back(protocol::hash_domain(kChunkDomain, envelope.subspan(off, std::min(kChunkSize, envelope.size() - off))));
-    f.signature = protocol::sign_domain(m_identity.sign_secret, kManifestDomain, f.manifest_body());
-    return f;
+// Sender: what to send for stored envelope `id`, its bytes or (when large) its manifest.
+std::optional<Outgoing> NodeImpl::outgoing(const storage::ReadTxn& t, const Hash32& id) const {
+    Outgoing out;
+    const bool stored = m_store->with_document(t, id, [&](ByteView envelope) {
+        out.size = envelope.size();
+        if (envelope.size() > m_config.limits.chunk_threshold_bytes)
+            out.offer = protocol::make_manifest(m_identity.sign_secret, id, envelope, kChunkSize);
+        else
+            out.envelope.assign(envelope.begin(), envelope.end());
+    });
+    if (!stored) return std::nullopt;
+    return out;
 }
 
 // Sender (dealer side): the receiver asks for chunks.
 void NodeImpl::on_chunk_want(PeerLink& link, const protocol::ChunkWantFrame& f) {
+    // A relay pulling chunks has the offer in hand: no need to offer again yet.
+    const uint64_t now = m_clock->now_ms();
+    for (auto it = link.relay_inflight.lower_bound({f.id, std::string()}); it != link.relay_inflight.end() && it->first.first == f.id; ++it)
+        it->second.heard_ms = now;
     const size_t n = std::min<size_t>(f.indices.size(), 64);
     for (size_t k = 0; k < n; ++k) {
         const uint32_t index = f.indices[k];
@@ -56,31 +65,91 @@ void NodeImpl::on_chunk_want(PeerLink& link, const protocol::ChunkWantFrame& f) 
     }
 }
 
-// Receiver (router side): an offer starts or resumes a transfer.
-void NodeImpl::on_offer(const Bytes& rid, const std::string& peer, protocol::OfferFrame f) {
+// Receiver (router side): whether an offer is refused (answered with Reject): a manifest not
+// signed by the peer, or an envelope over our limit.
+bool NodeImpl::offer_refused(const Bytes& rid, const std::string& peer, const protocol::OfferFrame& f) {
     const Bytes mid(f.id.begin(), f.id.end());
     const auto& key = m_links.at(peer).record.identity.sign_key;
-    if (!protocol::verify_domain(key, kManifestDomain, f.manifest_body(), f.signature))
-        return reject(rid, peer, "bad_signature", "the transfer manifest's signature does not verify with the peer's key", mid);
-    if (f.total > m_config.limits.max_envelope_bytes)
-        return reject(rid, peer, "too_large",
-                      "offered envelope of " + std::to_string(f.total) + " bytes exceeds limits.max_envelope_bytes (" +
-                          std::to_string(m_config.limits.max_envelope_bytes) + ")",
-                      mid);
+    if (!protocol::verify_manifest(key, f)) {
+        reject(rid, peer, "bad_signature", "the transfer manifest's signature does not verify with the peer's key", mid);
+        return true;
+    }
+    if (f.total > m_config.limits.max_envelope_bytes) {
+        reject(rid, peer, "too_large",
+               "offered envelope of " + std::to_string(f.total) + " bytes exceeds limits.max_envelope_bytes (" +
+                   std::to_string(m_config.limits.max_envelope_bytes) + ")",
+               mid);
+        return true;
+    }
+    return false;
+}
+
+// Receiver (router side): an offer of a document addressed to us starts or resumes a transfer.
+void NodeImpl::on_offer(const Bytes& rid, const std::string& peer, protocol::OfferFrame f) {
+    if (offer_refused(rid, peer, f)) return;
     // Held already: the receipt answers, as for a document sent again.
     if (answer_held(rid, f.id, "") || m_inbound_pending.count(f.id)) return;
+    Transfer& tr = open_transfer(rid, peer, std::move(f));
+    tr.deliver_here = true;
+    // An offer again means a new connection, or a sender that gave up waiting: what was asked
+    // before is asked again.
+    tr.requested.clear();
+    continue_transfer(tr);
+}
+
+// Relay (router side): an offer of a large envelope to carry on to `f.to`.
+void NodeImpl::on_relay_offer(const Bytes& rid, const std::string& peer, protocol::RelayOfferFrame f) {
+    if (f.to == m_config.agency) return on_offer(rid, peer, std::move(f.offer));
+    if (offer_refused(rid, peer, f.offer)) return;
+    const Hash32 id = f.offer.id;
+    const Bytes mid(id.begin(), id.end());
+    bool ours = false;
+    std::optional<Bytes> stored;
+    m_store->env().read([&](const storage::ReadTxn& t) {
+        ours = m_store->sent_record(t, id).has_value();
+        if (!ours) stored = m_store->document(t, id);
+        return 0;
+    });
+    if (ours) return reject(rid, peer, "relay_loop", "the envelope came back to its sender: check the relay routes", mid);
+    if (stored) {
+        // We hold these bytes already (carried for another recipient, or received): custody
+        // from them, or custody again if we hold it for this recipient too.
+        auto se = protocol::decode_envelope(*stored, m_limits);
+        if (!se.ok()) return reject(rid, peer, "malformed_envelope", se.error(), mid);
+        return carry(rid, peer, std::make_shared<const protocol::SignedEnvelope>(std::move(se).value()), f.to,
+                     RelayTarget{f.hops_left, f.urgency});
+    }
+    // Nowhere to take it: refuse before pulling megabytes.
+    if (auto why = relay_route_refusal(peer, f.to, f.hops_left); !why.empty()) return reject(rid, peer, "no_route", why, mid);
+    // The same envelope for one more recipient, on the connection it is arriving on: the
+    // chunks asked for are on their way. Otherwise, as for an offer again, ask again.
+    auto existing = m_transfers.find(id);
+    const bool another_recipient = existing != m_transfers.end() && existing->second.rid == rid &&
+                                   existing->second.rec.from == peer && !existing->second.relay_to.count(f.to);
+    Transfer& tr = open_transfer(rid, peer, std::move(f.offer));
+    tr.relay_to[f.to] = RelayTarget{f.hops_left, f.urgency};
+    if (!another_recipient) tr.requested.clear();
+    continue_transfer(tr);
+}
+
+// The transfer an offer starts or resumes (its signature and size already checked).
+Transfer& NodeImpl::open_transfer(const Bytes& rid, const std::string& peer, protocol::OfferFrame f) {
     auto it = m_transfers.find(f.id);
     if (it != m_transfers.end() && (it->second.rec.from != peer || it->second.rec.hashes != f.hashes ||
                                     it->second.rec.total != f.total || it->second.rec.chunk_size != f.chunk_size)) {
-        // A different manifest for the same id: start over with this one (the signature is
-        // checked, and the envelope is verified when complete).
+        // A different manifest for the same id, or another sender: start over with this one
+        // (the signature is checked, and the envelope is verified when complete). What it was
+        // for stays: those recipients are served by these bytes as well.
         const Hash32 id = f.id;
         m_batch.writes.push_back([this, id](storage::WriteTxn& t) { return m_store->remove_transfer(t, id); });
-        m_transfers.erase(it);
-        it = m_transfers.end();
+        Transfer fresh;
+        fresh.deliver_here = it->second.deliver_here;
+        fresh.relay_to = std::move(it->second.relay_to);
+        it->second = std::move(fresh);
     }
-    if (it == m_transfers.end()) {
-        Transfer tr;
+    if (it == m_transfers.end()) it = m_transfers.emplace(f.id, Transfer{}).first;
+    Transfer& tr = it->second;
+    if (tr.have.empty()) {
         tr.rec.id = f.id;
         tr.rec.from = peer;
         tr.rec.total = f.total;
@@ -89,19 +158,23 @@ void NodeImpl::on_offer(const Bytes& rid, const std::string& peer, protocol::Off
         tr.rec.started_ms = m_clock->now_ms();
         tr.have.assign(tr.rec.hashes.size(), false);
         m_batch.writes.push_back([this, rec = tr.rec](storage::WriteTxn& t) { return m_store->put_transfer(t, rec); });
-        it = m_transfers.emplace(f.id, std::move(tr)).first;
-        m_log.info("transfer_started", {{"peer", peer}, {"msg", hex_id(f.id)}, {"bytes", std::to_string(it->second.rec.total)},
-                                        {"chunks", std::to_string(it->second.rec.hashes.size())}});
+        m_log.info("transfer_started", {{"peer", peer}, {"msg", hex_id(f.id)}, {"bytes", std::to_string(tr.rec.total)},
+                                        {"chunks", std::to_string(tr.rec.hashes.size())}});
     } else {
-        m_log.info("transfer_resumed", {{"peer", peer}, {"msg", hex_id(f.id)},
-                                        {"have", std::to_string(it->second.have_count)},
-                                        {"chunks", std::to_string(it->second.rec.hashes.size())}});
+        m_log.info("transfer_resumed", {{"peer", peer}, {"msg", hex_id(f.id)}, {"have", std::to_string(tr.have_count)},
+                                        {"chunks", std::to_string(tr.rec.hashes.size())}});
     }
-    // A new offer means a new connection, or a sender that gave up waiting: what was asked
-    // before is asked again.
-    it->second.rid = rid;
-    it->second.requested.clear();
-    request_chunks(it->second);
+    tr.rid = rid;
+    return tr;
+}
+
+// Asks for what is missing, or, when every chunk is stored already (a restart between the
+// last chunk's commit and the delivery), finishes the transfer.
+void NodeImpl::continue_transfer(Transfer& tr) {
+    if (tr.assembling) return;
+    if (tr.have_count < tr.have.size()) return request_chunks(tr);
+    tr.assembling = true;
+    finish_transfer(tr.rec.id);
 }
 
 void NodeImpl::request_chunks(Transfer& tr) {
@@ -121,7 +194,7 @@ void NodeImpl::on_chunk(const Bytes& rid, const std::string& peer, protocol::Chu
     if (it == m_transfers.end() || it->second.rec.from != peer) return;  // finished, or not asked for
     Transfer& tr = it->second;
     if (f.index >= tr.have.size() || tr.have[f.index]) return;
-    if (protocol::hash_domain(kChunkDomain, f.data) != tr.rec.hashes[f.index]) {
+    if (protocol::chunk_hash(f.data) != tr.rec.hashes[f.index]) {
         ++m_counters.rejected["bad_chunk"];
         m_log.warn("chunk_rejected", {{"peer", peer}, {"msg", hex_id(f.id)}, {"index", std::to_string(f.index)},
                                       {"error", "chunk does not match its hash in the manifest"}});
@@ -144,27 +217,58 @@ void NodeImpl::on_chunk(const Bytes& rid, const std::string& peer, protocol::Chu
     }
     // The last chunk: once it is stored, put the envelope together and deliver it.
     tr.assembling = true;
-    m_batch.after.push_back([this, id, peer](bool ok, const std::string&) {
+    m_batch.after.push_back([this, id](bool ok, const std::string&) {
         auto t = m_transfers.find(id);
         if (t == m_transfers.end()) return;
         if (!ok) {  // not stored: ask again
             t->second.assembling = false;
             return;
         }
-        const auto count = static_cast<uint32_t>(t->second.have.size());
-        auto envelope = m_store->env().read([&](const storage::ReadTxn& rt) { return m_store->assemble_chunks(rt, id, count); });
-        const Bytes rid = t->second.rid;
-        const uint64_t ms = m_clock->now_ms() - t->second.rec.started_ms;
-        m_transfers.erase(t);
-        m_batch.writes.push_back([this, id](storage::WriteTxn& wt) { return m_store->remove_transfer(wt, id); });
-        if (!envelope) {
-            m_log.error("transfer_failed", {{"peer", peer}, {"msg", hex_id(id)}, {"error", "stored chunks are incomplete"}});
-            return;
-        }
-        m_log.info("transfer_complete", {{"peer", peer}, {"msg", hex_id(id)}, {"bytes", std::to_string(envelope->size())},
-                                         {"ms", std::to_string(ms)}});
-        if (m_links.count(peer)) on_deliver(rid, peer, std::move(*envelope));
+        finish_transfer(id);
     });
+}
+
+// Every chunk of `id` is stored: the envelope is put together, delivered here and/or taken
+// into custody for each recipient it was offered to us for as a relay, and its chunks deleted
+// in the same commit.
+void NodeImpl::finish_transfer(const Hash32& id) {
+    auto t = m_transfers.find(id);
+    if (t == m_transfers.end()) return;
+    Transfer& tr = t->second;
+    if (!tr.deliver_here && tr.relay_to.empty()) {  // loaded after a restart: wait for the offer
+        tr.assembling = false;
+        return;
+    }
+    const auto count = static_cast<uint32_t>(tr.have.size());
+    auto envelope = m_store->env().read([&](const storage::ReadTxn& rt) { return m_store->assemble_chunks(rt, id, count); });
+    const Bytes rid = tr.rid;
+    const std::string peer = tr.rec.from;
+    const bool deliver_here = tr.deliver_here;
+    const auto relay_to = std::move(tr.relay_to);
+    const uint64_t ms = m_clock->now_ms() - tr.rec.started_ms;
+    m_transfers.erase(t);
+    m_batch.writes.push_back([this, id](storage::WriteTxn& wt) { return m_store->remove_transfer(wt, id); });
+    if (!envelope) {
+        m_log.error("transfer_failed", {{"peer", peer}, {"msg", hex_id(id)}, {"error", "stored chunks are incomplete; the sender offers again"}});
+        return;
+    }
+    m_log.info("transfer_complete", {{"peer", peer}, {"msg", hex_id(id)}, {"bytes", std::to_string(envelope->size())},
+                                     {"ms", std::to_string(ms)}});
+    if (!m_links.count(peer)) return;
+    if (!relay_to.empty()) {
+        auto se = protocol::decode_envelope(*envelope, m_limits);
+        if (!se.ok()) {
+            reject(rid, peer, "malformed_envelope", se.error(), Bytes(id.begin(), id.end()));
+        } else {
+            auto shared = std::make_shared<const protocol::SignedEnvelope>(std::move(se).value());
+            if (shared->id != id)
+                reject(rid, peer, "malformed_envelope", "the chunks put together are another envelope than the one offered",
+                       Bytes(id.begin(), id.end()));
+            else
+                for (const auto& [to, target] : relay_to) carry(rid, peer, shared, to, target);
+        }
+    }
+    if (deliver_here) on_deliver(rid, peer, std::move(*envelope));
 }
 
 // Transfers interrupted by a restart: their chunks are in LMDB; the sender offers again.

@@ -1,12 +1,14 @@
 #include "protocol/frame.h"
 
+#include <algorithm>
+
 namespace lienthong::protocol {
 
 namespace {
 enum class FrameType : uint64_t {
     deliver = 1, ack = 2, reject = 3, ping = 4, pong = 5, dir_want = 8, dir_records = 9,
     dir_reconcile = 10, relay = 11, custody = 12, sync = 13, receipt_want = 14,
-    offer = 15, chunk_want = 16, chunk = 17
+    offer = 15, chunk_want = 16, chunk = 17, relay_offer = 18
 };
 constexpr size_t kMaxRecordWire = 4096;
 
@@ -58,6 +60,18 @@ Result<OfferFrame> read_offer(OfferFrame f, ByteView rest) {
         return make_error("offer: " + std::to_string(f.hashes.size()) + " chunk hashes for " + std::to_string(f.total) +
                           " bytes in chunks of " + std::to_string(f.chunk_size));
     return f;
+}
+
+// The header fields a relayed envelope or relayed offer carries: [to, hops_left, urgency].
+Status read_relay_header(ArrayReader& r, std::string& to, uint64_t& hops_left, uint64_t& urgency) {
+    LT_ASSIGN(to, r.str("to", kMaxAgencyLength));
+    LT_TRY(check_agency(to, "to"));
+    LT_ASSIGN(hops_left, r.u64("hops_left"));
+    if (hops_left == 0 || hops_left > kMaxRelayHops)
+        return make_error("frame header: field 'hops_left' must be 1 to " + std::to_string(kMaxRelayHops));
+    LT_ASSIGN(urgency, r.u64("urgency"));
+    if (urgency > 3) return make_error("frame header: field 'urgency' must be 0 to 3");
+    return ok_status();
 }
 
 Result<std::vector<uint32_t>> read_indices(ByteView rest) {
@@ -130,12 +144,22 @@ struct Encoder {
     Bytes operator()(const OfferFrame& f) const {
         Writer w;
         w.array(4).u64(15).bin(f.id).u64(f.total).u64(f.chunk_size);
+        w.raw(offer_body(f));
+        return w.take();
+    }
+    Bytes operator()(const RelayOfferFrame& f) const {
+        Writer w;
+        w.array(7).u64(18).str(f.to).u64(f.hops_left).u64(f.urgency);
+        w.bin(f.offer.id).u64(f.offer.total).u64(f.offer.chunk_size);
+        w.raw(offer_body(f.offer));
+        return w.take();
+    }
+    static Bytes offer_body(const OfferFrame& f) {
         Writer body;
         body.array(2).array(f.hashes.size());
         for (const auto& h : f.hashes) body.bin(h);
         body.bin(f.signature);
-        w.raw(body.take());
-        return w.take();
+        return body.take();
     }
     Bytes operator()(const ChunkWantFrame& f) const {
         Writer w;
@@ -173,6 +197,28 @@ Bytes OfferFrame::manifest_body() const {
     return w.take();
 }
 
+namespace {
+constexpr std::string_view kManifestDomain = "lienthong/v1/manifest";
+constexpr std::string_view kChunkDomain = "lienthong/v1/chunk";
+}  // namespace
+
+Hash32 chunk_hash(ByteView chunk) { return hash_domain(kChunkDomain, chunk); }
+
+OfferFrame make_manifest(const SignSecretKey& sk, const Hash32& id, ByteView envelope, uint64_t chunk_size) {
+    OfferFrame f;
+    f.id = id;
+    f.total = envelope.size();
+    f.chunk_size = chunk_size;
+    for (uint64_t off = 0; off < envelope.size(); off += chunk_size)
+        f.hashes.push_back(chunk_hash(envelope.subspan(off, std::min(chunk_size, envelope.size() - off))));
+    f.signature = sign_domain(sk, kManifestDomain, f.manifest_body());
+    return f;
+}
+
+bool verify_manifest(const SignPublicKey& pk, const OfferFrame& f) {
+    return verify_domain(pk, kManifestDomain, f.manifest_body(), f.signature);
+}
+
 Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
     DecodeLimits dl;
     dl.max_bytes = max_envelope_bytes + 4096;
@@ -189,7 +235,7 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
     LT_ASSIGN(auto type, r.u64("type"));
     const ByteView rest = frame.subspan(header_len);
     const bool wants_envelope = type == 1 || type == 2 || type == 8 || type == 9 || type == 10 || type == 11 ||
-                                type == 13 || type == 14 || type == 15 || type == 16 || type == 17;
+                                type == 13 || type == 14 || type == 15 || type == 16 || type == 17 || type == 18;
     if (wants_envelope && rest.empty()) return make_error("frame: body is missing");
     if (!wants_envelope && !rest.empty()) return make_error("frame: unexpected bytes after the header");
     if (rest.size() > max_envelope_bytes)
@@ -232,14 +278,18 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
         case FrameType::dir_reconcile: out = DirReconcileFrame{Bytes(rest.begin(), rest.end())}; break;
         case FrameType::relay: {
             RelayFrame f;
-            LT_ASSIGN(f.to, r.str("to", kMaxAgencyLength));
-            LT_TRY(check_agency(f.to, "to"));
-            LT_ASSIGN(f.hops_left, r.u64("hops_left"));
-            if (f.hops_left == 0 || f.hops_left > kMaxRelayHops)
-                return make_error("frame header: field 'hops_left' must be 1 to " + std::to_string(kMaxRelayHops));
-            LT_ASSIGN(f.urgency, r.u64("urgency"));
-            if (f.urgency > 3) return make_error("frame header: field 'urgency' must be 0 to 3");
+            LT_TRY(read_relay_header(r, f.to, f.hops_left, f.urgency));
             f.envelope.assign(rest.begin(), rest.end());
+            out = std::move(f);
+            break;
+        }
+        case FrameType::relay_offer: {
+            RelayOfferFrame f;
+            LT_TRY(read_relay_header(r, f.to, f.hops_left, f.urgency));
+            LT_ASSIGN(f.offer.id, r.fixed<32>("id"));
+            LT_ASSIGN(f.offer.total, r.u64("total"));
+            LT_ASSIGN(f.offer.chunk_size, r.u64("chunk_size"));
+            LT_ASSIGN(f.offer, read_offer(std::move(f.offer), rest));
             out = std::move(f);
             break;
         }

@@ -25,6 +25,11 @@
 //                                  (domain "lienthong/v1/manifest" over manifest_body())
 //   ChunkWant [16, id:bin(32)] [[index:uint...]]  the receiver pulls the chunks it lacks
 //   Chunk    [17, id:bin(32), index:uint] bytes   one chunk
+//   RelayOffer [18, to:str, hops_left:uint, urgency:uint, id:bin(32), total:uint, chunk_size:uint]
+//            [[hash:bin(32)...], signature:bin(64)]   a large envelope for a relay to carry on
+//                                  to `to`: Relay's header and Offer's manifest; the relay
+//                                  pulls the chunks with ChunkWant and answers Custody when
+//                                  the envelope is whole and verified
 //   DirWant    [8] [[id:bin(32)...]]             send me these records
 //   DirRecords [9] [[[kind:uint, record:bin]...]] records (kind 1 node, 2 issuer, 3 revocation,
 //                                                  4 cross-trust)
@@ -91,6 +96,22 @@ struct OfferFrame {
     // The bytes the signature covers: [id, total, chunk_size, [hash...]].
     Bytes manifest_body() const;
 };
+
+// The manifest of `envelope` (message `id`) in chunks of `chunk_size`, signed by the sending
+// node; its check with that node's key; the hash of one chunk (domain "lienthong/v1/chunk").
+OfferFrame make_manifest(const SignSecretKey& sk, const Hash32& id, ByteView envelope, uint64_t chunk_size);
+bool verify_manifest(const SignPublicKey& pk, const OfferFrame& f);
+Hash32 chunk_hash(ByteView chunk);
+// A large envelope handed to a relay (issue 4): the relay header of RelayFrame and the
+// manifest of OfferFrame. The relay pulls the chunks as a receiver does, stores each once
+// (however many recipients it carries the document for), and takes custody when the envelope
+// is whole and verified.
+struct RelayOfferFrame {
+    std::string to;
+    uint64_t hops_left = 0;
+    uint64_t urgency = 0;
+    OfferFrame offer;
+};
 struct ChunkWantFrame {
     Hash32 id{};
     std::vector<uint32_t> indices;
@@ -117,7 +138,7 @@ constexpr size_t kMaxDirectoryItems = 50000;
 // they are no longer understood.
 using Frame = std::variant<DeliverFrame, AckFrame, RejectFrame, PingFrame, PongFrame, DirWantFrame, DirRecordsFrame,
                            DirReconcileFrame, RelayFrame, CustodyFrame, SyncFrame, ReceiptWantFrame, OfferFrame,
-                           ChunkWantFrame, ChunkFrame>;
+                           ChunkWantFrame, ChunkFrame, RelayOfferFrame>;
 
 Bytes encode_frame(const Frame& f);
 Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes);

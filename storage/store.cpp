@@ -365,6 +365,14 @@ std::optional<uint64_t> Store::document_size(const ReadTxn& t, const Hash32& id)
     return v->size();
 }
 
+bool Store::with_document(const ReadTxn& t, const Hash32& id, const std::function<void(ByteView)>& fn) const {
+    auto v = t.get(m_documents, id);
+    if (!v) return false;
+    fn(*v);
+    release_pages(*v);
+    return true;
+}
+
 std::optional<Bytes> Store::document(const ReadTxn& t, const Hash32& id) const {
     auto v = t.get(m_documents, id);
     if (!v) return std::nullopt;

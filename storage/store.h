@@ -35,6 +35,7 @@
 // A relay's outbox holds the envelopes in its transit table the same way.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -187,6 +188,9 @@ public:
     // `len` bytes of a stored envelope from `offset` (fewer at its end); nullopt if absent.
     std::optional<Bytes> document_slice(const ReadTxn& t, const Hash32& id, uint64_t offset, uint64_t len) const;
     std::optional<uint64_t> document_size(const ReadTxn& t, const Hash32& id) const;
+    // Calls `fn` with the stored envelope's bytes in place (valid only during the call, no
+    // copy); false if it is not stored.
+    bool with_document(const ReadTxn& t, const Hash32& id, const std::function<void(ByteView)>& fn) const;
     std::vector<TransferRecord> transfers(const ReadTxn& t) const;
     // Indices of the chunks stored for `id`.
     std::vector<uint32_t> chunk_indices(const ReadTxn& t, const Hash32& id) const;

@@ -18,16 +18,20 @@ inline uint64_t rejected_of(const json& st, const std::string& kind) {
     return r.contains(kind) ? r.at(kind).get<uint64_t>() : 0;
 }
 
-// A document sealed by `from` for `to` (keys as given), numbered `n`.
+// A document sealed by `from` for `to` (keys as given), numbered `n`, with an attachment of
+// `attachment_bytes`.
 inline protocol::SealedDocument seal_as(const protocol::SecretIdentity& from,
-                                        const std::vector<protocol::PublicIdentity>& to, int n) {
+                                        const std::vector<protocol::PublicIdentity>& to, int n,
+                                        size_t attachment_bytes = 50) {
     protocol::DocumentContent c;
     c.sender = from.pub.agency;
     for (const auto& r : to) c.recipients.push_back(r.agency);
     c.created_ms = 1767225600000ull + static_cast<uint64_t>(n);
     c.meta.subject = "Tài liệu từ nút giả " + std::to_string(n);
     c.body = protocol::Bytes(100 + n, static_cast<uint8_t>(n));
-    c.attachments.push_back({"a.txt", "text/plain", protocol::Bytes(50, 'x')});
+    protocol::Bytes attachment(attachment_bytes);
+    for (size_t i = 0; i < attachment.size(); ++i) attachment[i] = static_cast<uint8_t>((i * 131 + static_cast<size_t>(n)) >> 3);
+    c.attachments.push_back({"a.txt", "text/plain", std::move(attachment)});
     auto sealed = protocol::seal_document(c, from, to);
     if (!sealed.ok()) throw std::runtime_error(sealed.error());
     return std::move(sealed).value();

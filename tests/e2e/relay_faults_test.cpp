@@ -3,8 +3,13 @@
 // asked); a malformed envelope, one not addressed to the named recipient, one from an unknown
 // sender, a forged one, one it has no route for, and a frame with no hops left are each
 // refused with the reason, counted, and the relay keeps serving. A relay loop (routes that
-// lead an envelope back to its sender) is refused by the sender.
+// lead an envelope back to its sender) is refused by the sender. A large envelope offered to
+// the relay by its manifest is pulled chunk by chunk: a bad manifest signature, an envelope
+// over the limit, no route, a chunk that does not match its hash, and chunks that put together
+// are not the envelope offered are each refused; a good one is taken into custody, and
+// offered again for a second recipient it is not pulled again.
 #include <catch2/catch.hpp>
+#include <optional>
 
 #include "tests/e2e/directory_helpers.h"
 #include "tests/e2e/harness.h"
@@ -20,6 +25,32 @@ protocol::CustodyFrame next_custody(FakePeer& f) {
     if (!std::holds_alternative<protocol::CustodyFrame>(frame))
         throw std::runtime_error("expected a Custody frame, got frame index " + std::to_string(frame.index()));
     return std::get<protocol::CustodyFrame>(frame);
+}
+
+constexpr uint64_t kChunk = 64 * 1024;
+
+// Answers the relay's ChunkWants from `envelope` until it sends something else, which is
+// returned (at most 200 frames). `corrupt` is sent wrong the first time it is asked for.
+protocol::Frame serve_chunks(FakePeer& fake, const protocol::Hash32& id, const protocol::Bytes& envelope,
+                             std::optional<uint32_t> corrupt = std::nullopt) {
+    for (int n = 0; n < 200; ++n) {
+        auto frame = next_frame(fake);
+        if (!std::holds_alternative<protocol::ChunkWantFrame>(frame)) return frame;
+        const auto& want = std::get<protocol::ChunkWantFrame>(frame);
+        if (want.id != id) throw std::runtime_error("the relay asked for chunks of another transfer");
+        for (const auto i : want.indices) {
+            const uint64_t off = uint64_t(i) * kChunk;
+            if (off >= envelope.size()) throw std::runtime_error("the relay asked for a chunk past the end");
+            protocol::Bytes data(envelope.begin() + static_cast<std::ptrdiff_t>(off),
+                                 envelope.begin() + static_cast<std::ptrdiff_t>(std::min<uint64_t>(off + kChunk, envelope.size())));
+            if (corrupt && *corrupt == i) {
+                data[0] ^= 0xff;
+                corrupt.reset();
+            }
+            fake.send_frame(protocol::ChunkFrame{id, i, std::move(data)});
+        }
+    }
+    throw std::runtime_error("the relay kept asking for chunks");
 }
 
 }  // namespace
@@ -120,6 +151,84 @@ TEST_CASE("routes that lead an envelope back to its sender are refused as a loop
     const json shown = a.api({{"op", "show"}, {"id", id}});
     CHECK(shown.at("deliveries")[0].at("state") == "pending");
     for (auto* n : {&a, &b, &c}) {
+        INFO("node " << n->agency());
+        CHECK(n->stop() == 0);
+        CHECK(n->sanitizer_findings().empty());
+    }
+}
+
+TEST_CASE("a relay pulls a large envelope and checks its manifest and chunks", "[e2e][faults]") {
+    TestNode relay("000.00.01.R01"), north("000.00.02.T01"), south("000.00.02.T02");
+    FakePeer fake("000.00.09.F01");
+    relay.add_peer(fake.as_peer());
+    for (auto* t : {&north, &south}) {
+        relay.add_peer(*t);
+        t->add_peer(relay);
+        t->add_peer(fake.as_peer());
+    }
+    for (auto* n : {&relay, &north, &south}) n->start();
+    fake.connect(relay);
+    expect_pong(fake, 1);
+
+    const auto doc = seal_as(fake.identity(), {north.identity().pub, south.identity().pub}, 1, 300 * 1024);
+    const auto& wire = doc.envelope.wire;
+    const auto manifest = protocol::make_manifest(fake.identity().sign_secret, doc.envelope.id, wire, kChunk);
+    const auto refused = [&](const protocol::Frame& f, const std::string& kind, const std::string& text) {
+        const uint64_t before = rejected_of(status(relay), kind);
+        fake.send_frame(f);
+        const auto r = next_reject(fake);
+        INFO(r.reason);
+        CHECK_THAT(r.reason, Catch::Contains(text));
+        CHECK(rejected_of(status(relay), kind) == before + 1);
+    };
+    // Signed by someone else; over the relay's envelope limit; for an agency it cannot reach.
+    const auto stranger = protocol::SecretIdentity::generate("000.00.07.U01");
+    refused(protocol::RelayOfferFrame{north.agency(), 2, 0,
+                                      protocol::make_manifest(stranger.sign_secret, doc.envelope.id, wire, kChunk)},
+            "bad_signature", "manifest's signature does not verify");
+    {
+        protocol::OfferFrame huge = manifest;
+        huge.total = 65ull << 20;
+        huge.hashes.assign(huge.total / kChunk, protocol::Hash32{});
+        huge.signature = protocol::sign_domain(fake.identity().sign_secret, "lienthong/v1/manifest", huge.manifest_body());
+        refused(protocol::RelayOfferFrame{north.agency(), 2, 0, huge}, "too_large", "exceeds limits.max_envelope_bytes");
+    }
+    refused(protocol::RelayOfferFrame{"000.00.08.Z01", 2, 0, manifest}, "no_route",
+            "no link and no further route to '000.00.08.Z01'");
+
+    // The good one, with one chunk sent wrong the first time: refused and asked for again.
+    const uint64_t bad_chunks = rejected_of(status(relay), "bad_chunk");
+    fake.send_frame(protocol::RelayOfferFrame{north.agency(), 2, 0, manifest});
+    auto answer = serve_chunks(fake, doc.envelope.id, wire, 2u);
+    REQUIRE(std::holds_alternative<protocol::CustodyFrame>(answer));
+    CHECK(std::get<protocol::CustodyFrame>(answer).to == north.agency());
+    CHECK(rejected_of(status(relay), "bad_chunk") == bad_chunks + 1);
+    // Offered again, and for the second recipient: custody from the stored bytes, no chunks.
+    for (auto* t : {&north, &south}) {
+        fake.send_frame(protocol::RelayOfferFrame{t->agency(), 2, 0, manifest});
+        auto again = next_frame(fake);
+        REQUIRE(std::holds_alternative<protocol::CustodyFrame>(again));
+        CHECK(std::get<protocol::CustodyFrame>(again).to == t->agency());
+    }
+    const std::string id = protocol::to_hex(doc.envelope.id);
+    REQUIRE(wait_until([&] { return in_inbox(north, id) && in_inbox(south, id); }, 15s, 50ms));
+    CHECK(relay.log_count("event=transfer_started") == 1);
+
+    // Chunks that match their signed hashes but are not the envelope the manifest names.
+    {
+        std::mt19937_64 rng(3);
+        const auto junk = random_bytes(rng, 200 * 1024);
+        const auto other = seal_as(fake.identity(), {north.identity().pub}, 2, 200 * 1024);
+        const auto lie = protocol::make_manifest(fake.identity().sign_secret, other.envelope.id, junk, kChunk);
+        const uint64_t before = rejected_of(status(relay), "malformed_envelope");
+        fake.send_frame(protocol::RelayOfferFrame{north.agency(), 2, 0, lie});
+        auto end = serve_chunks(fake, other.envelope.id, junk);
+        REQUIRE(std::holds_alternative<protocol::RejectFrame>(end));
+        CHECK(rejected_of(status(relay), "malformed_envelope") == before + 1);
+    }
+    expect_pong(fake, 2);
+    CHECK(inbox_ids(north).size() == 1);
+    for (auto* n : {&relay, &north, &south}) {
         INFO("node " << n->agency());
         CHECK(n->stop() == 0);
         CHECK(n->sanitizer_findings().empty());

@@ -2,8 +2,11 @@
 // that cannot reach its province (the province's endpoint, as the commune knows it, answers
 // nothing) sends through its district, the default route. Documents arrive once, receipts
 // and a status report come back the same way, `show` at the sender gives the path, and the
-// district's database holds no plaintext of what it carried.
+// district's database holds no plaintext of what it carried. A large document for two
+// provinces travels to the district in chunks once, survives the district's crash, and is
+// carried on to each province in chunks.
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <fstream>
 #include <iterator>
 
@@ -102,4 +105,86 @@ TEST_CASE("a commune reaches its province through its district", "[e2e]") {
     REQUIRE(db.size() > 0);
     CHECK(db.find(kMarker) == std::string::npos);
     CHECK(read_binary(province.dir() + "/data/data.mdb").find(kMarker) != std::string::npos);
+}
+
+namespace {
+json transfer_at(TestNode& n, const std::string& id) {
+    auto r = n.call({{"op", "transfers"}}, 5000);
+    if (!r.ok()) return json();
+    for (const auto& t : (*r)["transfers"])
+        if (t["id"] == id) return t;
+    return json();
+}
+}  // namespace
+
+TEST_CASE("a large document for two provinces crosses a relay in chunks once", "[e2e][faults]") {
+    NodeOptions relayed;
+    relayed.extra_yaml = "relay:\n  default_via: \"000.01.00.D01\"\n  fallback_ms: 300\n";
+    TestNode commune("000.01.01.C01", relayed), district("000.01.00.D01");
+    TestNode north("000.00.00.P01"), south("000.00.00.P02");
+    commune.add_peer(district);
+    district.add_peer(commune);
+    for (auto* p : {&north, &south}) {
+        commune.add_peer(unreachable(*p));
+        district.add_peer(*p);
+        p->add_peer(district);
+        p->add_peer(unreachable(commune));
+    }
+    for (auto* n : {&commune, &district, &north, &south}) n->start();
+
+    std::mt19937_64 rng(7);
+    const lienthong::protocol::Bytes scan = random_bytes(rng, 8u << 20);
+    const json sent = commune.api({{"op", "send"},
+                                   {"to", json::array({north.agency(), south.agency()})},
+                                   {"subject", "bản scan gửi hai tỉnh"},
+                                   {"body", json::binary(std::vector<uint8_t>{'x'})},
+                                   {"attachments", json::array({{{"name", "scan.pdf"},
+                                                                 {"mime", "application/pdf"},
+                                                                 {"data", json::binary(scan)}}})}});
+    const std::string id = sent.at("id");
+
+    // Part of it reaches the district; the commune freezes and the district dies.
+    REQUIRE(wait_until([&] { const json t = transfer_at(district, id); return !t.is_null() && t["have_chunks"] >= 8; }, 30s, 2ms));
+    ::kill(commune.pid(), SIGSTOP);
+    const json before = transfer_at(district, id);
+    REQUIRE(!before.is_null());
+    INFO("chunks " << before["chunks"] << ", stored at the district before its crash " << before["have_chunks"]);
+    district.kill();
+    district.start();
+    ::kill(commune.pid(), SIGCONT);
+
+    REQUIRE(wait_until(
+        [&] { return in_inbox(north, id) && in_inbox(south, id) && valid_receipts(commune, id) == 2; },
+        90s, 100ms));
+    for (auto* p : {&north, &south}) {
+        INFO("province " << p->agency());
+        const json exported = p->api({{"op", "export"}, {"id", id}});
+        REQUIRE(exported.at("attachments").size() == 1);
+        CHECK(bin(exported.at("attachments")[0].at("data")) == scan);
+        CHECK(p->log_contains("event=transfer_complete peer=" + district.agency()));  // carried on in chunks too
+    }
+    CHECK(district.log_contains("event=transfer_resumed peer=" + commune.agency()));
+    CHECK(district.log_count("event=custody_taken") == 2);
+    CHECK(inbox_ids(district).empty());
+
+    // The commune sent the chunks once for both recipients (plus what was in flight at the crash).
+    uint64_t chunk_bytes = 0;
+    const json peers = commune.api({{"op", "peer_list"}});
+    for (const auto& p : peers.at("peers"))
+        if (p.at("agency") == district.agency()) chunk_bytes = p.at("chunk_bytes_sent");
+    WARN("chunk bytes sent to the relay " << chunk_bytes << " for an attachment of " << scan.size() << " bytes, two recipients");
+    CHECK(chunk_bytes > scan.size());
+    CHECK(chunk_bytes < scan.size() * 12 / 10);
+    const json shown = commune.api({{"op", "show"}, {"id", id}});
+    REQUIRE(shown.at("deliveries").size() == 2);
+    for (const auto& d : shown.at("deliveries")) {
+        CHECK(d.at("state") == "delivered");
+        CHECK(d.at("via") == district.agency());
+    }
+    CHECK(transfer_at(district, id).is_null());  // finished: its chunks are gone
+    for (auto* n : {&commune, &district, &north, &south}) {
+        INFO("node " << n->agency());
+        CHECK(n->stop() == 0);
+        CHECK(n->sanitizer_findings().empty());
+    }
 }

@@ -138,7 +138,7 @@ TEST_CASE("a missing envelope, or bytes after a header that takes none, is refus
 }
 
 TEST_CASE("an unknown frame type is refused", "[protocol][frame]") {
-    for (uint64_t t : std::initializer_list<uint64_t>{0, 6, 7, 18, 100, UINT64_MAX}) {
+    for (uint64_t t : std::initializer_list<uint64_t>{0, 6, 7, 19, 100, UINT64_MAX}) {
         auto r = decode(Writer().array(1).u64(t).take());
         REQUIRE_FALSE(r.ok());
         CHECK_THAT(r.error(), Catch::Contains("unknown type"));
@@ -249,4 +249,85 @@ TEST_CASE("delivery sync frames round trip and are checked", "[protocol][frame]"
     CHECK_FALSE(decode(Writer().array(2).u64(13).u64(5).take()).ok());
     CHECK_FALSE(decode(concat(Writer().array(2).u64(13).str("5").take(), msg)).ok());
     CHECK_FALSE(decode(concat(Writer().array(1).u64(14).take(), Writer().array(1).array(1).bin(Bytes(31, 1)).take())).ok());
+}
+
+namespace {
+OfferFrame sample_offer() {
+    OfferFrame o;
+    o.id.fill(0x3c);
+    o.total = 2 * 65536 + 10;
+    o.chunk_size = 65536;
+    for (uint8_t i = 0; i < 3; ++i) {
+        Hash32 h{};
+        h.fill(i);
+        o.hashes.push_back(h);
+    }
+    o.signature.fill(0x77);
+    return o;
+}
+
+void check_same_offer(const OfferFrame& a, const OfferFrame& b) {
+    CHECK(a.id == b.id);
+    CHECK(a.total == b.total);
+    CHECK(a.chunk_size == b.chunk_size);
+    CHECK(a.hashes == b.hashes);
+    CHECK(a.signature == b.signature);
+}
+}  // namespace
+
+TEST_CASE("chunked transfer frames round trip", "[protocol][frame]") {
+    const OfferFrame offer = sample_offer();
+    auto o = decode(encode_frame(offer));
+    REQUIRE(o.ok());
+    REQUIRE(std::holds_alternative<OfferFrame>(*o));
+    check_same_offer(std::get<OfferFrame>(*o), offer);
+
+    auto ro = decode(encode_frame(RelayOfferFrame{"000.00.00.P01", 4, 3, offer}));
+    REQUIRE(ro.ok());
+    REQUIRE(std::holds_alternative<RelayOfferFrame>(*ro));
+    const auto& relayed = std::get<RelayOfferFrame>(*ro);
+    CHECK(relayed.to == "000.00.00.P01");
+    CHECK(relayed.hops_left == 4);
+    CHECK(relayed.urgency == 3);
+    check_same_offer(relayed.offer, offer);
+
+    auto w = decode(encode_frame(ChunkWantFrame{offer.id, {0, 2, 1}}));
+    REQUIRE(w.ok());
+    REQUIRE(std::holds_alternative<ChunkWantFrame>(*w));
+    CHECK(std::get<ChunkWantFrame>(*w).indices == std::vector<uint32_t>{0, 2, 1});
+
+    const Bytes data = pattern_bytes(1000, 3);
+    auto c = decode(encode_frame(ChunkFrame{offer.id, 2, data}));
+    REQUIRE(c.ok());
+    REQUIRE(std::holds_alternative<ChunkFrame>(*c));
+    CHECK(std::get<ChunkFrame>(*c).index == 2);
+    CHECK(std::get<ChunkFrame>(*c).data == data);
+}
+
+TEST_CASE("chunked transfer frames refuse bad manifests and headers", "[protocol][frame]") {
+    OfferFrame offer = sample_offer();
+    // The hash count must match total / chunk_size; sizes must be positive.
+    offer.hashes.pop_back();
+    CHECK_FALSE(decode(encode_frame(offer)).ok());
+    CHECK_FALSE(decode(encode_frame(RelayOfferFrame{"000.00.00.P01", 1, 0, offer})).ok());
+    offer = sample_offer();
+    offer.total = 0;
+    CHECK_FALSE(decode(encode_frame(offer)).ok());
+    offer = sample_offer();
+    offer.chunk_size = 0;
+    CHECK_FALSE(decode(encode_frame(offer)).ok());
+    // A relayed offer's hop limit, urgency and recipient code are checked as a Relay's are.
+    offer = sample_offer();
+    CHECK_FALSE(decode(encode_frame(RelayOfferFrame{"000.00.00.P01", 0, 0, offer})).ok());
+    CHECK_FALSE(decode(encode_frame(RelayOfferFrame{"000.00.00.P01", kMaxRelayHops + 1, 0, offer})).ok());
+    CHECK_FALSE(decode(encode_frame(RelayOfferFrame{"000.00.00.P01", 1, 4, offer})).ok());
+    CHECK_FALSE(decode(encode_frame(RelayOfferFrame{"not a code", 1, 0, offer})).ok());
+    // A relayed offer without its manifest; a short signature; a chunk index out of range.
+    CHECK_FALSE(decode(Writer().array(7).u64(18).str("000.00.00.P01").u64(1).u64(0).bin(offer.id).u64(10).u64(10).take()).ok());
+    Bytes short_sig = Writer().array(4).u64(15).bin(offer.id).u64(10).u64(10).take();
+    short_sig = concat(short_sig, Writer().array(2).array(1).bin(Bytes(32, 1)).bin(Bytes(63, 1)).take());
+    CHECK_FALSE(decode(short_sig).ok());
+    CHECK_FALSE(decode(concat(Writer().array(3).u64(17).bin(offer.id).u64(kMaxChunks).take(), Bytes{1})).ok());
+    CHECK_FALSE(decode(concat(Writer().array(2).u64(16).bin(offer.id).take(),
+                              Writer().array(1).array(1).u64(kMaxChunks).take())).ok());
 }

@@ -94,6 +94,26 @@ std::vector<Frame> golden_directory_frames() {
             DirReconcileFrame{Bytes{0x92, 0x01, 0x91, 0x94, 0x00, 0xc4, 0x00, 0x01, 0xc4, 0x10}}};
 }
 
+// The frames relays, reconciliation on reconnect and chunked transfer added (issue 4).
+std::vector<Frame> golden_transfer_frames() {
+    Hash32 id{}, h0{}, h1{};
+    id.fill(0xc3);
+    h0.fill(0x10);
+    h1.fill(0x11);
+    Signature sig{};
+    sig.fill(0x5e);
+    const OfferFrame offer{id, 65536 + 7, 65536, {h0, h1}, sig};
+    return {RelayFrame{"000.00.00.H41", 3, 2, Bytes{0x93, 0x01, 0xc4, 0x00, 0xc4, 0x00}},
+            CustodyFrame{id, "000.00.00.H41"},
+            CustodyFrame{id, ""},
+            SyncFrame{1764201600000ull, Bytes{0x92, 0x01, 0x90}},
+            ReceiptWantFrame{{h0, h1}},
+            offer,
+            ChunkWantFrame{id, {0, 1}},
+            ChunkFrame{id, 1, Bytes(7, 0xab)},
+            RelayOfferFrame{"000.00.00.H41", 2, 1, offer}};
+}
+
 // frames_v1.bin = [ frame:bin... ], one entry per golden frame: the exact bytes of the one
 // ZeroMQ part (header, then the envelope for Deliver and Ack).
 Bytes golden_frames_file(const std::vector<Frame>& frames) {
@@ -159,6 +179,10 @@ TEST_CASE("the directory frames encode to the golden bytes", "[protocol][golden]
     check_golden("directory_frames_v1.bin", golden_frames_file(golden_directory_frames()));
 }
 
+TEST_CASE("the relay and transfer frames encode to the golden bytes", "[protocol][golden]") {
+    check_golden("transfer_frames_v1.bin", golden_frames_file(golden_transfer_frames()));
+}
+
 TEST_CASE("the golden envelope and receipt decode and verify", "[protocol][golden]") {
     const Bytes env_wire = read_file(path_of("envelope_v1.bin"));
     auto env = decode_envelope(env_wire);
@@ -182,20 +206,25 @@ TEST_CASE("the golden envelope and receipt decode and verify", "[protocol][golde
 }
 
 TEST_CASE("the golden frames decode to what was encoded", "[protocol][golden]") {
-    auto d = Decoded::parse(read_file(path_of("frames_v1.bin")), "frames_v1.bin");
-    REQUIRE(d.ok());
-    auto list = d->root();
-    const auto frames = golden_frames();
-    REQUIRE(list.size() == frames.size());
-    for (size_t i = 0; i < frames.size(); ++i) {
-        INFO("frame " << i);
-        auto bytes = list.bin("frame", 1 << 20);
-        REQUIRE(bytes.ok());
-        const Bytes expected = encode_frame(frames[i]);
-        CHECK(Bytes(bytes->begin(), bytes->end()) == expected);
-        auto f = decode_frame(*bytes, 1 << 20);
-        REQUIRE(f.ok());
-        CHECK(f->index() == frames[i].index());
-        CHECK(encode_frame(*f) == expected);
+    const std::pair<std::string, std::vector<Frame>> files[] = {{"frames_v1.bin", golden_frames()},
+                                                                {"directory_frames_v1.bin", golden_directory_frames()},
+                                                                {"transfer_frames_v1.bin", golden_transfer_frames()}};
+    for (const auto& [name, frames] : files) {
+        INFO(name);
+        auto d = Decoded::parse(read_file(path_of(name)), name);
+        REQUIRE(d.ok());
+        auto list = d->root();
+        REQUIRE(list.size() == frames.size());
+        for (size_t i = 0; i < frames.size(); ++i) {
+            INFO("frame " << i);
+            auto bytes = list.bin("frame", 1 << 20);
+            REQUIRE(bytes.ok());
+            const Bytes expected = encode_frame(frames[i]);
+            CHECK(Bytes(bytes->begin(), bytes->end()) == expected);
+            auto f = decode_frame(*bytes, 1 << 20);
+            REQUIRE(f.ok());
+            CHECK(f->index() == frames[i].index());
+            CHECK(encode_frame(*f) == expected);
+        }
     }
 }
