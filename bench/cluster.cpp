@@ -57,7 +57,7 @@ void write_text(const std::string& path, const std::string& text) {
 }
 
 std::string node_yaml(const NodeHandle& n, const std::string& peer_agency, const std::string& peer_listen,
-                      const std::string& peer_identity) {
+                      const std::string& peer_identity, uint64_t chunk_threshold_bytes) {
     std::ostringstream y;
     y << "agency: \"" << n.agency << "\"\n"
       << "name: \"bench " << n.name << "\"\n"
@@ -69,6 +69,7 @@ std::string node_yaml(const NodeHandle& n, const std::string& peer_agency, const
       << "    endpoint: \"" << peer_listen << "\"\n"
       << "    identity: \"" << peer_identity << "\"\n"
       << "log_level: warn\n";  // per-document info lines would distort the figures
+    if (chunk_threshold_bytes) y << "limits:\n  chunk_threshold_bytes: " << chunk_threshold_bytes << "\n";
     return y.str();
 }
 
@@ -169,7 +170,7 @@ void Cluster::start() {
     for (int i = 0; i < 2; ++i) {
         const auto& peer = m_nodes[1 - i];
         write_text(m_nodes[i].dir + "/node.yaml",
-                   node_yaml(m_nodes[i], peer.agency, peer.listen, ids[1 - i].pub.to_line()));
+                   node_yaml(m_nodes[i], peer.agency, peer.listen, ids[1 - i].pub.to_line(), m_options.chunk_threshold_bytes));
     }
     for (auto& n : m_nodes) spawn(n);
     wait_ready();

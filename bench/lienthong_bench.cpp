@@ -108,6 +108,7 @@ struct Options {
     std::string work_dir;
     unsigned timeout_s = 300;
     unsigned start_timeout_s = 15;
+    uint64_t chunk_threshold = 0;
 };
 
 int run(const Options& o) {
@@ -115,6 +116,7 @@ int run(const Options& o) {
     co.node_bin = o.node_bin;
     co.work_parent = o.work_dir;
     co.keep_dirs = o.keep_dirs;
+    co.chunk_threshold_bytes = o.chunk_threshold;
     co.start_timeout = std::chrono::seconds(o.start_timeout_s);
     auto cluster = std::make_shared<Cluster>(co);
     // An interrupt stops the nodes and removes the directory even if the main thread is stuck.
@@ -216,6 +218,9 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 86400));
     app.add_option("--start-timeout", o.start_timeout_s, "seconds allowed for the nodes to start and connect")
         ->capture_default_str()->check(CLI::Range(1, 3600));
+    app.add_option("--chunk-threshold", o.chunk_threshold,
+                   "the nodes' limits.chunk_threshold_bytes (envelopes above it travel in chunks); default: the node's")
+        ->check(CLI::Range(uint64_t(65536), uint64_t(1) << 30));
     CLI11_PARSE(app, argc, argv);
     if (o.quick) {
         o.docs_small = 500;

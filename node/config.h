@@ -30,7 +30,7 @@ struct LimitsConfig {
     uint64_t window_documents = 512;            // unacknowledged documents in flight per peer
     uint64_t window_bytes = 16ull << 20;        // unacknowledged bytes in flight per peer
     uint64_t batch_documents = 1024;            // documents committed per group commit at most
-    uint64_t chunk_threshold_bytes = 1ull << 20;  // envelopes larger than this travel in chunks
+    uint64_t chunk_threshold_bytes = 1ull << 20;  // larger envelopes travel in chunks (on slow links)
 };
 
 // The federation's root of trust (issue 5). Without roots the node works with pinned peers

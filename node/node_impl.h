@@ -89,8 +89,8 @@ struct Transfer {
     std::map<std::string, RelayTarget> relay_to;   // offered to us as a relay, by recipient
 };
 
-// What goes on the wire for a stored envelope (NodeImpl::outgoing): its bytes, or, over
-// limits.chunk_threshold_bytes, only its manifest.
+// What goes on the wire for a stored envelope (NodeImpl::outgoing): its bytes, or, when too
+// large to send whole on the link (PeerLink::whole_limit), only its manifest.
 struct Outgoing {
     uint64_t size = 0;
     Bytes envelope;                            // empty when offered
@@ -132,6 +132,8 @@ struct PeerLink {
     // How long in-flight documents may take before we go back: the RTO plus the time the
     // bytes in flight need at the measured goodput (or at a slow-link floor before that).
     uint64_t retransmit_after_ms() const;
+    // The largest envelope sent whole on this link rather than offered in chunks (transfer.cpp).
+    uint64_t whole_limit(uint64_t chunk_threshold) const;
     uint64_t last_progress_ms = 0;
     uint64_t next_ping_ms = 0;
     uint64_t reconnect_at_ms = 0;  // after a refused handshake zmq gives up: we retry
@@ -335,7 +337,7 @@ private:
     bool answer_held(const Bytes& routing_id, const Hash32& id, const std::string& sender);
     bool verify_from(const protocol::SignedEnvelope& se, const std::string& agency, const protocol::SignPublicKey& link_key);
     // chunked transfer (transfer.cpp)
-    std::optional<Outgoing> outgoing(const storage::ReadTxn& t, const Hash32& id) const;
+    std::optional<Outgoing> outgoing(const storage::ReadTxn& t, const Hash32& id, uint64_t whole_limit) const;
     void on_chunk_want(PeerLink& link, const protocol::ChunkWantFrame& f);
     void on_offer(const Bytes& rid, const std::string& peer, protocol::OfferFrame f);
     void on_relay_offer(const Bytes& rid, const std::string& peer, protocol::RelayOfferFrame f);

@@ -108,6 +108,7 @@ void NodeImpl::pump(PeerLink& link) {
     std::vector<Item> items;
     bool exhausted = true;
     Bytes cursor = link.cursor;
+    const uint64_t whole_limit = link.whole_limit(lim.chunk_threshold_bytes);
     m_store->env().read([&](const storage::ReadTxn& t) {
         size_t n = link.inflight.size(), bytes = link.inflight_bytes, scanned = 0;
         m_store->scan_outbox(t, link.record.identity.agency, cursor, [&](ByteView key, const Hash32& id) {
@@ -119,7 +120,7 @@ void NodeImpl::pump(PeerLink& link) {
                 cursor.assign(key.begin(), key.end());
                 return true;
             }
-            auto out = outgoing(t, id);
+            auto out = outgoing(t, id, whole_limit);
             if (!out) return true;  // cannot happen: outbox and documents change together
             ++n;
             bytes += out->size;

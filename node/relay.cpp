@@ -63,6 +63,7 @@ void NodeImpl::pump_relays(PeerLink& via) {
         protocol::Frame frame;
     };
     std::vector<Item> items;
+    const uint64_t whole_limit = via.whole_limit(m_config.limits.chunk_threshold_bytes);
     m_store->env().read([&](const storage::ReadTxn& t) {
         for (const auto& agency : routed) {
             if (via.relay_inflight.size() + items.size() >= window) break;
@@ -74,7 +75,7 @@ void NodeImpl::pump_relays(PeerLink& via) {
                 uint64_t hops = m_config.relay.max_hops;
                 if (auto tr = m_store->transit(t, id, agency)) hops = std::min<uint64_t>(hops, tr->hops_left);
                 if (hops == 0) return true;  // carried as far as it may go: only a direct link delivers it
-                auto out = outgoing(t, id);
+                auto out = outgoing(t, id, whole_limit);
                 if (!out) return true;
                 // A large envelope is offered by its manifest; the relay pulls the chunks.
                 const bool offered = out->offer.has_value();

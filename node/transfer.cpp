@@ -1,5 +1,5 @@
 // Resumable chunked transfer (issue 4): an envelope over limits.chunk_threshold_bytes is not
-// sent whole. The sender offers its manifest — the size and the hash of each fixed-size chunk,
+// sent whole on a slow link (PeerLink::whole_limit). The sender offers its manifest — the size and the hash of each fixed-size chunk,
 // signed — and the receiver pulls the chunks it lacks, a bounded window at a time, storing each
 // in LMDB as it arrives. A transfer broken by a cut link or a restart of either side resumes
 // from the chunks already stored: the sender offers again (on reconnect, or when its own
@@ -33,12 +33,23 @@ constexpr size_t kChunkWindow = 4;              // chunks asked for and not yet 
 constexpr uint64_t kRequestTimeoutMs = 60000;   // asked for this long ago and not here: ask again
 }  // namespace
 
-// Sender: what to send for stored envelope `id`, its bytes or (when large) its manifest.
-std::optional<Outgoing> NodeImpl::outgoing(const storage::ReadTxn& t, const Hash32& id) const {
+// Chunks exist for slow links, where a cut costs minutes of resending. They cost a fast link
+// twice the writes at the receiver and a round trip per window, so a link whose measured
+// goodput carries an envelope in under a second gets it whole, up to kMaxWholeBytes (a whole
+// envelope is held in memory at both ends). Until goodput is measured, the threshold decides.
+uint64_t PeerLink::whole_limit(uint64_t chunk_threshold) const {
+    constexpr uint64_t kMaxWholeBytes = 16ull << 20;
+    const auto per_second = static_cast<uint64_t>(goodput_bps);
+    return std::max(chunk_threshold, std::min(per_second, kMaxWholeBytes));
+}
+
+// Sender: what to send for stored envelope `id`, its bytes or (when larger than
+// `whole_limit`) its manifest.
+std::optional<Outgoing> NodeImpl::outgoing(const storage::ReadTxn& t, const Hash32& id, uint64_t whole_limit) const {
     Outgoing out;
     const bool stored = m_store->with_document(t, id, [&](ByteView envelope) {
         out.size = envelope.size();
-        if (envelope.size() > m_config.limits.chunk_threshold_bytes)
+        if (envelope.size() > whole_limit)
             out.offer = protocol::make_manifest(m_identity.sign_secret, id, envelope, kChunkSize);
         else
             out.envelope.assign(envelope.begin(), envelope.end());
