@@ -4,6 +4,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "tests/e2e/harness.h"
 
@@ -44,6 +45,25 @@ inline bool in_inbox(TestNode& n, const std::string& id) {
     for (const auto& x : inbox_ids(n))
         if (x == id) return true;
     return false;
+}
+
+// Sends a document whose one attachment (scan.pdf) is `scan`; the API's answer.
+inline json send_scan(TestNode& from, const std::vector<std::string>& to, const std::string& subject,
+                      const protocol::Bytes& scan) {
+    return from.api({{"op", "send"},
+                     {"to", to},
+                     {"subject", subject},
+                     {"body", json::binary(std::vector<uint8_t>{'x'})},
+                     {"attachments", json::array({{{"name", "scan.pdf"}, {"mime", "application/pdf"}, {"data", json::binary(scan)}}})}});
+}
+
+// The chunked transfer of `id` in progress at `n` ("transfers"), or null.
+inline json transfer_of(TestNode& n, const std::string& id) {
+    auto r = n.call({{"op", "transfers"}}, 5000);
+    if (!r.ok()) return json();
+    for (const auto& t : (*r)["transfers"])
+        if (t["id"] == id) return t;
+    return json();
 }
 
 // Sends a one-recipient text document; the API's answer (check "ok", read "id").

@@ -2,6 +2,7 @@
 // document as the fake peer, reading the node's answers, its rejection counters.
 #pragma once
 
+#include <catch2/catch.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -54,6 +55,18 @@ inline protocol::RejectFrame next_reject(FakePeer& f) {
     if (!std::holds_alternative<protocol::RejectFrame>(frame))
         throw std::runtime_error("expected a Reject frame, got frame index " + std::to_string(frame.index()));
     return std::get<protocol::RejectFrame>(frame);
+}
+
+// Sends `f` to `node` as the fake peer: it must be refused with a reason containing `text`
+// and counted once under `kind`.
+inline void expect_refused(TestNode& node, FakePeer& fake, const protocol::Frame& f, const std::string& kind,
+                           const std::string& text) {
+    const uint64_t before = rejected_of(status(node), kind);
+    fake.send_frame(f);
+    const auto r = next_reject(fake);
+    INFO(r.reason);
+    CHECK_THAT(r.reason, Catch::Contains(text));
+    CHECK(rejected_of(status(node), kind) == before + 1);
 }
 
 inline protocol::Bytes id_bytes(const protocol::Hash32& h) { return protocol::Bytes(h.begin(), h.end()); }

@@ -107,16 +107,6 @@ TEST_CASE("a commune reaches its province through its district", "[e2e]") {
     CHECK(read_binary(province.dir() + "/data/data.mdb").find(kMarker) != std::string::npos);
 }
 
-namespace {
-json transfer_at(TestNode& n, const std::string& id) {
-    auto r = n.call({{"op", "transfers"}}, 5000);
-    if (!r.ok()) return json();
-    for (const auto& t : (*r)["transfers"])
-        if (t["id"] == id) return t;
-    return json();
-}
-}  // namespace
-
 TEST_CASE("a large document for two provinces crosses a relay in chunks once", "[e2e][faults]") {
     NodeOptions relayed;
     relayed.extra_yaml = "relay:\n  default_via: \"000.01.00.D01\"\n  fallback_ms: 300\n";
@@ -134,19 +124,12 @@ TEST_CASE("a large document for two provinces crosses a relay in chunks once", "
 
     std::mt19937_64 rng(7);
     const lienthong::protocol::Bytes scan = random_bytes(rng, 8u << 20);
-    const json sent = commune.api({{"op", "send"},
-                                   {"to", json::array({north.agency(), south.agency()})},
-                                   {"subject", "bản scan gửi hai tỉnh"},
-                                   {"body", json::binary(std::vector<uint8_t>{'x'})},
-                                   {"attachments", json::array({{{"name", "scan.pdf"},
-                                                                 {"mime", "application/pdf"},
-                                                                 {"data", json::binary(scan)}}})}});
-    const std::string id = sent.at("id");
+    const std::string id = send_scan(commune, {north.agency(), south.agency()}, "bản scan gửi hai tỉnh", scan).at("id");
 
     // Part of it reaches the district; the commune freezes and the district dies.
-    REQUIRE(wait_until([&] { const json t = transfer_at(district, id); return !t.is_null() && t["have_chunks"] >= 8; }, 30s, 2ms));
+    REQUIRE(wait_until([&] { const json t = transfer_of(district, id); return !t.is_null() && t["have_chunks"] >= 8; }, 30s, 2ms));
     ::kill(commune.pid(), SIGSTOP);
-    const json before = transfer_at(district, id);
+    const json before = transfer_of(district, id);
     REQUIRE(!before.is_null());
     INFO("chunks " << before["chunks"] << ", stored at the district before its crash " << before["have_chunks"]);
     district.kill();
@@ -181,7 +164,7 @@ TEST_CASE("a large document for two provinces crosses a relay in chunks once", "
         CHECK(d.at("state") == "delivered");
         CHECK(d.at("via") == district.agency());
     }
-    CHECK(transfer_at(district, id).is_null());  // finished: its chunks are gone
+    CHECK(transfer_of(district, id).is_null());  // finished: its chunks are gone
     for (auto* n : {&commune, &district, &north, &south}) {
         INFO("node " << n->agency());
         CHECK(n->stop() == 0);

@@ -12,18 +12,6 @@
 
 using namespace lienthong::e2e;
 
-namespace {
-
-json transfer_of(TestNode& n, const std::string& id) {
-    auto r = n.call({{"op", "transfers"}}, 5000);
-    if (!r.ok()) return json();
-    for (const auto& t : (*r)["transfers"])
-        if (t["id"] == id) return t;
-    return json();
-}
-
-}  // namespace
-
 TEST_CASE("a large document resumes after the receiver is killed mid-transfer", "[e2e][faults]") {
     TestNode sender("000.00.00.S01"), receiver("000.00.00.R01");
     sender.add_peer(receiver);
@@ -33,14 +21,7 @@ TEST_CASE("a large document resumes after the receiver is killed mid-transfer", 
 
     std::mt19937_64 rng(42);
     const lienthong::protocol::Bytes scan = random_bytes(rng, 24u << 20);
-    const json sent = sender.api({{"op", "send"},
-                                  {"to", json::array({receiver.agency()})},
-                                  {"subject", "bản scan hồ sơ"},
-                                  {"body", json::binary(std::vector<uint8_t>{'x'})},
-                                  {"attachments", json::array({{{"name", "scan.pdf"},
-                                                                {"mime", "application/pdf"},
-                                                                {"data", json::binary(scan)}}})}});
-    const std::string id = sent.at("id");
+    const std::string id = send_scan(sender, {receiver.agency()}, "bản scan hồ sơ", scan).at("id");
 
     // Part of it arrives; then the sender freezes and the receiver dies.
     REQUIRE(wait_until([&] { const json t = transfer_of(receiver, id); return !t.is_null() && t["have_chunks"] >= 8; }, 30s, 2ms));
