@@ -34,6 +34,13 @@ Status NodeImpl::add_link(const storage::PeerRecord& rec) {
         d.set(zmq::sockopt::curve_secretkey, z85(m_identity.box_secret));
         d.set(zmq::sockopt::reconnect_ivl, static_cast<int>(m_config.retry.initial_ms));
         d.set(zmq::sockopt::reconnect_ivl_max, static_cast<int>(m_config.retry.max_ms));
+        // An attempt that gets no answer — a connect whose SYNs were lost, or a CURVE
+        // handshake whose packets were (heartbeats start only after it) — would otherwise sit
+        // in TCP's exponential backoff, or for libzmq's 30 s handshake limit, long after the
+        // link has healed. Give it up and start a fresh one instead.
+        const int attempt_ms = static_cast<int>(std::clamp<uint64_t>(4 * m_config.retry.initial_ms, 2000, 10000));
+        d.set(zmq::sockopt::connect_timeout, attempt_ms);
+        d.set(zmq::sockopt::handshake_ivl, attempt_ms);
         d.set(zmq::sockopt::heartbeat_ivl, static_cast<int>(m_config.heartbeat_ms));
         d.set(zmq::sockopt::heartbeat_timeout, static_cast<int>(m_config.heartbeat_timeout_ms));
         d.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(m_config.limits.max_envelope_bytes + 4096));
@@ -197,7 +204,11 @@ void NodeImpl::on_monitor_event(PeerLink& link) {
             // libzmq does not reconnect after a failed handshake; schedule it ourselves, with
             // capped exponential backoff and jitter, so a peer that adds us later is reached.
             link.connected = false;
-            link.last_error = "CURVE handshake refused by the peer (is this node in its peer list, with the current key?)";
+            link.last_error = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                                  ? "CURVE handshake refused by the peer (is this node in its peer list, with the current key?)"
+                              : event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                                  ? "handshake failed: the endpoint does not speak the protocol (is it a lienthong node?)"
+                                  : "handshake did not complete: no answer in time, or the connection broke; trying a fresh one";
             const uint64_t next = std::clamp(link.reconnect_backoff_ms * 2, m_config.retry.initial_ms, m_config.retry.max_ms);
             link.reconnect_backoff_ms = next;
             link.reconnect_at_ms = now + next / 2 + m_rng.between(0, next / 2);
