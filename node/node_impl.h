@@ -80,7 +80,8 @@ struct RelayTarget {
 struct Transfer {
     storage::TransferRecord rec;
     std::vector<bool> have;
-    size_t have_count = 0;
+    size_t have_count = 0;    // arrived (stored, or in the batch being committed)
+    size_t stored_count = 0;  // committed to LMDB: what a crash keeps
     std::map<uint32_t, uint64_t> requested;
     Bytes rid;  // the sender's connection, from its latest offer or chunk; empty after a restart
     uint64_t bytes_received = 0;  // in this run, for the rate

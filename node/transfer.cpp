@@ -222,6 +222,9 @@ void NodeImpl::on_chunk(const Bytes& rid, const std::string& peer, protocol::Chu
     m_batch.writes.push_back([this, id, index, data = std::move(f.data)](storage::WriteTxn& t) {
         return m_store->put_chunk(t, id, index, data);
     });
+    m_batch.after.push_back([this, id](bool ok, const std::string&) {
+        if (auto t = m_transfers.find(id); ok && t != m_transfers.end()) ++t->second.stored_count;
+    });
     if (tr.have_count < tr.have.size()) {
         request_chunks(tr);
         return;
@@ -292,6 +295,7 @@ void NodeImpl::load_transfers() {
                 if (i < tr.have.size() && !tr.have[i]) {
                     tr.have[i] = true;
                     ++tr.have_count;
+                    ++tr.stored_count;
                 }
             tr.rec = std::move(rec);
             m_transfers.emplace(tr.rec.id, std::move(tr));
@@ -318,14 +322,15 @@ nlohmann::json NodeImpl::api_transfers() {
     const uint64_t now = m_clock->now_ms();
     nlohmann::json items = nlohmann::json::array();
     for (const auto& [id, tr] : m_transfers) {
-        const uint64_t have_bytes = std::min<uint64_t>(tr.rec.total, uint64_t(tr.have_count) * tr.rec.chunk_size);
+        // What is committed: a crash now resumes from there.
+        const uint64_t have_bytes = std::min<uint64_t>(tr.rec.total, uint64_t(tr.stored_count) * tr.rec.chunk_size);
         const double secs = double(std::max<uint64_t>(1, now - tr.rec.started_ms)) / 1000.0;
         items.push_back({{"id", hex_id(id)},
                          {"from", tr.rec.from},
                          {"bytes", tr.rec.total},
                          {"have_bytes", have_bytes},
                          {"chunks", tr.rec.hashes.size()},
-                         {"have_chunks", tr.have_count},
+                         {"have_chunks", tr.stored_count},
                          {"requested", tr.requested.size()},
                          {"started_ms", tr.rec.started_ms},
                          {"rate_bps", static_cast<uint64_t>(double(tr.bytes_received) / secs)}});
