@@ -125,7 +125,7 @@ TEST_CASE("edXML timestamps convert exactly both ways in Vietnam's zone", "[prot
     CHECK_THAT(e.error(), Contains("is not a real date and time YYYY/MM/DD HH:MM:SS"));
 }
 
-TEST_CASE("edXML priority 0-3 becomes urgency; anything else is refused", "[protocol][edxml]") {
+TEST_CASE("edXML priority 0-3 becomes urgency and anything else is refused", "[protocol][edxml]") {
     for (uint64_t p = 0; p <= 3; ++p) {
         INFO(p);
         auto c = to_content(with_priority(std::to_string(p)), "000.00.00.G22", {"000.00.00.H41"},

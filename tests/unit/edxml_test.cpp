@@ -93,7 +93,7 @@ bool starts_with_zip_magic(const Bytes& b) {
 
 }  // namespace
 
-TEST_CASE("edXML dates are real calendar dates; ids are not dates", "[protocol][edxml]") {
+TEST_CASE("edXML dates are real calendar dates and ids are not dates", "[protocol][edxml]") {
     CHECK(is_edxml_date("2018/09/28"));
     CHECK(is_edxml_date("2024/02/29"));
     CHECK_FALSE(is_edxml_date("2023/02/29"));
