@@ -91,6 +91,10 @@ void NodeImpl::submit_document(protocol::DocumentContent c, Reply reply, ExtraWr
     }
     auto sealed = protocol::seal_document(c, m_identity, keys, &m_shared_keys);
     if (!sealed.ok()) return bad(sealed.error());
+    // Only the wire travels on from here: a large document is not kept three times over.
+    Bytes().swap(sealed->envelope.env.payload);
+    Bytes().swap(c.body);
+    for (auto& a : c.attachments) Bytes().swap(a.data);
     if (sealed->envelope.wire.size() > m_config.limits.max_envelope_bytes)
         return bad("document is " + std::to_string(sealed->envelope.wire.size()) +
                    " bytes, over limits.max_envelope_bytes (" + std::to_string(m_config.limits.max_envelope_bytes) + ")");
@@ -247,7 +251,7 @@ void NodeImpl::submit_status(StatusRequest sr, Reply reply, ExtraWrite extra) {
 
 // --- requests --------------------------------------------------------------------------------
 
-void NodeImpl::api_send(const Bytes& rid, const json& req) {
+void NodeImpl::api_send(const Bytes& rid, json& req) {
     const auto bad = [&](const std::string& e) { api_reply(rid, fail(e + "; nothing was queued")); };
     protocol::DocumentContent c;
     c.sender = m_config.agency;
@@ -266,16 +270,16 @@ void NodeImpl::api_send(const Bytes& rid, const json& req) {
         if (!target.ok()) return bad("acts_on: " + target.error());
         c.meta.acts_on.assign(target->begin(), target->end());
     }
-    auto body = bytes_field(req, "body");
+    auto body = take_bytes_field(req, "body");
     if (!body.ok()) return bad(body.error());
     c.body = std::move(body).value();
     if (req.contains("attachments")) {
         if (!req["attachments"].is_array()) return bad("field 'attachments' must be a list");
-        for (const auto& a : req["attachments"]) {
+        for (auto& a : req["attachments"]) {
             if (!a.is_object()) return bad("each attachment must be a map with name, mime, data");
             auto name = string_field(a, "name", true);
             auto mime = string_field(a, "mime", false);
-            auto data = bytes_field(a, "data");
+            auto data = take_bytes_field(a, "data");
             if (!name.ok()) return bad("attachment " + name.error());
             if (!mime.ok()) return bad("attachment " + mime.error());
             if (!data.ok()) return bad("attachment " + data.error());

@@ -45,6 +45,7 @@ void NodeImpl::on_api_readable() {
             api_reply(rid, fail(std::string("request is not valid msgpack: ") + e.what()));
             continue;
         }
+        parts.clear();  // parsed: a large request is not held twice
         if (!req.is_object() || !req.contains("op") || !req["op"].is_string()) {
             api_reply(rid, fail("request must be a map with an 'op' text field"));
             continue;
@@ -53,7 +54,7 @@ void NodeImpl::on_api_readable() {
     }
 }
 
-void NodeImpl::handle_api(const Bytes& rid, const json& req) {
+void NodeImpl::handle_api(const Bytes& rid, json& req) {
     const std::string op = req["op"].get<std::string>();
     try {
         if (op == "status") return api_reply(rid, api_status());

@@ -28,6 +28,15 @@ inline Result<Bytes> bytes_field(const json& req, const char* key) {
     return make_error(std::string("field '") + key + "' must be text or binary");
 }
 
+// As bytes_field, but moves binary data out of the request instead of copying it.
+inline Result<Bytes> take_bytes_field(json& req, const char* key) {
+    if (req.contains(key) && req.at(key).is_binary()) {
+        Bytes out = std::move(static_cast<std::vector<uint8_t>&>(req.at(key).get_binary()));
+        return out;
+    }
+    return bytes_field(req, key);
+}
+
 inline Result<std::string> string_field(const json& req, const char* key, bool required) {
     if (!req.contains(key)) {
         if (required) return make_error(std::string("field '") + key + "' is required");

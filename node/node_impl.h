@@ -315,10 +315,10 @@ private:
     void on_router_monitor_event();
     // api (api_server.cpp)
     void on_api_readable();
-    void handle_api(const Bytes& routing_id, const nlohmann::json& req);
+    void handle_api(const Bytes& routing_id, nlohmann::json& req);  // may move large fields out
     void api_reply(const Bytes& routing_id, const nlohmann::json& resp);
     nlohmann::json api_status();
-    void api_send(const Bytes& routing_id, const nlohmann::json& req);
+    void api_send(const Bytes& routing_id, nlohmann::json& req);
     void api_import(const Bytes& routing_id, const nlohmann::json& req);
     void api_set_status(const Bytes& routing_id, const nlohmann::json& req);
     nlohmann::json api_find(const nlohmann::json& req, bool outgoing);

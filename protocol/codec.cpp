@@ -23,7 +23,7 @@ bool only_canonical_types(const msgpack::object& o) {
 }
 }  // namespace
 
-Writer::Writer() : m_pk(m_buf) {}
+Writer::Writer() : m_pk(m_sink) {}
 
 Writer& Writer::array(size_t n) {
     m_pk.pack_array(static_cast<uint32_t>(n));
@@ -55,13 +55,16 @@ Writer& Writer::nil() {
     return *this;
 }
 Writer& Writer::raw(ByteView encoded) {
-    m_buf.write(reinterpret_cast<const char*>(encoded.data()), encoded.size());
+    m_sink.bytes.insert(m_sink.bytes.end(), encoded.begin(), encoded.end());
+    return *this;
+}
+Writer& Writer::reserve(size_t n) {
+    m_sink.bytes.reserve(m_sink.bytes.size() + n);
     return *this;
 }
 Bytes Writer::take() {
-    Bytes out(reinterpret_cast<const uint8_t*>(m_buf.data()),
-              reinterpret_cast<const uint8_t*>(m_buf.data()) + m_buf.size());
-    m_buf.clear();
+    Bytes out = std::move(m_sink.bytes);
+    m_sink.bytes = Bytes();
     return out;
 }
 

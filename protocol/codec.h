@@ -27,12 +27,20 @@ public:
     Writer& nil();
     // Appends already-encoded canonical bytes as one element.
     Writer& raw(ByteView encoded);
+    // Makes room for `n` more bytes: a large value is then written without reallocating.
+    Writer& reserve(size_t n);
+    // The bytes written (moved out, not copied); the Writer is empty afterwards.
     Bytes take();
-    size_t size() const { return m_buf.size(); }
+    size_t size() const { return m_sink.bytes.size(); }
 
 private:
-    msgpack::sbuffer m_buf;
-    msgpack::packer<msgpack::sbuffer> m_pk;
+    // What msgpack's packer writes into: our byte vector itself, so take() needs no copy.
+    struct Sink {
+        Bytes bytes;
+        void write(const char* p, size_t n) { bytes.insert(bytes.end(), p, p + n); }
+    };
+    Sink m_sink;
+    msgpack::packer<Sink> m_pk;
 };
 
 struct DecodeLimits {

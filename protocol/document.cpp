@@ -224,10 +224,7 @@ Result<SealedDocument> seal_document(const DocumentContent& c, const SecretIdent
                                      const std::vector<PublicIdentity>& recipient_keys, SharedKeyCache* cache) {
     LT_TRY(validate_content(c));
     if (c.sender != sender.pub.agency) return make_error("document sender is not this node's agency");
-    Bytes content = encode_content(c);
-    auto sealed = seal(Kind::document, content, c.recipients, c.created_ms, sender, recipient_keys, cache);
-    sodium_memzero(content.data(), content.size());
-    return sealed;
+    return seal(Kind::document, encode_content(c), c.recipients, c.created_ms, sender, recipient_keys, cache);
 }
 
 Result<OpenedDocument> open_document(const SignedEnvelope& se, const SecretIdentity& me, const EnvelopeLimits& limits,

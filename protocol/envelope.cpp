@@ -8,6 +8,7 @@ constexpr uint64_t kVersion = 1;
 
 Bytes encode_body(const Envelope& e) {
     Writer w;
+    w.reserve(e.payload.size() + 64 + e.to.size() * 32);
     w.array(5).u64(static_cast<uint64_t>(e.kind)).str(e.from).array(e.to.size());
     for (const auto& t : e.to) w.str(t);
     w.u64(e.created_ms).bin(e.payload);
@@ -35,10 +36,11 @@ std::string_view kind_name(Kind kind) {
 
 SignedEnvelope sign_envelope(Envelope env, const SignSecretKey& sk) {
     SignedEnvelope se;
-    const Bytes body = encode_body(env);
+    Bytes body = encode_body(env);
     se.id = hash_domain(kIdDomain, body);
     se.signature = sign_domain(sk, kind_domain(env.kind), se.id);
     Writer w;
+    w.reserve(body.size() + 96);
     w.array(3).u64(kVersion).bin(body).bin(se.signature);
     se.wire = w.take();
     se.env = std::move(env);

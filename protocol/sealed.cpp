@@ -94,7 +94,7 @@ const SharedKey* SharedKeyCache::get(const BoxSecretKey& mine, const BoxPublicKe
     return m_keys.back().second ? &*m_keys.back().second : nullptr;
 }
 
-Result<Sealed> seal(Kind kind, ByteView plaintext, const std::vector<std::string>& to, uint64_t created_ms,
+Result<Sealed> seal(Kind kind, Bytes plaintext, const std::vector<std::string>& to, uint64_t created_ms,
                     const SecretIdentity& sender, const std::vector<PublicIdentity>& recipient_keys,
                     SharedKeyCache* cache) {
     if (to.empty() || to.size() > kMaxRecipients)
@@ -111,10 +111,13 @@ Result<Sealed> seal(Kind kind, ByteView plaintext, const std::vector<std::string
                                                commitment.data(), commitment.size(), nullptr, nonce.data(),
                                                out.content_key.data());
     ct.resize(ct_len);
+    sodium_memzero(plaintext.data(), plaintext.size());
+    Bytes().swap(plaintext);
 
     SharedKeyCache local;
     SharedKeyCache& keys = cache ? *cache : local;
     Writer w;
+    w.reserve(ct.size() + 128 + to.size() * (kWrappedKeyBytes + 48));
     w.array(5).bin(nonce).bin(sender.pub.box_key).array(to.size());
     for (const auto& r : to) {
         auto it = std::find_if(recipient_keys.begin(), recipient_keys.end(),
@@ -128,6 +131,7 @@ Result<Sealed> seal(Kind kind, ByteView plaintext, const std::vector<std::string
         w.array(2).str(r).bin(wrapped);
     }
     w.bin(commitment).bin(ct);
+    Bytes().swap(ct);  // copied into the payload
 
     Envelope env;
     env.kind = kind;

@@ -60,9 +60,10 @@ struct Unsealed {
     ContentKey content_key{};
 };
 
-// Seals `plaintext` into a `kind` envelope from sender to `to`.
+// Seals `plaintext` into a `kind` envelope from sender to `to`. The plaintext is wiped and
+// freed once encrypted, so a large document is not held twice while the envelope is built.
 // REQUIRES: recipient_keys holds one identity for each agency in `to`.
-Result<Sealed> seal(Kind kind, ByteView plaintext, const std::vector<std::string>& to, uint64_t created_ms,
+Result<Sealed> seal(Kind kind, Bytes plaintext, const std::vector<std::string>& to, uint64_t created_ms,
                     const SecretIdentity& sender, const std::vector<PublicIdentity>& recipient_keys,
                     SharedKeyCache* cache = nullptr);
 // Opens a sealed envelope of `kind` addressed to `me`. The caller has already verified the
