@@ -23,7 +23,8 @@ bool only_canonical_types(const msgpack::object& o) {
 }
 }  // namespace
 
-Writer::Writer() : m_pk(m_sink) {}
+// Room for a small message up front: growing from nothing reallocates at every doubling.
+Writer::Writer() : m_pk(m_sink) { m_sink.bytes.reserve(512); }
 
 Writer& Writer::array(size_t n) {
     m_pk.pack_array(static_cast<uint32_t>(n));
@@ -63,8 +64,15 @@ Writer& Writer::reserve(size_t n) {
     return *this;
 }
 Bytes Writer::take() {
-    Bytes out = std::move(m_sink.bytes);
-    m_sink.bytes = Bytes();
+    // A large message is handed over as it is (copying megabytes is what this avoids); a
+    // small one is copied to its exact size, so no held message keeps a doubling's slack.
+    constexpr size_t kMoveFrom = 64 * 1024;
+    Bytes out;
+    if (m_sink.bytes.size() >= kMoveFrom)
+        out = std::move(m_sink.bytes);
+    else
+        out.assign(m_sink.bytes.begin(), m_sink.bytes.end());
+    m_sink.bytes.clear();
     return out;
 }
 

@@ -29,7 +29,7 @@ public:
     Writer& raw(ByteView encoded);
     // Makes room for `n` more bytes: a large value is then written without reallocating.
     Writer& reserve(size_t n);
-    // The bytes written (moved out, not copied); the Writer is empty afterwards.
+    // The bytes written (a large message moved out, not copied); the Writer is empty afterwards.
     Bytes take();
     size_t size() const { return m_sink.bytes.size(); }
 

@@ -312,10 +312,14 @@ void TestNode::restart() {
 }
 
 Result<json> TestNode::call(const json& request, int timeout_ms) {
-    if (!m_client) {
+    // The client is kept between calls, but its receive timeout is the one it was made with:
+    // a call with another timeout (start() polls with 1.5 s; a large send needs 30) gets a
+    // client of its own.
+    if (!m_client || m_client_timeout_ms != timeout_ms) {
         auto c = node::ApiClient::connect(socket_path(), timeout_ms);
         if (!c.ok()) return c.take_error();
         m_client = std::move(c).value();
+        m_client_timeout_ms = timeout_ms;
     }
     auto r = m_client->call(request);
     if (!r.ok()) m_client.reset();

@@ -146,6 +146,7 @@ private:
     pid_t m_pid = -1;
     int m_last_exit = 0;
     std::unique_ptr<node::ApiClient> m_client;
+    int m_client_timeout_ms = 0;  // the receive timeout m_client was made with
 };
 
 // A peer that is configured in a node (its key is trusted) but is the test process itself:
