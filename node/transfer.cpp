@@ -114,18 +114,19 @@ void NodeImpl::on_relay_offer(const Bytes& rid, const std::string& peer, protoco
     if (offer_refused(rid, peer, f.offer)) return;
     const Hash32 id = f.offer.id;
     const Bytes mid(id.begin(), id.end());
-    bool ours = false;
-    std::optional<Bytes> stored;
+    bool ours = false, stored = false;
+    std::optional<Result<protocol::SignedEnvelope>> decoded;
     m_store->env().read([&](const storage::ReadTxn& t) {
         ours = m_store->sent_record(t, id).has_value();
-        if (!ours) stored = m_store->document(t, id);
+        if (!ours)
+            stored = m_store->with_document(t, id, [&](ByteView wire) { decoded = protocol::decode_envelope(wire, m_limits); });
         return 0;
     });
     if (ours) return reject(rid, peer, "relay_loop", "the envelope came back to its sender: check the relay routes", mid);
     if (stored) {
         // We hold these bytes already (carried for another recipient, or received): custody
         // from them, or custody again if we hold it for this recipient too.
-        auto se = protocol::decode_envelope(*stored, m_limits);
+        auto& se = *decoded;
         if (!se.ok()) return reject(rid, peer, "malformed_envelope", se.error(), mid);
         return carry(rid, peer, std::make_shared<const protocol::SignedEnvelope>(std::move(se).value()), f.to,
                      RelayTarget{f.hops_left, f.urgency});
