@@ -61,22 +61,22 @@ Bytes business_prefix(std::string_view sender, std::string_view document_id) {
     return k;
 }
 
-Bytes timeline_prefix(const Hash32& doc, std::string_view recipient) {
-    Bytes k(doc.begin(), doc.end());
-    append(k, recipient);
+Bytes timeline_prefix(uint64_t doc_number, std::string_view recipient) {
+    Bytes k = number_key(doc_number, as_bytes(recipient));
     k.push_back(0);
     return k;
 }
 
-// A statuses key is document (32) + recipient + 0x00 + seq (8); the recipient holds no 0x00.
+// A statuses key is the document's number (8) + recipient + 0x00 + seq (8); the recipient
+// holds no 0x00.
 struct StatusKey {
     std::string recipient;
     uint64_t seq = 0;
 };
 std::optional<StatusKey> parse_status_key(ByteView k) {
-    if (k.size() < 32 + 1 + 8 || k[k.size() - 9] != 0) return std::nullopt;
+    if (k.size() < 8 + 1 + 8 || k[k.size() - 9] != 0) return std::nullopt;
     StatusKey out;
-    out.recipient = std::string(as_chars(k.subspan(32, k.size() - 32 - 9)));
+    out.recipient = std::string(as_chars(k.subspan(8, k.size() - 8 - 9)));
     out.seq = read_be64(k.subspan(k.size() - 8));
     return out;
 }
@@ -231,6 +231,7 @@ Result<std::unique_ptr<Catalog>> Catalog::open(Env& env) {
           Named{"status_msgs", &c->m_status_msgs}}) {
         LT_ASSIGN(*dbi, env.table(name));
     }
+    LT_ASSIGN(c->m_numbers, DocNumbers::open(env));
     return c;
 }
 
@@ -247,7 +248,9 @@ Status Catalog::put_document(WriteTxn& t, const DocSummary& d) {
 
     // A re-put replaces the old index entries; if the old summary is damaged its entries stay,
     // and reads ignore them because they disagree with the summary now stored.
-    if (auto old_raw = t.get(m_summary, d.id)) {
+    LT_ASSIGN(const uint64_t n, m_numbers.assign(t, d.id));
+    const Bytes summary_key = number_key(n, d.id);
+    if (auto old_raw = t.get(m_summary, summary_key)) {
         if (auto old = decode_summary(d.id, *old_raw); old.ok()) {
             LT_TRY(t.del(m_by_time, time_key(old->registered_ms, d.id)));
             if (auto f = protocol::fold(old->subject); f.ok())
@@ -261,8 +264,8 @@ Status Catalog::put_document(WriteTxn& t, const DocSummary& d) {
         }
     }
     const Bytes empty;
-    LT_TRY(t.put(m_summary, d.id, encode(d)));
-    LT_TRY(t.put(m_by_time, time_key(d.registered_ms, d.id), empty));
+    LT_TRY(t.put_last(m_summary, summary_key, encode(d)));
+    LT_TRY(t.put_last(m_by_time, time_key(d.registered_ms, d.id), empty));
     for (const auto& term : protocol::search_terms(*folded))
         LT_TRY(t.put(m_terms, term_key(term, d.id), empty));
     if (!d.document_id.empty()) {
@@ -294,9 +297,10 @@ Result<bool> Catalog::add_status(WriteTxn& t, const StatusEvent& e, uint64_t seq
         append(v, e.recipient);
         LT_TRY(t.put(m_status_msgs, *e.message_id, v));
     }
-    Bytes k = timeline_prefix(e.document, e.recipient);
+    LT_ASSIGN(const uint64_t n, m_numbers.assign(t, e.document));
+    Bytes k = timeline_prefix(n, e.recipient);
     append(k, be64(seq));
-    LT_TRY(t.put(m_statuses, k, encode_event(e)));
+    LT_TRY(t.put_last(m_statuses, k, encode_event(e)));
     return true;
 }
 
@@ -310,7 +314,9 @@ Status Catalog::add_lifecycle(WriteTxn& t, const LifecycleEvent& e) {
 }
 
 std::optional<DocSummary> Catalog::summary(const ReadTxn& t, const Hash32& id) const {
-    auto raw = t.get(m_summary, id);
+    const auto n = m_numbers.find(t, id);
+    if (!n) return std::nullopt;
+    auto raw = t.get(m_summary, number_key(*n, id));
     if (!raw) return std::nullopt;
     auto d = decode_summary(id, *raw);
     if (!d.ok()) return std::nullopt;  // damaged: see the top of catalog.h
@@ -333,8 +339,9 @@ std::vector<std::pair<Hash32, uint8_t>> Catalog::by_business_key(
 std::vector<StatusEvent> Catalog::timeline(const ReadTxn& t, const Hash32& document,
                                            const std::string& recipient) const {
     std::vector<std::pair<uint64_t, StatusEvent>> found;
-    const Bytes prefix = recipient.empty() ? Bytes(document.begin(), document.end())
-                                           : timeline_prefix(document, recipient);
+    const auto n = m_numbers.find(t, document);
+    if (!n) return {};
+    const Bytes prefix = recipient.empty() ? number_key(*n) : timeline_prefix(*n, recipient);
     t.scan_prefix(m_statuses, prefix, [&](ByteView k, ByteView v) {
         auto key = parse_status_key(k);
         if (!key) return true;
@@ -394,7 +401,8 @@ std::vector<Catalog::PairState> Catalog::pairs(const ReadTxn& t, const DocSummar
     // One scan of the document's timelines, grouped by recipient (key order is seq order).
     std::map<std::string, std::vector<StatusEvent>> by_recipient;
     std::vector<std::string> order;
-    t.scan_prefix(m_statuses, d.id, [&](ByteView k, ByteView v) {
+    const auto n = m_numbers.find(t, d.id);
+    if (n) t.scan_prefix(m_statuses, number_key(*n), [&](ByteView k, ByteView v) {
         auto key = parse_status_key(k);
         if (!key) return true;
         auto e = decode_event(d.id, key->recipient, v);

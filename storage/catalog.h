@@ -3,18 +3,19 @@
 // diacritic-insensitive search, the business key (sender, DocumentId), the lifecycle chain
 // (revoke / update / replace) and each recipient's processing-status timeline.
 //
-// Tables (in the Store's environment; opened by Catalog::open):
-// | table        | key                                        | value |
+// Tables (in the Store's environment; opened by Catalog::open). n is the document's local
+// number (doc_numbers.h): records keyed by it are written at the end of their table.
+// | table        | key                                        | value                                  |
 // |--------------|--------------------------------------------|----------------------------------------|
-// | doc_summary  | message id (32)                            | DocSummary, canonical msgpack list
-// | | doc_by_time  | registered_ms (u64 BE) + message id        | empty: documents in time order |
-// | terms        | folded term + 0x00 + message id            | empty:
-// textfold::search_terms(subject) | | business     | sender 0x00 document_id 0x00 message id    |
-// business type (u8): the (sender,       | |              | |  DocumentId) key → its messages | |
-// lifecycle    | target id (32) + action id (32)            | [type, recorded_ms, reason] | |
-// statuses     | document id (32) + recipient 0x00 + seq    | StatusEvent, canonical msgpack list |
-// |              |   (u64 BE, from the Store's sequence)      | | | status_msgs  | status message
-// id (32)                     | document id (32) + recipient: dedup    |
+// | doc_summary  | n (u64 BE) + message id (32)               | DocSummary, canonical msgpack list     |
+// | doc_by_time  | registered_ms (u64 BE) + message id (32)   | empty: documents in time order         |
+// | terms        | folded term + 0x00 + message id            | empty: textfold::search_terms(subject) |
+// | business     | sender 0x00 document_id 0x00 message id    | business type (u8): the (sender,       |
+// |              |                                            |   DocumentId) key → its messages       |
+// | lifecycle    | target id (32) + action id (32)            | [type, recorded_ms, reason]            |
+// | statuses     | n of the document (u64 BE) + recipient     | StatusEvent, canonical msgpack list    |
+// |              |   0x00 + seq (u64 BE, the Store's sequence)|                                        |
+// | status_msgs  | status message id (32)                     | document id (32) + recipient: dedup    |
 //
 // Perspective: a document is outgoing at its sender's node and incoming at a recipient's.
 // "recipient" in a StatusEvent is always the agency whose processing it describes (the
@@ -51,6 +52,7 @@
 #include <vector>
 
 #include "protocol/official.h"
+#include "storage/doc_numbers.h"
 #include "storage/lmdb.h"
 
 namespace lienthong::storage {
@@ -196,6 +198,7 @@ class Catalog {
 
     MDB_dbi m_summary{}, m_by_time{}, m_terms{}, m_business{}, m_lifecycle{}, m_statuses{},
         m_status_msgs{};
+    DocNumbers m_numbers;
 };
 
 }  // namespace lienthong::storage

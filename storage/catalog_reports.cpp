@@ -112,9 +112,9 @@ std::vector<DocSummary> Catalog::search(const ReadTxn& t, const DocFilter& f,
 std::vector<OverdueItem> Catalog::overdue(const ReadTxn& t, bool outgoing, uint64_t now_ms) const {
     std::vector<OverdueItem> out;
     t.scan(m_summary, {}, [&](ByteView k, ByteView) {
-        if (k.size() != 32) return true;
+        if (k.size() != 8 + 32) return true;
         Hash32 id{};
-        std::copy(k.begin(), k.end(), id.begin());
+        std::copy(k.begin() + 8, k.end(), id.begin());
         auto d = summary(t, id);
         if (!d || d->outgoing != outgoing || d->due_ms == 0 || d->due_ms >= now_ms) return true;
         std::vector<OverdueItem> items;

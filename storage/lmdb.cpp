@@ -95,6 +95,15 @@ Status WriteTxn::put(MDB_dbi table, ByteView key, ByteView value) {
     return check(mdb_put(m_txn, table, &k, &v, 0), "put");
 }
 
+Status WriteTxn::put_last(MDB_dbi table, ByteView key, ByteView value) {
+    MDB_val k = to_val(key), v = to_val(value);
+    const int rc = mdb_put(m_txn, table, &k, &v, MDB_APPEND);
+    if (rc != MDB_KEYEXIST) return check(rc, "put");
+    k = to_val(key);
+    v = to_val(value);
+    return check(mdb_put(m_txn, table, &k, &v, 0), "put");
+}
+
 Status WriteTxn::del(MDB_dbi table, ByteView key) {
     MDB_val k = to_val(key);
     const int rc = mdb_del(m_txn, table, &k, nullptr);

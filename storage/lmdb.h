@@ -61,6 +61,11 @@ protected:
 class WriteTxn : public ReadTxn {
 public:
     Status put(MDB_dbi table, ByteView key, ByteView value);
+    // As put, for a key that usually sorts after every key in the table (a sequence number):
+    // then LMDB fills the last page before starting a new one, where put would split it in
+    // half, leaving the table's pages half empty and writing twice as many. Any other key is
+    // put as by put.
+    Status put_last(MDB_dbi table, ByteView key, ByteView value);
     // Deleting a missing key is not an error.
     Status del(MDB_dbi table, ByteView key);
     bool map_full() const { return m_map_full; }

@@ -15,18 +15,6 @@ using protocol::Decoded;
 using protocol::Writer;
 using namespace keys;
 
-Bytes be64(uint64_t v) {
-    Bytes b(8);
-    for (int i = 7; i >= 0; --i, v >>= 8) b[i] = static_cast<uint8_t>(v & 0xff);
-    return b;
-}
-
-uint64_t read_be64(ByteView b) {
-    uint64_t v = 0;
-    for (size_t i = 0; i < 8 && i < b.size(); ++i) v = (v << 8) | b[i];
-    return v;
-}
-
 namespace {
 // Large values are read once (to send or export them) and then not needed in memory: drop
 // their pages of the read-only map from this process's resident set (they stay in the page
@@ -181,7 +169,7 @@ namespace {
 // step with Store::open (a table missing here makes every fresh open fail, so it shows at once).
 const std::set<std::string> kTableNames = {"meta",       "documents", "sent",     "sent_info",
                                            "deliveries", "outbox",    "receipts", "inbox",
-                                           "inbox_info", "peers",
+                                           "inbox_info", "peers",      "ids",
                                            // catalog.h's tables
                                            "doc_summary", "doc_by_time", "terms", "business", "lifecycle",
                                            "statuses", "status_msgs",
@@ -207,6 +195,7 @@ Result<std::unique_ptr<Store>> Store::open(const EnvOptions& options, const std:
                              Named{"chunks", &s->m_chunks}}) {
         LT_ASSIGN(*dbi, s->m_env->table(name));
     }
+    LT_ASSIGN(s->m_numbers, DocNumbers::open(*s->m_env));
     LT_TRY(s->check_schema(agency));
     return s;
 }
@@ -252,14 +241,15 @@ Status Store::check_schema(const std::string& agency) {
         return make_error("database" + where + " has schema version " + std::to_string(*seen.version) +
                           ", newer than this lienthong-node understands (" +
                           std::to_string(kSchemaVersion) + "); run a newer lienthong-node");
+    if (seen.agency && *seen.agency != agency)
+        return make_error("database" + where + " belongs to agency '" + *seen.agency +
+                          "', not '" + agency + "'; use that agency's config or another data_dir");
+    if (*seen.version == 2) return migrate_from_2();
     if (*seen.version < kSchemaVersion)
         return make_error("database" + where + " has schema version " + std::to_string(*seen.version) +
                           ", a pre-release format this lienthong-node cannot read (documents were sealed "
                           "in content version 1); export what you need with the old binary, then move '" +
                           m_env->dir() + "' aside and start with an empty data_dir");
-    if (seen.agency && *seen.agency != agency)
-        return make_error("database" + where + " belongs to agency '" + *seen.agency +
-                          "', not '" + agency + "'; use that agency's config or another data_dir");
     return ok_status();
 }
 
@@ -273,24 +263,26 @@ Result<uint64_t> Store::next_seq(WriteTxn& t) {
 
 Status Store::add_sent(WriteTxn& t, SentRecord& rec, ByteView envelope, uint64_t now_ms) {
     LT_ASSIGN(rec.seq, next_seq(t));
-    LT_TRY(t.put(m_documents, rec.id, envelope));
-    LT_TRY(t.put(m_sent, be64(rec.seq), rec.id));
-    LT_TRY(t.put(m_sent_info, rec.id, encode(rec)));
+    LT_ASSIGN(const uint64_t n, store_envelope(t, rec.id, envelope));
+    LT_TRY(t.put_last(m_sent, be64(rec.seq), rec.id));
+    LT_TRY(t.put_last(m_sent_info, number_key(n), encode(rec)));
     for (const auto& r : rec.recipients) {
         DeliveryRecord d;
         d.recipient = r;
         d.queued_ms = now_ms;
         d.outbox_seq = rec.seq;
         d.urgency = rec.urgency;
-        LT_TRY(t.put(m_deliveries, id_agency_key(rec.id, r), encode(d)));
-        LT_TRY(t.put(m_outbox, outbox_key(r, rec.urgency, rec.seq), rec.id));
+        LT_TRY(t.put_last(m_deliveries, number_key(n, protocol::as_bytes(r)), encode(d)));
+        LT_TRY(t.put_last(m_outbox, outbox_key(r, rec.urgency, rec.seq), rec.id));
     }
     return ok_status();
 }
 
 Result<bool> Store::record_receipt(WriteTxn& t, const Hash32& id, const std::string& recipient,
                                    uint64_t receipt_ms, uint64_t acked_ms, const Hash32& receipt_id) {
-    const Bytes key = id_agency_key(id, recipient);
+    const auto n = number_of(t, id);
+    if (!n) return false;
+    const Bytes key = number_key(*n, protocol::as_bytes(recipient));
     auto raw = t.get(m_deliveries, key);
     if (!raw) return false;
     LT_ASSIGN(auto d, decode_delivery(recipient, *raw));
@@ -307,7 +299,9 @@ Result<bool> Store::record_receipt(WriteTxn& t, const Hash32& id, const std::str
 
 Result<bool> Store::record_custody(WriteTxn& t, const Hash32& id, const std::string& recipient,
                                    const std::string& via, uint64_t now_ms) {
-    const Bytes key = id_agency_key(id, recipient);
+    const auto n = number_of(t, id);
+    if (!n) return false;
+    const Bytes key = number_key(*n, protocol::as_bytes(recipient));
     auto raw = t.get(m_deliveries, key);
     if (!raw) return false;
     LT_ASSIGN(auto d, decode_delivery(recipient, *raw));
@@ -326,7 +320,9 @@ Status Store::put_receipt(WriteTxn& t, const Hash32& receipt_id, ByteView receip
 
 Status Store::note_attempt(WriteTxn& t, const Hash32& id, const std::string& recipient,
                            const std::string& error) {
-    const Bytes key = id_agency_key(id, recipient);
+    const auto n = number_of(t, id);
+    if (!n) return ok_status();
+    const Bytes key = number_key(*n, protocol::as_bytes(recipient));
     auto raw = t.get(m_deliveries, key);
     if (!raw) return ok_status();
     LT_ASSIGN(auto d, decode_delivery(recipient, *raw));
@@ -338,9 +334,23 @@ Status Store::note_attempt(WriteTxn& t, const Hash32& id, const std::string& rec
 
 Status Store::add_inbox(WriteTxn& t, InboxRecord& rec, ByteView envelope) {
     LT_ASSIGN(rec.seq, next_seq(t));
-    LT_TRY(t.put(m_documents, rec.id, envelope));
-    LT_TRY(t.put(m_inbox, be64(rec.seq), rec.id));
-    return t.put(m_inbox_info, rec.id, encode(rec));
+    LT_ASSIGN(const uint64_t n, store_envelope(t, rec.id, envelope));
+    LT_TRY(t.put_last(m_inbox, be64(rec.seq), rec.id));
+    return t.put_last(m_inbox_info, number_key(n), encode(rec));
+}
+
+Result<uint64_t> Store::store_envelope(WriteTxn& t, const Hash32& id, ByteView envelope) {
+    LT_ASSIGN(const uint64_t n, m_numbers.assign(t, id));
+    const Bytes key = number_key(n);
+    // The same id is the same bytes (the id is their hash): a second copy is not written again.
+    if (!t.get(m_documents, key)) LT_TRY(t.put_last(m_documents, key, envelope));
+    return n;
+}
+
+std::optional<ByteView> Store::envelope_view(const ReadTxn& t, const Hash32& id) const {
+    const auto n = number_of(t, id);
+    if (!n) return std::nullopt;
+    return t.get(m_documents, number_key(*n));
 }
 
 Status Store::put_peer(WriteTxn& t, const PeerRecord& p) {
@@ -352,7 +362,7 @@ Status Store::remove_peer(WriteTxn& t, const std::string& agency) {
 }
 
 std::optional<Bytes> Store::document_slice(const ReadTxn& t, const Hash32& id, uint64_t offset, uint64_t len) const {
-    auto v = t.get(m_documents, id);
+    auto v = envelope_view(t, id);
     if (!v) return std::nullopt;
     if (offset >= v->size()) return Bytes();
     const auto part = v->subspan(offset, std::min<uint64_t>(len, v->size() - offset));
@@ -360,13 +370,13 @@ std::optional<Bytes> Store::document_slice(const ReadTxn& t, const Hash32& id, u
 }
 
 std::optional<uint64_t> Store::document_size(const ReadTxn& t, const Hash32& id) const {
-    auto v = t.get(m_documents, id);
+    auto v = envelope_view(t, id);
     if (!v) return std::nullopt;
     return v->size();
 }
 
 bool Store::with_document(const ReadTxn& t, const Hash32& id, const std::function<void(ByteView)>& fn) const {
-    auto v = t.get(m_documents, id);
+    auto v = envelope_view(t, id);
     if (!v) return false;
     fn(*v);
     release_pages(*v);
@@ -374,7 +384,7 @@ bool Store::with_document(const ReadTxn& t, const Hash32& id, const std::functio
 }
 
 std::optional<Bytes> Store::document(const ReadTxn& t, const Hash32& id) const {
-    auto v = t.get(m_documents, id);
+    auto v = envelope_view(t, id);
     if (!v) return std::nullopt;
     Bytes out(v->begin(), v->end());
     release_pages(*v);
@@ -382,7 +392,9 @@ std::optional<Bytes> Store::document(const ReadTxn& t, const Hash32& id) const {
 }
 
 std::optional<InboxRecord> Store::inbox_record(const ReadTxn& t, const Hash32& id) const {
-    auto v = t.get(m_inbox_info, id);
+    const auto n = number_of(t, id);
+    if (!n) return std::nullopt;
+    auto v = t.get(m_inbox_info, number_key(*n));
     if (!v) return std::nullopt;
     auto r = decode_inbox(id, *v);
     if (!r.ok()) return std::nullopt;
@@ -390,7 +402,9 @@ std::optional<InboxRecord> Store::inbox_record(const ReadTxn& t, const Hash32& i
 }
 
 std::optional<SentRecord> Store::sent_record(const ReadTxn& t, const Hash32& id) const {
-    auto v = t.get(m_sent_info, id);
+    const auto n = number_of(t, id);
+    if (!n) return std::nullopt;
+    auto v = t.get(m_sent_info, number_key(*n));
     if (!v) return std::nullopt;
     auto r = decode_sent(id, *v);
     if (!r.ok()) return std::nullopt;
@@ -399,8 +413,10 @@ std::optional<SentRecord> Store::sent_record(const ReadTxn& t, const Hash32& id)
 
 std::vector<DeliveryRecord> Store::deliveries(const ReadTxn& t, const Hash32& id) const {
     std::vector<DeliveryRecord> out;
-    t.scan_prefix(m_deliveries, id, [&](ByteView k, ByteView v) {
-        auto d = decode_delivery(std::string(protocol::as_chars(k.subspan(32))), v);
+    const auto n = number_of(t, id);
+    if (!n) return out;
+    t.scan_prefix(m_deliveries, number_key(*n), [&](ByteView k, ByteView v) {
+        auto d = decode_delivery(std::string(protocol::as_chars(k.subspan(8))), v);
         if (d.ok()) out.push_back(std::move(d).value());
         return true;
     });
@@ -409,7 +425,9 @@ std::vector<DeliveryRecord> Store::deliveries(const ReadTxn& t, const Hash32& id
 
 std::optional<DeliveryRecord> Store::delivery(const ReadTxn& t, const Hash32& id,
                                               const std::string& recipient) const {
-    auto v = t.get(m_deliveries, id_agency_key(id, recipient));
+    const auto n = number_of(t, id);
+    if (!n) return std::nullopt;
+    auto v = t.get(m_deliveries, number_key(*n, protocol::as_bytes(recipient)));
     if (!v) return std::nullopt;
     auto d = decode_delivery(recipient, *v);
     if (!d.ok()) return std::nullopt;
@@ -498,12 +516,7 @@ std::vector<DirectoryEntry> Store::directory_records(const ReadTxn& t) const {
 }
 
 std::vector<Hash32> Store::ids_with_prefix(const ReadTxn& t, ByteView prefix, size_t max) const {
-    std::vector<Hash32> out;
-    t.scan_prefix(m_documents, prefix, [&](ByteView k, ByteView) {
-        out.push_back(to_hash(k));
-        return out.size() < max;
-    });
-    return out;
+    return m_numbers.ids_with_prefix(t, prefix, max);
 }
 
 std::optional<PeerRecord> Store::peer(const ReadTxn& t, const std::string& agency) const {

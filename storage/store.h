@@ -6,18 +6,19 @@
 // | meta        | "schema_version"            | u32 big-endian                                               |
 // |             | "agency"                    | the agency code this database belongs to (raw text)          |
 // |             | "next_seq"                  | u64 big-endian, the last sequence number handed out          |
-// | documents   | message id (32)             | envelope wire bytes, exactly as signed                       |
+// | ids         | (storage/doc_numbers.h: message id → its local number n, in storing order)              |
+// | documents   | n (u64 BE)                  | envelope wire bytes, exactly as signed                       |
 // | sent        | seq (u64 BE)                | message id (32): documents this node sent, oldest first      |
-// | sent_info   | message id (32)             | [seq, created_ms, content_hash, subject, [recipients], size, urgency, |
+// | sent_info   | n (u64 BE)                  | [seq, created_ms, content_hash, subject, [recipients], size, urgency, |
 // |             |                             |  wrapped content key (secretbox under the local storage key)]  |
-// | deliveries  | message id (32) + agency    | [state, queued_ms, receipt_ms, attempts, last_error, seq, urgency, |
+// | deliveries  | n (u64 BE) + agency         | [state, queued_ms, receipt_ms, attempts, last_error, seq, urgency, |
 // |             |                             |  acked_ms, receipt id (0 or 32 bytes), via, custody_ms]      |
 // |             |                             |  (records written before relays have the first nine fields)  |
 // | outbox      | agency 0x00 (3-urgency) seq | message id (32): pending deliveries per peer; most urgent    |
 // |             |   (u8)       (u64 BE)       |   first (3 hỏa tốc … 0 thường), then oldest first            |
 // | receipts    | receipt id (32)             | receipt envelope wire bytes (one receipt covers a batch)    |
 // | inbox       | seq (u64 BE)                | message id (32): received documents, oldest first            |
-// | inbox_info  | message id (32)             | [seq, received_ms, sender, content_hash, subject, size, receipt id, |
+// | inbox_info  | n (u64 BE)                  | [seq, received_ms, sender, content_hash, subject, size, receipt id, |
 // |             |                             |  created_ms (the sender's, from the envelope; absent in older records)] |
 // | peers       | agency                      | [sign_key, box_key, endpoint, source, added_ms]              |
 // | directory   | record id (32)              | kind (u8: 1 node 2 issuer 3 revocation 4 cross-trust) + wire |
@@ -43,6 +44,7 @@
 #include <vector>
 
 #include "protocol/identity.h"
+#include "storage/doc_numbers.h"
 #include "storage/lmdb.h"
 
 namespace lienthong::storage {
@@ -50,7 +52,8 @@ namespace lienthong::storage {
 using protocol::Hash32;
 
 // 2: documents sealed as content version 2 (the official-document model), catalog tables.
-constexpr uint32_t kSchemaVersion = 2;
+// 3: per-document tables keyed by the local document number (doc_numbers.h), not the id.
+constexpr uint32_t kSchemaVersion = 3;
 
 enum class DeliveryState : uint8_t { pending = 0, delivered = 1 };
 
@@ -232,14 +235,18 @@ public:
 
 private:
     Status check_schema(const std::string& agency);
+    Status migrate_from_2();  // store_migrate.cpp
 
     std::unique_ptr<Env> m_env;
     MDB_dbi m_meta{}, m_documents{}, m_sent{}, m_sent_info{}, m_deliveries{}, m_outbox{},
         m_receipts{}, m_inbox{}, m_inbox_info{}, m_peers{}, m_directory{}, m_transit{}, m_forward{},
         m_transfers{}, m_chunks{};
+    DocNumbers m_numbers;
+    // The number of a stored document (nullopt if there is none). `envelope_number` also
+    // stores the envelope under a fresh number when it has none.
+    std::optional<uint64_t> number_of(const ReadTxn& t, const Hash32& id) const { return m_numbers.find(t, id); }
+    Result<uint64_t> store_envelope(WriteTxn& t, const Hash32& id, ByteView envelope);
+    std::optional<ByteView> envelope_view(const ReadTxn& t, const Hash32& id) const;
 };
-
-Bytes be64(uint64_t v);
-uint64_t read_be64(ByteView b);
 
 }  // namespace lienthong::storage

@@ -93,8 +93,8 @@ Result<bool> Store::add_transit(WriteTxn& t, TransitRecord& rec, ByteView envelo
     const Bytes key = id_agency_key(rec.id, rec.to);
     if (t.get(m_transit, key)) return false;
     LT_ASSIGN(rec.seq, next_seq(t));
-    if (!t.get(m_documents, rec.id)) LT_TRY(t.put(m_documents, rec.id, envelope));
-    LT_TRY(t.put(m_outbox, outbox_key(rec.to, rec.urgency, rec.seq), rec.id));
+    LT_TRY(store_envelope(t, rec.id, envelope));
+    LT_TRY(t.put_last(m_outbox, outbox_key(rec.to, rec.urgency, rec.seq), rec.id));
     LT_TRY(t.put(m_transit, key, encode(rec)));
     return true;
 }

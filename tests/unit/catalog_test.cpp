@@ -123,16 +123,24 @@ TEST_CASE("A damaged summary or status value is skipped, not crashed on", "[stor
     // Not msgpack at all; and a well-formed list with the wrong shape.
     const Bytes garbage = lienthong::testing::bytes_of({0xc1, 0xff, 0x00});
     const Bytes wrong_shape = protocol::Writer().array(2).u64(1).str("x").take();
-    const Hash32 doc2 = id_of(2);
-    Bytes bad_event_key(doc2.begin(), doc2.end());
+    // Records are keyed by the documents' local numbers (storage/doc_numbers.h).
+    auto numbers = DocNumbers::open(*f.env);
+    REQUIRE(numbers.ok());
+    auto number = [&](int i) {
+        auto n = f.env->read([&](const ReadTxn& t) { return numbers->find(t, id_of(i)); });
+        REQUIRE(n);
+        return *n;
+    };
+    const uint64_t n1 = number(1), n2 = number(2), n3 = number(3);
+    Bytes bad_event_key = number_key(n2);
     bad_event_key.push_back('A');
     bad_event_key.push_back(0);
     const Bytes seq = be64(1000);
     bad_event_key.insert(bad_event_key.end(), seq.begin(), seq.end());
     REQUIRE(f.env
                 ->write([&](WriteTxn& t) -> Status {
-                    LT_TRY(t.put(*summaries, id_of(1), garbage));
-                    LT_TRY(t.put(*summaries, id_of(3), wrong_shape));
+                    LT_TRY(t.put(*summaries, number_key(n1, id_of(1)), garbage));
+                    LT_TRY(t.put(*summaries, number_key(n3, id_of(3)), wrong_shape));
                     return t.put(*statuses, bad_event_key, garbage);
                 })
                 .ok());

@@ -108,6 +108,15 @@ TEST_CASE("a database with a newer schema version is refused", "[storage][store]
     CHECK_THAT(s.error(), Catch::Contains("newer"));
 }
 
+TEST_CASE("a database of the pre-release schema version 1 is refused", "[storage][store]") {
+    TempDir dir;
+    open_store(dir).reset();
+    put_meta_raw(dir, "schema_version", bytes_of({0, 0, 0, 1}));
+    auto s = Store::open(options_for(dir), kUs);
+    REQUIRE_FALSE(s.ok());
+    CHECK_THAT(s.error(), Catch::Contains("schema version 1") && Catch::Contains("pre-release"));
+}
+
 TEST_CASE("a schema version of the wrong width is refused", "[storage][store]") {
     TempDir dir;
     open_store(dir).reset();
