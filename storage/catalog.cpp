@@ -44,11 +44,11 @@ Bytes time_key(uint64_t ms, const Hash32& id) {
     return k;
 }
 
-Bytes term_key(std::string_view term, const Hash32& id) {
+Bytes term_key(std::string_view term, uint64_t number, const Hash32& id) {
     Bytes k;
     append(k, term);
     k.push_back(0);
-    append(k, id);
+    append(k, number_key(number, id));
     return k;
 }
 
@@ -255,7 +255,7 @@ Status Catalog::put_document(WriteTxn& t, const DocSummary& d) {
             LT_TRY(t.del(m_by_time, time_key(old->registered_ms, d.id)));
             if (auto f = protocol::fold(old->subject); f.ok())
                 for (const auto& term : protocol::search_terms(*f))
-                    LT_TRY(t.del(m_terms, term_key(term, d.id)));
+                    LT_TRY(t.del(m_terms, term_key(term, n, d.id)));
             if (!old->document_id.empty()) {
                 Bytes k = business_prefix(old->sender, old->document_id);
                 append(k, d.id);
@@ -267,7 +267,7 @@ Status Catalog::put_document(WriteTxn& t, const DocSummary& d) {
     LT_TRY(t.put_last(m_summary, summary_key, encode(d)));
     LT_TRY(t.put_last(m_by_time, time_key(d.registered_ms, d.id), empty));
     for (const auto& term : protocol::search_terms(*folded))
-        LT_TRY(t.put(m_terms, term_key(term, d.id), empty));
+        LT_TRY(t.put(m_terms, term_key(term, n, d.id), empty));
     if (!d.document_id.empty()) {
         Bytes k = business_prefix(d.sender, d.document_id);
         append(k, d.id);

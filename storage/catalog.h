@@ -9,7 +9,7 @@
 // |--------------|--------------------------------------------|----------------------------------------|
 // | doc_summary  | n (u64 BE) + message id (32)               | DocSummary, canonical msgpack list     |
 // | doc_by_time  | registered_ms (u64 BE) + message id (32)   | empty: documents in time order         |
-// | terms        | folded term + 0x00 + message id            | empty: textfold::search_terms(subject) |
+// | terms        | folded term + 0x00 + n (u64 BE) + id (32)  | empty: textfold::search_terms(subject) |
 // | business     | sender 0x00 document_id 0x00 message id    | business type (u8): the (sender,       |
 // |              |                                            |   DocumentId) key → its messages       |
 // | lifecycle    | target id (32) + action id (32)            | [type, recorded_ms, reason]            |

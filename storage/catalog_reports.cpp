@@ -85,7 +85,7 @@ std::vector<DocSummary> Catalog::search(const ReadTxn& t, const DocFilter& f,
     for (const auto& term : terms) {
         std::set<Hash32> hits;
         t.scan_prefix(m_terms, as_bytes(term), [&](ByteView k, ByteView) {
-            if (k.size() < 33 || k[k.size() - 33] != 0) return true;  // not a term key
+            if (k.size() < 41 || k[k.size() - 41] != 0) return true;  // not a term key
             Hash32 id{};
             std::copy(k.end() - 32, k.end(), id.begin());
             if (first || candidates.count(id)) hits.insert(id);

@@ -3,7 +3,7 @@
 //
 // Restartable. Phase 1, one transaction: number every message (sent and inbox in their
 // sequence order, then the rest in id order) and re-key the small per-document records
-// (sent_info, inbox_info, deliveries, doc_summary, statuses); it records "migration_phase" = 2
+// (sent_info, inbox_info, deliveries, doc_summary, statuses, terms); it records "migration_phase" = 2
 // in meta. Phase 2, transactions of at most kBatchBytes: move each envelope in documents from
 // its 32-byte id key to its 8-byte number key (the key lengths tell a moved one). The last
 // transaction sets the schema version to 3 and deletes the marker. A crash in phase 1 leaves
@@ -38,6 +38,7 @@ std::vector<std::pair<Bytes, Bytes>> old_rows(const ReadTxn& t, MDB_dbi table, s
 Status Store::migrate_from_2() {
     LT_ASSIGN(const MDB_dbi summaries, m_env->table("doc_summary"));
     LT_ASSIGN(const MDB_dbi statuses, m_env->table("statuses"));
+    LT_ASSIGN(const MDB_dbi terms, m_env->table("terms"));
     const bool phase2 = m_env->read([&](const ReadTxn& t) { return t.get(m_meta, protocol::as_bytes(kPhaseKey)).has_value(); });
     if (!phase2) {
         LT_TRY(m_env->write([&](WriteTxn& t) -> Status {
@@ -81,6 +82,22 @@ Status Store::migrate_from_2() {
                     LT_TRY(t.del(r.table, k));
                     LT_TRY(t.put(r.table, number_key(*n, rest), v));
                 }
+            }
+            // terms: folded term 0x00 id (32) becomes folded term 0x00 number id.
+            std::vector<std::pair<Bytes, Bytes>> term_rows;
+            t.scan(terms, {}, [&](ByteView k, ByteView v) {
+                if (k.size() >= 34 && k[k.size() - 33] == 0) term_rows.emplace_back(Bytes(k.begin(), k.end()), Bytes(v.begin(), v.end()));
+                return true;
+            });
+            for (const auto& [k, v] : term_rows) {
+                const Hash32 id = to_hash(ByteView(k).last(32));
+                const auto n = m_numbers.find(t, id);
+                if (!n) continue;  // an index entry of nothing: dropped
+                Bytes nk(k.begin(), k.end() - 32);
+                const Bytes tail = number_key(*n, id);
+                nk.insert(nk.end(), tail.begin(), tail.end());
+                LT_TRY(t.del(terms, k));
+                LT_TRY(t.put(terms, nk, v));
             }
             return t.put(m_meta, protocol::as_bytes(kPhaseKey), be64(2));
         }));
