@@ -272,7 +272,7 @@ Status Catalog::put_document(WriteTxn& t, const DocSummary& d) {
         Bytes k = business_prefix(d.sender, d.document_id);
         append(k, d.id);
         const uint8_t type = d.business_type;
-        LT_TRY(t.put(m_business, k, ByteView(&type, 1)));
+        LT_TRY(t.put_last(m_business, k, ByteView(&type, 1)));
     }
     return ok_status();
 }
