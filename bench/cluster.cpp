@@ -57,7 +57,7 @@ void write_text(const std::string& path, const std::string& text) {
 }
 
 std::string node_yaml(const NodeHandle& n, const std::string& peer_agency, const std::string& peer_listen,
-                      const std::string& peer_identity, uint64_t chunk_threshold_bytes) {
+                      const std::string& peer_identity, const ClusterOptions& o) {
     std::ostringstream y;
     y << "agency: \"" << n.agency << "\"\n"
       << "name: \"bench " << n.name << "\"\n"
@@ -69,7 +69,9 @@ std::string node_yaml(const NodeHandle& n, const std::string& peer_agency, const
       << "    endpoint: \"" << peer_listen << "\"\n"
       << "    identity: \"" << peer_identity << "\"\n"
       << "log_level: warn\n";  // per-document info lines would distort the figures
-    if (chunk_threshold_bytes) y << "limits:\n  chunk_threshold_bytes: " << chunk_threshold_bytes << "\n";
+    if (o.chunk_threshold_bytes || o.window_bytes) y << "limits:\n";
+    if (o.chunk_threshold_bytes) y << "  chunk_threshold_bytes: " << o.chunk_threshold_bytes << "\n";
+    if (o.window_bytes) y << "  window_bytes: " << o.window_bytes << "\n";
     return y.str();
 }
 
@@ -170,7 +172,7 @@ void Cluster::start() {
     for (int i = 0; i < 2; ++i) {
         const auto& peer = m_nodes[1 - i];
         write_text(m_nodes[i].dir + "/node.yaml",
-                   node_yaml(m_nodes[i], peer.agency, peer.listen, ids[1 - i].pub.to_line(), m_options.chunk_threshold_bytes));
+                   node_yaml(m_nodes[i], peer.agency, peer.listen, ids[1 - i].pub.to_line(), m_options));
     }
     for (auto& n : m_nodes) spawn(n);
     wait_ready();

@@ -48,6 +48,7 @@ struct ClusterOptions {
     std::string work_parent;  // the temporary directory is created inside this one
     bool keep_dirs = false;
     uint64_t chunk_threshold_bytes = 0;  // limits.chunk_threshold_bytes; 0 keeps the node's default
+    uint64_t window_bytes = 0;           // limits.window_bytes; 0 keeps the node's default
     std::chrono::milliseconds start_timeout{15000};
     std::chrono::milliseconds stop_timeout{10000};  // SIGTERM, then SIGKILL after this
 };

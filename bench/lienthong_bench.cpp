@@ -109,6 +109,7 @@ struct Options {
     unsigned timeout_s = 300;
     unsigned start_timeout_s = 15;
     uint64_t chunk_threshold = 0;
+    uint64_t window_bytes = 0;
 };
 
 int run(const Options& o) {
@@ -117,6 +118,7 @@ int run(const Options& o) {
     co.work_parent = o.work_dir;
     co.keep_dirs = o.keep_dirs;
     co.chunk_threshold_bytes = o.chunk_threshold;
+    co.window_bytes = o.window_bytes;
     co.start_timeout = std::chrono::seconds(o.start_timeout_s);
     auto cluster = std::make_shared<Cluster>(co);
     // An interrupt stops the nodes and removes the directory even if the main thread is stuck.
@@ -221,6 +223,9 @@ int main(int argc, char** argv) {
     app.add_option("--chunk-threshold", o.chunk_threshold,
                    "the nodes' limits.chunk_threshold_bytes (envelopes above it travel in chunks); default: the node's")
         ->check(CLI::Range(uint64_t(65536), uint64_t(1) << 30));
+    app.add_option("--window-bytes", o.window_bytes,
+                   "the nodes' limits.window_bytes (unacknowledged bytes in flight per peer); default: the node's")
+        ->check(CLI::Range(uint64_t(4096), uint64_t(1) << 32));
     CLI11_PARSE(app, argc, argv);
     if (o.quick) {
         o.docs_small = 500;

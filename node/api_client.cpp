@@ -1,4 +1,5 @@
 #include "node/api_client.h"
+#include "node/api_msgpack.h"
 
 #include <sys/stat.h>
 
@@ -44,8 +45,9 @@ Result<nlohmann::json> ApiClient::call(const nlohmann::json& request) {
         if (!m_impl->sock.recv(reply, zmq::recv_flags::none))
             return make_error("the node did not answer in time on " + m_impl->path +
                               "; check that it is running and look at its log");
-        auto j = nlohmann::json::from_msgpack(static_cast<const uint8_t*>(reply.data()),
-                                              static_cast<const uint8_t*>(reply.data()) + reply.size());
+        auto parsed = json_from_msgpack(protocol::ByteView(static_cast<const uint8_t*>(reply.data()), reply.size()));
+        if (!parsed.ok()) return make_error("the node sent a malformed answer: " + parsed.error());
+        auto j = std::move(parsed).value();
         if (!j.is_object() || !j.contains("ok")) return make_error("the node sent a malformed answer");
         if (!j["ok"].get<bool>())
             return make_error(j.value("error", std::string("the node refused the request")));

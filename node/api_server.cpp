@@ -2,6 +2,7 @@
 // document system. See node/API.md for every request with an example.
 #include <sodium.h>
 
+#include "node/api_msgpack.h"
 #include "node/api_util.h"
 #include "node/node_impl.h"
 
@@ -38,13 +39,12 @@ void NodeImpl::on_api_readable() {
         }
         if (parts.size() != 3 || parts[1].size() != 0) continue;  // not a REQ envelope
         const Bytes rid(parts[0].data<uint8_t>(), parts[0].data<uint8_t>() + parts[0].size());
-        json req;
-        try {
-            req = json::from_msgpack(parts[2].data<uint8_t>(), parts[2].data<uint8_t>() + parts[2].size());
-        } catch (const json::exception& e) {
-            api_reply(rid, fail(std::string("request is not valid msgpack: ") + e.what()));
+        auto parsed = json_from_msgpack(ByteView(parts[2].data<uint8_t>(), parts[2].size()));
+        if (!parsed.ok()) {
+            api_reply(rid, fail("request is not valid msgpack: " + parsed.error()));
             continue;
         }
+        json req = std::move(parsed).value();
         parts.clear();  // parsed: a large request is not held twice
         if (!req.is_object() || !req.contains("op") || !req["op"].is_string()) {
             api_reply(rid, fail("request must be a map with an 'op' text field"));

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     // copies in flight. A fixed threshold of 4 MiB gives those back when freed; a lower one
     // (256 KiB was tried) cost a third of the MB/s for 1 MiB documents in page faults.
     ::mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+    ::mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
     try {
         if (sodium_init() < 0) {
             std::fprintf(stderr, "lienthong-node: libsodium failed to initialise\n");

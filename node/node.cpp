@@ -443,10 +443,10 @@ void NodeImpl::send_acks(Batch& batch) {
 void NodeImpl::on_timers() {
     const uint64_t now = m_clock->now_ms();
     if (now >= m_next_release_ms) {
-        // Clean database pages read or written in the last second leave the resident set;
+        // Clean database pages read or written in the last quarter second leave the resident set;
         // the kernel keeps them cached. Keeps RSS to what the node itself allocated.
         m_store->env().release_map_pages();
-        m_next_release_ms = now + 1000;
+        m_next_release_ms = now + 250;
     }
     for (auto& [agency, link] : m_links) on_peer_timers(link, now);
     drop_on_timers(now);

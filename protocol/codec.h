@@ -37,7 +37,12 @@ private:
     // What msgpack's packer writes into: our byte vector itself, so take() needs no copy.
     struct Sink {
         Bytes bytes;
-        void write(const char* p, size_t n) { bytes.insert(bytes.end(), p, p + n); }
+        // Inserted as bytes, not chars: from char* g++ 12 copies one byte at a time, which was
+        // a fifth of a sender's CPU with 1 MiB documents; from uint8_t* it is one memmove.
+        void write(const char* p, size_t n) {
+            const auto* b = reinterpret_cast<const uint8_t*>(p);
+            bytes.insert(bytes.end(), b, b + n);
+        }
     };
     Sink m_sink;
     msgpack::packer<Sink> m_pk;
