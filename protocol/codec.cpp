@@ -130,6 +130,33 @@ Status ArrayReader::finish() {
     return ok_status();
 }
 
+namespace {
+
+// Text and binary values refer to the parsed bytes instead of being copied.
+bool refer_in_place(msgpack::type::object_type type, std::size_t, void*) {
+    return type == msgpack::type::STR || type == msgpack::type::BIN;
+}
+
+// The canonical check: a value re-encoded is compared with the bytes it was parsed from as
+// it is written, with no buffer. A referred body is written from where it lies: no compare.
+struct CompareSink {
+    const char* expect;
+    size_t size;
+    size_t pos = 0;
+    bool same = true;
+    void write(const char* p, size_t n) {
+        if (!same) return;
+        if (n > size - pos) {
+            same = false;
+            return;
+        }
+        if (p != expect + pos && std::memcmp(p, expect + pos, n) != 0) same = false;
+        pos += n;
+    }
+};
+
+}  // namespace
+
 Result<Decoded> Decoded::parse(ByteView bytes, std::string_view context,
                                const DecodeLimits& limits) {
     size_t consumed = 0;
@@ -154,16 +181,15 @@ Result<Decoded> Decoded::parse_prefix(ByteView bytes, std::string_view context, 
         msgpack::unpack_limit lim(limits.max_array, 0, limits.max_str, limits.max_bin, 0,
                                   limits.max_depth);
         auto oh = msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size(), offset,
-                                  nullptr, nullptr, lim);
+                                  refer_in_place, nullptr, lim);
         consumed = offset;
         if (oh.get().type != msgpack::type::ARRAY) return make_error(ctx + ": root is not a list");
         if (!only_canonical_types(oh.get()))
             return make_error(ctx + ": contains a map, float, negative integer or extension, "
                                     "which this format never uses");
-        msgpack::sbuffer again;
+        CompareSink again{reinterpret_cast<const char*>(bytes.data()), offset};
         msgpack::pack(again, oh.get());
-        if (again.size() != offset || std::memcmp(again.data(), bytes.data(), offset) != 0)
-            return make_error(ctx + ": not in canonical encoding");
+        if (!again.same || again.pos != offset) return make_error(ctx + ": not in canonical encoding");
         d.m_handle = std::make_shared<msgpack::object_handle>(std::move(oh));
     } catch (const msgpack::insufficient_bytes&) {
         return make_error(ctx + ": truncated");

@@ -382,11 +382,13 @@ TEST_CASE("Decoded::parse_prefix enforces the limits on the prefix", "[protocol]
     CHECK_FALSE(Decoded::parse_prefix(buf, "prefix", l, consumed).ok());
     l = {};
     l.max_depth = 1;
-    CHECK_FALSE(Decoded::parse_prefix(bytes_of({0x91, 0x91, 0x01, 0x00}), "prefix", l, consumed).ok());
+    const Bytes deep = bytes_of({0x91, 0x91, 0x01, 0x00});
+    CHECK_FALSE(Decoded::parse_prefix(deep, "prefix", l, consumed).ok());
     // max_bytes bounds the whole buffer handed in, trailing bytes included.
     l = {};
     l.max_bytes = 4;
-    CHECK_FALSE(Decoded::parse_prefix(bytes_of({0x91, 0x01, 0x00, 0x00, 0x00}), "prefix", l, consumed).ok());
-    CHECK(Decoded::parse_prefix(bytes_of({0x91, 0x01, 0x00, 0x00}), "prefix", l, consumed).ok());
+    const Bytes five = bytes_of({0x91, 0x01, 0x00, 0x00, 0x00}), four = bytes_of({0x91, 0x01, 0x00, 0x00});
+    CHECK_FALSE(Decoded::parse_prefix(five, "prefix", l, consumed).ok());
+    CHECK(Decoded::parse_prefix(four, "prefix", l, consumed).ok());
     CHECK(consumed == 2);
 }

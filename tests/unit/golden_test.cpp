@@ -211,7 +211,8 @@ TEST_CASE("the golden frames decode to what was encoded", "[protocol][golden]") 
                                                                 {"transfer_frames_v1.bin", golden_transfer_frames()}};
     for (const auto& [name, frames] : files) {
         INFO(name);
-        auto d = Decoded::parse(read_file(path_of(name)), name);
+        const Bytes file = read_file(path_of(name));
+        auto d = Decoded::parse(file, name);
         REQUIRE(d.ok());
         auto list = d->root();
         REQUIRE(list.size() == frames.size());
