@@ -167,3 +167,45 @@ TEST_CASE("A schema version 2 database of another agency is refused, not migrate
     auto a = open_both(options, "TEST.A");
     check_sender(a);
 }
+
+TEST_CASE("A migration interrupted while moving the envelopes goes on at the next open", "[storage][migrate]") {
+    TempDir dir;
+    const auto options = copy_of(dir, "a");
+    open_both(options, "TEST.A");  // migrated
+    // Put the database back in the state a crash in phase 2 leaves: version 2, the phase
+    // marker set, and some envelopes still under their 32-byte id keys.
+    {
+        auto env = Env::open(options);
+        REQUIRE(env.ok());
+        auto meta = (*env)->table("meta");
+        auto documents = (*env)->table("documents");
+        auto numbers = DocNumbers::open(**env);
+        REQUIRE((meta.ok() && documents.ok() && numbers.ok()));
+        size_t moved_back = 0;
+        REQUIRE((*env)
+                    ->write([&](WriteTxn& t) -> Status {
+                        std::vector<std::pair<Hash32, uint64_t>> some;
+                        for (const auto& id : numbers->ids_with_prefix(t, {}, 100))
+                            if (some.size() < 3) some.emplace_back(id, *numbers->find(t, id));
+                        for (const auto& [id, n] : some) {
+                            auto v = t.get(*documents, number_key(n));
+                            if (!v) continue;
+                            const Bytes envelope(v->begin(), v->end());
+                            LT_TRY(t.del(*documents, number_key(n)));
+                            LT_TRY(t.put(*documents, id, envelope));
+                            ++moved_back;
+                        }
+                        const uint8_t v2[4] = {0, 0, 0, 2};
+                        LT_TRY(t.put(*meta, protocol::as_bytes("schema_version"), ByteView(v2, 4)));
+                        return t.put(*meta, protocol::as_bytes("migration_phase"), be64(2));
+                    })
+                    .ok());
+        REQUIRE(moved_back == 3);
+    }
+    auto a = open_both(options, "TEST.A");
+    CHECK(schema_version(*a.store) == 3);
+    check_sender(a);
+    auto meta = a.store->env().table("meta");
+    REQUIRE(meta.ok());
+    CHECK_FALSE(a.store->env().read([&](const ReadTxn& t) { return t.get(*meta, protocol::as_bytes("migration_phase")).has_value(); }));
+}
