@@ -6,7 +6,8 @@
 // | meta        | "schema_version"            | u32 big-endian                                               |
 // |             | "agency"                    | the agency code this database belongs to (raw text)          |
 // |             | "next_seq"                  | u64 big-endian, the last sequence number handed out          |
-// | ids         | (storage/doc_numbers.h: message id → its local number n, in storing order)              |
+// | ids         | message id (32)             | n: the message's local number, given in storing order        |
+// |             |                             |   (storage/doc_numbers.h; also holds the counter)            |
 // | documents   | n (u64 BE)                  | envelope wire bytes, exactly as signed                       |
 // | sent        | seq (u64 BE)                | message id (32): documents this node sent, oldest first      |
 // | sent_info   | n (u64 BE)                  | [seq, created_ms, content_hash, subject, [recipients], size, urgency, |
@@ -31,6 +32,8 @@
 // |             |                             |  a large envelope arriving in chunks (node/transfer.cpp)     |
 // | chunks      | message id (32) + index     | the chunk's bytes, checked against its hash                  |
 // |             |   (u32 BE)                  |                                                              |
+// Keyed by n, not by the id (a hash), a group commit's records go to the last pages of their
+// tables. Sequential keys are put with put_last (MDB_APPEND) so those pages fill up.
 // An outbox entry exists exactly while its delivery is pending and no relay holds it: it is
 // deleted in the same transaction that stores the verified receipt or the relay's custody.
 // A relay's outbox holds the envelopes in its transit table the same way.
