@@ -39,7 +39,7 @@ struct ParsedPayload {
     std::vector<std::pair<std::string, std::array<uint8_t, kWrappedKeyBytes>>> wraps;
     Hash32 commitment{};
     ByteView ciphertext;
-    Decoded decoded;  // owns what ciphertext points into
+    Decoded decoded;  // ciphertext points into se.env.payload, which it was read from
 };
 
 Result<ParsedPayload> parse_payload(Kind kind, const SignedEnvelope& se, const EnvelopeLimits& limits) {
