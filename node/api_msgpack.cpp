@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "protocol/bytes.h"
+
 namespace lienthong::node {
 
 namespace {
@@ -25,7 +27,11 @@ Result<nlohmann::json> convert(const msgpack::object& o, size_t depth) {
     case msgpack::type::NEGATIVE_INTEGER: return json(o.via.i64);
     case msgpack::type::FLOAT32:
     case msgpack::type::FLOAT64: return json(o.via.f64);
-    case msgpack::type::STR: return json(std::string(o.via.str.ptr, o.via.str.size));
+    case msgpack::type::STR: {
+        std::string text(o.via.str.ptr, o.via.str.size);
+        if (!protocol::is_valid_utf8(text)) return make_error("a text value is not valid UTF-8 (send bytes as binary)");
+        return json(std::move(text));
+    }
     case msgpack::type::BIN: {
         const auto* p = reinterpret_cast<const uint8_t*>(o.via.bin.ptr);
         return json::binary(std::vector<uint8_t>(p, p + o.via.bin.size));
@@ -43,8 +49,10 @@ Result<nlohmann::json> convert(const msgpack::object& o, size_t depth) {
         for (uint32_t i = 0; i < o.via.map.size; ++i) {
             const auto& kv = o.via.map.ptr[i];
             if (kv.key.type != msgpack::type::STR) return make_error("a map key is not text");
+            std::string key(kv.key.via.str.ptr, kv.key.via.str.size);
+            if (!protocol::is_valid_utf8(key)) return make_error("a map key is not valid UTF-8");
             LT_ASSIGN(auto v, convert(kv.val, depth + 1));
-            out[std::string(kv.key.via.str.ptr, kv.key.via.str.size)] = std::move(v);
+            out[std::move(key)] = std::move(v);
         }
         return out;
     }

@@ -11,8 +11,9 @@
 
 namespace lienthong::node {
 
-// The json of one msgpack value that fills `bytes` exactly. Map keys must be text; extension
-// types, and nesting deeper than 64, are refused. A key given twice keeps its last value.
+// The json of one msgpack value that fills `bytes` exactly. Map keys must be text, and all
+// text valid UTF-8 (bytes travel as binary); extension types, and nesting deeper than 64, are
+// refused. A key given twice keeps its last value.
 Result<nlohmann::json> json_from_msgpack(protocol::ByteView bytes);
 
 }  // namespace lienthong::node

@@ -46,6 +46,8 @@ TEST_CASE("json_from_msgpack refuses bad bytes with a reason", "[api][msgpack]")
         {"truncated bin", bytes_of({0xc4, 0x10, 1, 2}), "truncated"},
         {"trailing bytes", bytes_of({0x80, 0x00}), "trailing"},
         {"integer map key", bytes_of({0x81, 0x01, 0x02}), "key is not text"},
+        {"text that is not UTF-8", bytes_of({0x81, 0xa2, 'o', 'p', 0xa1, 0x80}), "not valid UTF-8"},
+        {"key that is not UTF-8", bytes_of({0x81, 0xa1, 0xff, 0x01}), "key is not valid UTF-8"},
         {"extension", bytes_of({0xd4, 0x01, 0x00}), "ext"},
         {"too deep", deep, "malformed"},
         {"array of four billion", bytes_of({0xdd, 0xff, 0xff, 0xff, 0xff, 0x00}), "malformed"},
