@@ -145,7 +145,7 @@ struct CompareSink {
     size_t pos = 0;
     bool same = true;
     void write(const char* p, size_t n) {
-        if (!same) return;
+        if (!same || n == 0) return;  // an empty value's data pointer may be null
         if (n > size - pos) {
             same = false;
             return;
