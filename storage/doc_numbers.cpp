@@ -48,16 +48,14 @@ Result<uint64_t> DocNumbers::assign(WriteTxn& t, const Hash32& id) {
     return next;
 }
 
-std::vector<Hash32> DocNumbers::ids_with_prefix(const ReadTxn& t, ByteView prefix, size_t max) const {
-    std::vector<Hash32> out;
-    t.scan_prefix(m_ids, prefix, [&](ByteView k, ByteView) {
-        if (k.size() != 32) return true;  // the counter
+void DocNumbers::scan_prefix(const ReadTxn& t, ByteView prefix,
+                             const std::function<bool(const Hash32&, uint64_t)>& fn) const {
+    t.scan_prefix(m_ids, prefix, [&](ByteView k, ByteView v) {
+        if (k.size() != 32 || v.size() != 8) return true;  // the counter
         Hash32 id{};
         std::copy(k.begin(), k.end(), id.begin());
-        out.push_back(id);
-        return out.size() < max;
+        return fn(id, read_be64(v));
     });
-    return out;
 }
 
 }  // namespace lienthong::storage

@@ -13,6 +13,7 @@
 // Thread-safety: as Env (writes inside one Env::write).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -34,8 +35,8 @@ public:
     std::optional<uint64_t> find(const ReadTxn& t, const Hash32& id) const;
     // The number of `id`, handing out the next one when it has none.
     Result<uint64_t> assign(WriteTxn& t, const Hash32& id);
-    // Ids that have a number and start with `prefix`, at most `max`, in id order.
-    std::vector<Hash32> ids_with_prefix(const ReadTxn& t, ByteView prefix, size_t max) const;
+    // Calls fn(id, number) for the ids that start with `prefix`, in id order, while it returns true.
+    void scan_prefix(const ReadTxn& t, ByteView prefix, const std::function<bool(const Hash32&, uint64_t)>& fn) const;
 
 private:
     MDB_dbi m_ids{};

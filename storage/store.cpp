@@ -516,7 +516,15 @@ std::vector<DirectoryEntry> Store::directory_records(const ReadTxn& t) const {
 }
 
 std::vector<Hash32> Store::ids_with_prefix(const ReadTxn& t, ByteView prefix, size_t max) const {
-    return m_numbers.ids_with_prefix(t, prefix, max);
+    // A number is also given to an id the catalog hears of (a status report) before or
+    // without its document: only stored documents count.
+    std::vector<Hash32> out;
+    if (max == 0) return out;
+    m_numbers.scan_prefix(t, prefix, [&](const Hash32& id, uint64_t n) {
+        if (t.get(m_documents, number_key(n))) out.push_back(id);
+        return out.size() < max;
+    });
+    return out;
 }
 
 std::optional<PeerRecord> Store::peer(const ReadTxn& t, const std::string& agency) const {

@@ -185,8 +185,10 @@ TEST_CASE("A migration interrupted while moving the envelopes goes on at the nex
         REQUIRE((*env)
                     ->write([&](WriteTxn& t) -> Status {
                         std::vector<std::pair<Hash32, uint64_t>> some;
-                        for (const auto& id : numbers->ids_with_prefix(t, {}, 100))
-                            if (some.size() < 3) some.emplace_back(id, *numbers->find(t, id));
+                        numbers->scan_prefix(t, {}, [&](const Hash32& id, uint64_t n) {
+                            some.emplace_back(id, n);
+                            return some.size() < 3;
+                        });
                         for (const auto& [id, n] : some) {
                             auto v = t.get(*documents, number_key(n));
                             if (!v) continue;

@@ -397,6 +397,20 @@ TEST_CASE("ids_with_prefix finds stored documents by the start of their id", "[s
         CHECK(s->ids_with_prefix(t, bytes_of({0x30}), 10).empty());
         CHECK(s->ids_with_prefix(t, {}, 2).size() == 2);
     });
+    // An id the catalog numbered (a status report heard of first) has no document: not found.
+    auto numbers = DocNumbers::open(s->env());
+    REQUIRE(numbers.ok());
+    REQUIRE(s->env()
+                .write([&](WriteTxn& t) -> Status {
+                    LT_ASSIGN(const uint64_t n, numbers->assign(t, id_of(0x12)));
+                    CHECK(n == 4);
+                    return ok_status();
+                })
+                .ok());
+    s->env().read([&](const ReadTxn& t) {
+        CHECK(s->ids_with_prefix(t, bytes_of({0x12}), 10).empty());
+        CHECK(s->ids_with_prefix(t, {}, 10).size() == 3);
+    });
 }
 
 TEST_CASE("a store opened with a 1 MiB map takes 20 MiB of documents", "[storage][store]") {
