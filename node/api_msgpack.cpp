@@ -5,17 +5,13 @@
 #include <algorithm>
 
 #include "protocol/bytes.h"
+#include "protocol/codec.h"
 
 namespace lienthong::node {
 
 namespace {
 
 constexpr size_t kMaxDepth = 64;
-
-// Str and bin data are read where they lie: the bytes outlive the parse.
-bool refer_in_place(msgpack::type::object_type type, std::size_t, void*) {
-    return type == msgpack::type::STR || type == msgpack::type::BIN;
-}
 
 Result<nlohmann::json> convert(const msgpack::object& o, size_t depth) {
     using nlohmann::json;
@@ -70,7 +66,8 @@ Result<nlohmann::json> json_from_msgpack(protocol::ByteView bytes) {
         // four billion is refused before anything is allocated for it.
         const auto n = static_cast<uint32_t>(std::min<size_t>(bytes.size(), 0xffffffffu));
         const msgpack::unpack_limit limit(n, n, n, n, 0, kMaxDepth + 1);
-        auto oh = msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size(), offset, refer_in_place,
+        // Str and bin data are read where they lie: the bytes outlive the parse.
+        auto oh = msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size(), offset, protocol::refer_in_place,
                                   nullptr, limit);
         if (offset != bytes.size()) return make_error("trailing bytes after the value");
         return convert(oh.get(), 0);

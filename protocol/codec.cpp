@@ -132,11 +132,6 @@ Status ArrayReader::finish() {
 
 namespace {
 
-// Text and binary values refer to the parsed bytes instead of being copied.
-bool refer_in_place(msgpack::type::object_type type, std::size_t, void*) {
-    return type == msgpack::type::STR || type == msgpack::type::BIN;
-}
-
 // The canonical check: a value re-encoded is compared with the bytes it was parsed from as
 // it is written, with no buffer. A referred body is written from where it lies: no compare.
 struct CompareSink {

@@ -48,6 +48,12 @@ private:
     msgpack::packer<Sink> m_pk;
 };
 
+// A msgpack-cxx unpack reference function: text and binary values refer to the parsed bytes
+// instead of being copied (those bytes must then outlive the parsed object).
+inline bool refer_in_place(msgpack::type::object_type type, std::size_t, void*) {
+    return type == msgpack::type::STR || type == msgpack::type::BIN;
+}
+
 struct DecodeLimits {
     size_t max_bytes = 64u << 20;
     size_t max_array = 100000;

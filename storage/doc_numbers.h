@@ -15,7 +15,6 @@
 
 #include <functional>
 #include <optional>
-#include <vector>
 
 #include "protocol/identity.h"
 #include "storage/lmdb.h"

@@ -12,6 +12,7 @@
 #include "storage/store_keys.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -24,14 +25,23 @@ constexpr std::string_view kPhaseKey = "migration_phase";
 constexpr size_t kBatchBytes = 64u << 20;
 constexpr size_t kBatchDocuments = 2000;
 
-// The entries of `table` whose key is 32 bytes or longer: (key, value), copied.
-std::vector<std::pair<Bytes, Bytes>> old_rows(const ReadTxn& t, MDB_dbi table, size_t min_key) {
-    std::vector<std::pair<Bytes, Bytes>> out;
+using NewKey = std::function<Result<std::optional<Bytes>>(ByteView key)>;
+
+// Moves every row of `table` to the key `new_key` gives it (nullopt: the row stays as it is).
+// The rows are copied first: the table changes under the moves.
+Status rekey(WriteTxn& t, MDB_dbi table, const NewKey& new_key) {
+    std::vector<std::pair<Bytes, Bytes>> rows;
     t.scan(table, {}, [&](ByteView k, ByteView v) {
-        if (k.size() >= min_key) out.emplace_back(Bytes(k.begin(), k.end()), Bytes(v.begin(), v.end()));
+        rows.emplace_back(Bytes(k.begin(), k.end()), Bytes(v.begin(), v.end()));
         return true;
     });
-    return out;
+    for (const auto& [k, v] : rows) {
+        LT_ASSIGN(auto key, new_key(k));
+        if (!key) continue;
+        LT_TRY(t.del(table, k));
+        LT_TRY(t.put(table, *key, v));
+    }
+    return ok_status();
 }
 }  // namespace
 
@@ -65,7 +75,12 @@ Status Store::migrate_from_2() {
                 (void)n;
             }
 
-            // Re-key: the first 32 bytes (the id) become the number; doc_summary keeps the id after it.
+            auto number = [&](const Hash32& id) -> Result<uint64_t> {
+                const auto n = m_numbers.find(t, id);
+                if (!n) return make_error("migration: message " + protocol::to_hex(id) + " has no number");
+                return *n;
+            };
+            // The first 32 bytes (the id) become the number; doc_summary keeps the id after it.
             struct Rekey {
                 MDB_dbi table;
                 size_t min_key;
@@ -74,31 +89,24 @@ Status Store::migrate_from_2() {
             for (const Rekey& r : {Rekey{m_sent_info, 32, false}, Rekey{m_inbox_info, 32, false},
                                    Rekey{m_deliveries, 33, false}, Rekey{summaries, 32, true},
                                    Rekey{statuses, 42, false}}) {
-                for (const auto& [k, v] : old_rows(t, r.table, r.min_key)) {
-                    const Hash32 id = to_hash(ByteView(k).first(32));
-                    const auto n = m_numbers.find(t, id);
-                    if (!n) return make_error("migration: message " + protocol::to_hex(id) + " has no number");
-                    const ByteView rest = r.keep_id ? ByteView(k) : ByteView(k).subspan(32);
-                    LT_TRY(t.del(r.table, k));
-                    LT_TRY(t.put(r.table, number_key(*n, rest), v));
-                }
+                LT_TRY(rekey(t, r.table, [&](ByteView k) -> Result<std::optional<Bytes>> {
+                    if (k.size() < r.min_key) return std::optional<Bytes>();
+                    LT_ASSIGN(const uint64_t n, number(to_hash(k.first(32))));
+                    return std::optional<Bytes>(number_key(n, r.keep_id ? k : k.subspan(32)));
+                }));
             }
-            // terms: folded term 0x00 id (32) becomes folded term 0x00 number id.
-            std::vector<std::pair<Bytes, Bytes>> term_rows;
-            t.scan(terms, {}, [&](ByteView k, ByteView v) {
-                if (k.size() >= 34 && k[k.size() - 33] == 0) term_rows.emplace_back(Bytes(k.begin(), k.end()), Bytes(v.begin(), v.end()));
-                return true;
-            });
-            for (const auto& [k, v] : term_rows) {
-                const Hash32 id = to_hash(ByteView(k).last(32));
+            // terms: folded term 0x00 id (32) becomes folded term 0x00 number id. An entry whose
+            // id has no number (indexes nothing) stays as it is.
+            LT_TRY(rekey(t, terms, [&](ByteView k) -> Result<std::optional<Bytes>> {
+                if (k.size() < 34 || k[k.size() - 33] != 0) return std::optional<Bytes>();
+                const Hash32 id = to_hash(k.last(32));
                 const auto n = m_numbers.find(t, id);
-                if (!n) continue;  // an index entry of nothing: dropped
-                Bytes nk(k.begin(), k.end() - 32);
+                if (!n) return std::optional<Bytes>();
+                Bytes key(k.begin(), k.end() - 32);
                 const Bytes tail = number_key(*n, id);
-                nk.insert(nk.end(), tail.begin(), tail.end());
-                LT_TRY(t.del(terms, k));
-                LT_TRY(t.put(terms, nk, v));
-            }
+                key.insert(key.end(), tail.begin(), tail.end());
+                return std::optional<Bytes>(std::move(key));
+            }));
             return t.put(m_meta, protocol::as_bytes(kPhaseKey), be64(2));
         }));
     }
