@@ -69,9 +69,10 @@ std::string node_yaml(const NodeHandle& n, const std::string& peer_agency, const
       << "    endpoint: \"" << peer_listen << "\"\n"
       << "    identity: \"" << peer_identity << "\"\n"
       << "log_level: warn\n";  // per-document info lines would distort the figures
-    if (o.chunk_threshold_bytes || o.window_bytes) y << "limits:\n";
+    if (o.chunk_threshold_bytes || o.window_bytes || o.window_documents) y << "limits:\n";
     if (o.chunk_threshold_bytes) y << "  chunk_threshold_bytes: " << o.chunk_threshold_bytes << "\n";
     if (o.window_bytes) y << "  window_bytes: " << o.window_bytes << "\n";
+    if (o.window_documents) y << "  window_documents: " << o.window_documents << "\n";
     return y.str();
 }
 

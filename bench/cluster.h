@@ -49,6 +49,7 @@ struct ClusterOptions {
     bool keep_dirs = false;
     uint64_t chunk_threshold_bytes = 0;  // limits.chunk_threshold_bytes; 0 keeps the node's default
     uint64_t window_bytes = 0;           // limits.window_bytes; 0 keeps the node's default
+    uint64_t window_documents = 0;       // limits.window_documents; 0 keeps the node's default
     std::chrono::milliseconds start_timeout{15000};
     std::chrono::milliseconds stop_timeout{10000};  // SIGTERM, then SIGKILL after this
 };

@@ -51,14 +51,20 @@ double self_cpu_s() {
 }
 
 // A send request with an incompressible body, as a DMS would submit a scanned document.
-json send_request(const std::string& to, size_t body_bytes) {
+// `count` > 1 makes it one send_batch request of that many such documents.
+json send_request(const std::string& to, size_t body_bytes, size_t count = 1) {
     std::vector<uint8_t> body(body_bytes);
     randombytes_buf(body.data(), body.size());
-    return json{{"op", "send"},
-                {"to", json::array({to})},
-                {"subject", "lienthong-bench"},
-                {"doc_type", "Công văn"},
-                {"body", json::binary(std::move(body))}};
+    json doc{{"op", "send"},
+             {"to", json::array({to})},
+             {"subject", "lienthong-bench"},
+             {"doc_type", "Công văn"},
+             {"body", json::binary(std::move(body))}};
+    if (count <= 1) return doc;
+    doc.erase("op");
+    json req{{"op", "send_batch"}, {"documents", json::array()}};
+    for (size_t i = 0; i < count; ++i) req["documents"].push_back(doc);
+    return req;
 }
 
 struct Snapshot {
@@ -136,7 +142,7 @@ Percentiles percentiles(std::vector<double> v) {
 }
 
 ThroughputResult run_throughput(const Cluster& cluster, const std::string& name, size_t docs, size_t body_bytes,
-                                size_t senders, const PhaseOptions& options) {
+                                size_t senders, size_t batch, const PhaseOptions& options) {
     const auto& snd = cluster.sender();
     const auto& rcv = cluster.receiver();
     auto control = connect(snd);
@@ -175,20 +181,26 @@ ThroughputResult run_throughput(const Cluster& cluster, const std::string& name,
             json req;
             try {
                 client = connect(snd);
-                req = send_request(rcv.agency, body_bytes);
+                req = send_request(rcv.agency, body_bytes, batch);
             } catch (const std::exception& e) {
                 record_error(e.what());
             }
             ready.count_down();
             go.wait();
             while (client && !abort && !g_interrupted) {
-                if (next.fetch_add(1) >= docs) break;
+                const size_t first = next.fetch_add(batch);
+                if (first >= docs) break;
+                const size_t n = std::min(batch, docs - first);
+                if (n < batch) req = send_request(rcv.agency, body_bytes, n);
                 auto r = client->call(req);
                 if (!r.ok()) {
-                    record_error("sender node, op 'send': " + r.error());
+                    record_error("sender node, op '" + req.value("op", "") + "': " + r.error());
                     break;
                 }
-                ids[t].push_back((*r).value("id", ""));
+                if (r->contains("ids"))
+                    for (const auto& id : r->at("ids")) ids[t].push_back(id.get<std::string>());
+                else
+                    ids[t].push_back(r->value("id", ""));
             }
             ++finished;
         });
@@ -230,6 +242,7 @@ ThroughputResult run_throughput(const Cluster& cluster, const std::string& name,
     res.docs = docs;
     res.body_bytes = body_bytes;
     res.senders = senders;
+    res.batch = batch;
     res.accept_s = seconds_since(t0, accepted);
     res.total_s = seconds_since(t0, done);
     res.bench_cpu_s = self_cpu_s() - cpu0;

@@ -43,6 +43,7 @@ struct ThroughputResult {
     size_t docs = 0;
     size_t body_bytes = 0;
     size_t senders = 0;
+    size_t batch = 1;     // documents per request (above 1: send_batch)
     double accept_s = 0;  // first send until the last send call returned (committed at sender)
     double total_s = 0;   // first send until the sender's outbox was empty
     NodeDelta sender, receiver;
@@ -62,7 +63,7 @@ struct PhaseOptions {
 };
 
 ThroughputResult run_throughput(const Cluster& cluster, const std::string& name, size_t docs, size_t body_bytes,
-                                size_t senders, const PhaseOptions& options);
+                                size_t senders, size_t batch, const PhaseOptions& options);
 LatencyResult run_latency(const Cluster& cluster, size_t samples, size_t body_bytes, const PhaseOptions& options);
 
 }  // namespace lienthong::bench

@@ -63,15 +63,14 @@ Status NodeImpl::resolve_acts_on(protocol::DocumentContent& c) {
                       " can only act on a document this node sent");
 }
 
-void NodeImpl::submit_document(protocol::DocumentContent c, Reply reply, ExtraWrite extra) {
-    const auto bad = [&](const std::string& e) { reply(fail(e + "; nothing was queued")); };
-    if (auto st = check_policy(c); !st.ok()) return bad(st.error());
-    if (auto st = resolve_acts_on(c); !st.ok()) return bad(st.error());
+Result<PreparedSend> NodeImpl::prepare_document(protocol::DocumentContent c) {
+    LT_TRY(check_policy(c));
+    LT_TRY(resolve_acts_on(c));
     if (c.meta.acts_on.size() == 32) {
         const auto target = to_hash(c.meta.acts_on);
         const auto sum = m_store->env().read([&](const storage::ReadTxn& t) { return m_catalog->summary(t, target); });
         if (!sum || !sum->outgoing || sum->sender != c.sender)
-            return bad("acts_on names " + hex_id(target).substr(0, 16) + ", which is not a document this node sent");
+            return make_error("acts_on names " + hex_id(target).substr(0, 16) + ", which is not a document this node sent");
     }
     if (c.meta.document_id.empty())
         c.meta.document_id = c.sender + "," + protocol::edxml::ms_to_date(c.created_ms) + "," +
@@ -83,35 +82,43 @@ void NodeImpl::submit_document(protocol::DocumentContent c, Reply reply, ExtraWr
     for (const auto& r : c.recipients) {
         auto it = ensure_link(r);
         if (it == m_links.end()) {
-            if (const auto why = dir_why_unusable(r); !why.empty()) return bad("recipient '" + r + "' refused: " + why);
-            return bad("unknown recipient '" + r +
-                       "': this node has no peer with that agency code (add it with 'lienthong-admin peer add')");
+            if (const auto why = dir_why_unusable(r); !why.empty()) return make_error("recipient '" + r + "' refused: " + why);
+            return make_error("unknown recipient '" + r +
+                              "': this node has no peer with that agency code (add it with 'lienthong-admin peer add')");
         }
         keys.push_back(it->second.record.identity);
     }
     auto sealed = protocol::seal_document(c, m_identity, keys, &m_shared_keys);
-    if (!sealed.ok()) return bad(sealed.error());
+    if (!sealed.ok()) return sealed.take_error();
     // Only the wire travels on from here: a large document is not kept three times over.
     Bytes().swap(sealed->envelope.env.payload);
     Bytes().swap(c.body);
     for (auto& a : c.attachments) Bytes().swap(a.data);
     if (sealed->envelope.wire.size() > m_config.limits.max_envelope_bytes)
-        return bad("document is " + std::to_string(sealed->envelope.wire.size()) +
-                   " bytes, over limits.max_envelope_bytes (" + std::to_string(m_config.limits.max_envelope_bytes) + ")");
-    auto rec = std::make_shared<storage::SentRecord>();
-    rec->id = sealed->envelope.id;
-    rec->created_ms = c.created_ms;
-    rec->content_hash = sealed->content_hash;
-    rec->subject = c.meta.subject;
-    rec->recipients = c.recipients;
-    rec->size = sealed->envelope.wire.size();
-    rec->urgency = c.meta.urgency;
-    rec->content_key_wrapped = protocol::wrap_local(sealed->content_key, m_local_key);
+        return make_error("document is " + std::to_string(sealed->envelope.wire.size()) +
+                          " bytes, over limits.max_envelope_bytes (" +
+                          std::to_string(m_config.limits.max_envelope_bytes) + ")");
+    PreparedSend p;
+    p.rec = std::make_shared<storage::SentRecord>();
+    auto& rec = *p.rec;
+    rec.id = sealed->envelope.id;
+    rec.created_ms = c.created_ms;
+    rec.content_hash = sealed->content_hash;
+    rec.subject = c.meta.subject;
+    rec.recipients = c.recipients;
+    rec.size = sealed->envelope.wire.size();
+    rec.urgency = c.meta.urgency;
+    rec.content_key_wrapped = protocol::wrap_local(sealed->content_key, m_local_key);
     sodium_memzero(sealed->content_key.data(), sealed->content_key.size());
-    auto summary = std::make_shared<storage::DocSummary>(summarize(rec->id, true, c, c.created_ms));
-    const auto reason = c.meta.business.reason;
-    queue_sent(rec, std::move(sealed->envelope.wire),
-               [this, summary, reason, extra](storage::WriteTxn& t, const Hash32&) -> Status {
+    p.summary = std::make_shared<storage::DocSummary>(summarize(rec.id, true, c, c.created_ms));
+    p.reason = c.meta.business.reason;
+    p.wire = std::move(sealed->envelope.wire);
+    return p;
+}
+
+void NodeImpl::queue_prepared(PreparedSend p, Reply reply, ExtraWrite extra) {
+    queue_sent(p.rec, std::move(p.wire),
+               [this, summary = p.summary, reason = p.reason, extra](storage::WriteTxn& t, const Hash32&) -> Status {
                    LT_TRY(m_catalog->put_document(t, *summary));
                    if (summary->acts_on)
                        LT_TRY(m_catalog->add_lifecycle(
@@ -120,6 +127,12 @@ void NodeImpl::submit_document(protocol::DocumentContent c, Reply reply, ExtraWr
                    return ok_status();
                },
                std::move(reply));
+}
+
+void NodeImpl::submit_document(protocol::DocumentContent c, Reply reply, ExtraWrite extra) {
+    auto p = prepare_document(std::move(c));
+    if (!p.ok()) return reply(fail(p.error() + "; nothing was queued"));
+    queue_prepared(std::move(p).value(), std::move(reply), std::move(extra));
 }
 
 void NodeImpl::queue_sent(std::shared_ptr<storage::SentRecord> rec, Bytes wire, ExtraWrite index, Reply reply) {
@@ -251,43 +264,80 @@ void NodeImpl::submit_status(StatusRequest sr, Reply reply, ExtraWrite extra) {
 
 // --- requests --------------------------------------------------------------------------------
 
-void NodeImpl::api_send(const Bytes& rid, json& req) {
-    const auto bad = [&](const std::string& e) { api_reply(rid, fail(e + "; nothing was queued")); };
+Result<protocol::DocumentContent> NodeImpl::content_from_request(json& req) {
+    if (!req.is_object()) return make_error("a document must be a map with the fields of 'send'");
     protocol::DocumentContent c;
     c.sender = m_config.agency;
     c.created_ms = m_clock->now_ms();
     if (!req.contains("to") || !req["to"].is_array() || req["to"].empty())
-        return bad("field 'to' must be a non-empty list of agency codes");
+        return make_error("field 'to' must be a non-empty list of agency codes");
     for (const auto& t : req["to"]) {
-        if (!t.is_string()) return bad("field 'to' must hold agency codes as text");
+        if (!t.is_string()) return make_error("field 'to' must hold agency codes as text");
         c.recipients.push_back(t.get<std::string>());
     }
-    if (auto st = meta_from_request(req, c.meta); !st.ok()) return bad(st.error());
+    LT_TRY(meta_from_request(req, c.meta));
     if (req.contains("acts_on")) {
-        auto text = string_field(req, "acts_on", true);
-        if (!text.ok()) return bad(text.error());
-        auto target = resolve_id(*text);
-        if (!target.ok()) return bad("acts_on: " + target.error());
+        LT_ASSIGN(auto text, string_field(req, "acts_on", true));
+        auto target = resolve_id(text);
+        if (!target.ok()) return make_error("acts_on: " + target.error());
         c.meta.acts_on.assign(target->begin(), target->end());
     }
-    auto body = take_bytes_field(req, "body");
-    if (!body.ok()) return bad(body.error());
-    c.body = std::move(body).value();
+    LT_ASSIGN(c.body, take_bytes_field(req, "body"));
     if (req.contains("attachments")) {
-        if (!req["attachments"].is_array()) return bad("field 'attachments' must be a list");
+        if (!req["attachments"].is_array()) return make_error("field 'attachments' must be a list");
         for (auto& a : req["attachments"]) {
-            if (!a.is_object()) return bad("each attachment must be a map with name, mime, data");
+            if (!a.is_object()) return make_error("each attachment must be a map with name, mime, data");
             auto name = string_field(a, "name", true);
             auto mime = string_field(a, "mime", false);
             auto data = take_bytes_field(a, "data");
-            if (!name.ok()) return bad("attachment " + name.error());
-            if (!mime.ok()) return bad("attachment " + mime.error());
-            if (!data.ok()) return bad("attachment " + data.error());
+            if (!name.ok()) return make_error("attachment " + name.error());
+            if (!mime.ok()) return make_error("attachment " + mime.error());
+            if (!data.ok()) return make_error("attachment " + data.error());
             c.attachments.push_back(
                 {*name, mime->empty() ? "application/octet-stream" : *mime, std::move(data).value(), {}});
         }
     }
-    submit_document(std::move(c), [this, rid](const json& j) { api_reply(rid, j); });
+    return c;
+}
+
+void NodeImpl::api_send(const Bytes& rid, json& req) {
+    auto c = content_from_request(req);
+    if (!c.ok()) return api_reply(rid, fail(c.error() + "; nothing was queued"));
+    submit_document(std::move(c).value(), [this, rid](const json& j) { api_reply(rid, j); });
+}
+
+// Many documents in one request: each is checked and sealed first, then all are queued in
+// the same group commit, so all are queued or none (a DMS catching up pays one round trip).
+void NodeImpl::api_send_batch(const Bytes& rid, json& req) {
+    const auto bad = [&](const std::string& e) { api_reply(rid, fail(e + "; nothing was queued")); };
+    if (!req.contains("documents") || !req["documents"].is_array() || req["documents"].empty())
+        return bad("field 'documents' must be a non-empty list of documents, each with the fields of 'send'");
+    auto& docs = req["documents"];
+    if (docs.size() > m_config.limits.batch_documents)
+        return bad("send_batch takes at most " + std::to_string(m_config.limits.batch_documents) +
+                   " documents (limits.batch_documents), got " + std::to_string(docs.size()));
+    std::vector<PreparedSend> prepared;
+    prepared.reserve(docs.size());
+    for (size_t i = 0; i < docs.size(); ++i) {
+        auto c = content_from_request(docs[i]);
+        if (!c.ok()) return bad("documents[" + std::to_string(i) + "]: " + c.error());
+        auto p = prepare_document(std::move(c).value());
+        if (!p.ok()) return bad("documents[" + std::to_string(i) + "]: " + p.error());
+        prepared.push_back(std::move(p).value());
+    }
+    auto ids = std::make_shared<std::vector<std::string>>(prepared.size());
+    auto remaining = std::make_shared<size_t>(prepared.size());
+    auto failed = std::make_shared<std::string>();
+    for (size_t i = 0; i < prepared.size(); ++i)
+        queue_prepared(std::move(prepared[i]), [this, rid, i, ids, remaining, failed](const json& j) {
+            if (j.value("ok", false))
+                (*ids)[i] = j.value("id", "");
+            else if (failed->empty())
+                *failed = j.value("error", "");
+            if (--*remaining > 0) return;
+            if (!failed->empty()) return api_reply(rid, fail(*failed));
+            api_reply(rid, json{{"ok", true}, {"ids", *ids}});
+        });
 }
 
 void NodeImpl::import_edxml(ByteView xml, const std::vector<std::string>& only_to, Reply reply, ExtraWrite extra) {

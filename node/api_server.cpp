@@ -59,6 +59,7 @@ void NodeImpl::handle_api(const Bytes& rid, json& req) {
     try {
         if (op == "status") return api_reply(rid, api_status());
         if (op == "send") return api_send(rid, req);
+        if (op == "send_batch") return api_send_batch(rid, req);
         if (op == "inbox") return api_reply(rid, has_filters(req) ? api_find(req, false) : api_inbox(req));
         if (op == "outbox") return api_reply(rid, has_filters(req) ? api_find(req, true) : api_outbox(req));
         if (op == "import") return api_import(rid, req);
@@ -78,7 +79,7 @@ void NodeImpl::handle_api(const Bytes& rid, json& req) {
         return api_reply(rid, fail("bad request for '" + op + "': " + e.what()));
     }
     api_reply(rid, fail("unknown op '" + op +
-                        "' (known: status, send, import, set_status, inbox, outbox, show, export, receipt, "
+                        "' (known: status, send, send_batch, import, set_status, inbox, outbox, show, export, receipt, "
                         "report_overdue, report_stats, directory_import, directory_list, peer_add, peer_remove, peer_list, transfers)"));
 }
 

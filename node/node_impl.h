@@ -196,6 +196,14 @@ using ExtraWrite = std::function<Status(storage::WriteTxn&, const Hash32&)>;
 
 bool has_filters(const nlohmann::json& req);
 
+// A document that passed every check and is sealed: what queue_prepared commits.
+struct PreparedSend {
+    std::shared_ptr<storage::SentRecord> rec;
+    Bytes wire;
+    std::shared_ptr<storage::DocSummary> summary;
+    std::string reason;  // of a revoke/update/replace, for the lifecycle record
+};
+
 // Work gathered in one loop turn: storage changes, then what to do once they are durable.
 // Inbound documents get one receipt per sender per commit (see protocol/receipt.h).
 struct Batch {
@@ -319,6 +327,7 @@ private:
     void api_reply(const Bytes& routing_id, const nlohmann::json& resp);
     nlohmann::json api_status();
     void api_send(const Bytes& routing_id, nlohmann::json& req);
+    void api_send_batch(const Bytes& routing_id, nlohmann::json& req);
     void api_import(const Bytes& routing_id, const nlohmann::json& req);
     void api_set_status(const Bytes& routing_id, const nlohmann::json& req);
     nlohmann::json api_find(const nlohmann::json& req, bool outgoing);
@@ -327,6 +336,9 @@ private:
     // documents (api_documents.cpp)
     Status check_policy(const protocol::DocumentContent& c);
     Status resolve_acts_on(protocol::DocumentContent& c);
+    Result<protocol::DocumentContent> content_from_request(nlohmann::json& req);  // moves large fields out
+    Result<PreparedSend> prepare_document(protocol::DocumentContent c);  // checks and seals; queues nothing
+    void queue_prepared(PreparedSend p, Reply reply, ExtraWrite extra = {});
     void submit_document(protocol::DocumentContent c, Reply reply, ExtraWrite extra = {});
     void submit_status(StatusRequest sr, Reply reply, ExtraWrite extra = {});
     void import_edxml(ByteView xml, const std::vector<std::string>& only_to, Reply reply, ExtraWrite extra = {});

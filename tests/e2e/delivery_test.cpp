@@ -172,3 +172,85 @@ TEST_CASE("sending to an agency the node does not know is refused at send and qu
     CHECK(a.stop() == 0);
     CHECK(a.sanitizer_findings().empty());
 }
+
+TEST_CASE("send_batch queues all its documents in one commit and delivers each exactly once or else queues none", "[e2e]") {
+    TestNode a("000.00.01.H44"), b("000.00.02.H44");
+    a.add_peer(b);
+    b.add_peer(a);
+    b.start();
+    a.start();
+    std::mt19937_64 rng(44);
+    const auto batch_of = [&](const std::vector<json>& docs) {
+        json req{{"op", "send_batch"}, {"documents", json::array()}};
+        for (auto d : docs) {
+            d.erase("op");
+            req["documents"].push_back(std::move(d));
+        }
+        return req;
+    };
+
+    SECTION("each kind of bad batch is refused whole, naming the document, and queues nothing") {
+        const json good = send_request({b.agency()}, make_doc(0, rng, 1, 1024));
+        json unknown = good;
+        unknown["to"] = json::array({"999.99.99.Z99"});
+        json no_to = good;
+        no_to.erase("to");
+        const std::vector<std::pair<json, std::string>> cases = {
+            {json{{"op", "send_batch"}}, "field 'documents' must be a non-empty list"},
+            {json{{"op", "send_batch"}, {"documents", json::array()}}, "field 'documents' must be a non-empty list"},
+            {json{{"op", "send_batch"}, {"documents", "x"}}, "field 'documents' must be a non-empty list"},
+            {batch_of({good, good, unknown}), "documents[2]: unknown recipient '999.99.99.Z99'"},
+            {batch_of({no_to, good}), "documents[0]: field 'to' must be a non-empty list"},
+            {json{{"op", "send_batch"}, {"documents", json::array({good, 7})}}, "documents[1]: a document must be a map"},
+            {batch_of(std::vector<json>(1025, good)), "send_batch takes at most 1024 documents"},
+        };
+        for (const auto& [req, text] : cases) {
+            INFO(text);
+            auto r = a.call(req);
+            REQUIRE_FALSE(r.ok());
+            CHECK_THAT(r.error(), Catch::Contains(text));
+            CHECK_THAT(r.error(), Catch::Contains("nothing was queued"));
+        }
+        const json st = a.api({{"op", "status"}});
+        CHECK(st.at("outbox_pending") == 0);
+        CHECK(status_counter(st, "sent") == 0);
+        CHECK_FALSE(a.log_contains("event=queued"));
+    }
+
+    SECTION("a batch of 120 documents with attachments") {
+        std::vector<TestDoc> docs;
+        std::vector<json> reqs;
+        for (int i = 0; i < 120; ++i) {
+            docs.push_back(make_doc(i, rng, 1 + i % 2, 8 * 1024));
+            reqs.push_back(send_request({b.agency()}, docs.back()));
+        }
+        const uint64_t commits_before = status_counter(a.api({{"op", "status"}}), "commits");
+        const json r = a.api(batch_of(reqs));
+        REQUIRE(r.at("ids").size() == 120);
+        // All were queued by one durable commit (the counter may include others, never fewer).
+        CHECK(a.api({{"op", "outbox"}, {"pending", true}, {"limit", 1000}}).at("pending_total").get<uint64_t>() <= 120);
+        CHECK(status_counter(a.api({{"op", "status"}}), "commits") >= commits_before + 1);
+        REQUIRE(wait_until([&] { return outbox_pending(a) == 0; }, 60s, 50ms));
+        CHECK(inbox_total(b) == 120);
+        const auto ids = inbox_ids(b);
+        CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 120);
+        for (size_t i = 0; i < docs.size(); ++i) {
+            const std::string id = r.at("ids")[i];
+            INFO("document " << i << " " << id);
+            const json x = b.api({{"op", "export"}, {"id", id}});
+            CHECK(x.at("subject") == docs[i].subject);  // ids come back in the order sent
+            CHECK(bin(x.at("body")) == docs[i].body);
+            REQUIRE(x.at("attachments").size() == docs[i].attachments.size());
+            for (size_t k = 0; k < docs[i].attachments.size(); ++k)
+                CHECK(bin(x.at("attachments")[k].at("data")) == docs[i].attachments[k].data);
+            const json rc = a.api({{"op", "receipt"}, {"id", id}});
+            REQUIRE(rc.at("receipts").size() == 1);
+            CHECK(rc.at("receipts")[0].at("signature_valid") == true);
+            CHECK(rc.at("receipts")[0].at("hash_matches") == true);
+        }
+    }
+    CHECK(a.stop() == 0);
+    CHECK(b.stop() == 0);
+    CHECK(a.sanitizer_findings().empty());
+    CHECK(b.sanitizer_findings().empty());
+}
