@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "node/committer.h"
+#include "node/fork_join.h"
 #include "node/log.h"
 #include "node/node.h"
 #include "protocol/document.h"
@@ -121,6 +122,9 @@ struct PeerLink {
     std::string last_error;
     std::map<Hash32, InFlight, HashLess> inflight;
     size_t inflight_bytes = 0;
+    // Documents a verified receipt named, while that receipt is being committed: out of the
+    // window (the next ones travel meanwhile), not sent again. Kept across reconnects.
+    std::map<Hash32, InFlight, HashLess> retiring;
     Bytes cursor;          // outbox key of the last document handed to the socket
     bool has_more = true;  // the outbox may hold entries after the cursor
     uint64_t backoff_ms = 0;  // how long without a receipt before going back to resend
@@ -152,6 +156,15 @@ struct PeerLink {
     uint64_t chunk_bytes_sent = 0;
     uint64_t delivered = 0;
     uint64_t retries = 0;
+};
+
+// An arriving envelope, decoded and its signature checked against the key of the link it came
+// on (which is the sender's, unless a relay carries it): the work done in parallel.
+struct CheckedDelivery {
+    Result<protocol::SignedEnvelope> se = make_error("not decoded");
+    protocol::SignPublicKey link_key{};
+    bool link_signed = false;  // from the link's agency, and signed by link_key
+    size_t size = 0;
 };
 
 // A verified, decrypted document or status report waiting for the group commit that makes
@@ -317,6 +330,9 @@ private:
     // inbound (inbound.cpp)
     void on_router_readable();
     void on_deliver(const Bytes& routing_id, const std::string& peer, Bytes envelope);
+    CheckedDelivery check_delivery(const std::string& peer, const protocol::SignPublicKey& link_key,
+                                   ByteView envelope) const;  // thread-safe
+    void on_checked_delivery(const Bytes& routing_id, const std::string& peer, CheckedDelivery c);
     void reject(const Bytes& routing_id, const std::string& peer, const std::string& kind,
                 const std::string& reason, const Bytes& message_id);
     void on_zap_request();
@@ -436,6 +452,7 @@ private:
     std::unique_ptr<storage::Store> m_store;
     std::unique_ptr<storage::Catalog> m_catalog;
     std::unique_ptr<Committer> m_committer;  // destroyed before m_store
+    ForkJoin m_verifiers{default_helpers()};  // checks a burst of arriving signatures in parallel
     std::shared_ptr<Batch> m_committing;     // the batch the committer holds
 
     zmq::context_t m_ctx{1};

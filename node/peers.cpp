@@ -123,7 +123,7 @@ void NodeImpl::pump(PeerLink& link) {
                 exhausted = false;
                 return false;
             }
-            if (link.inflight.count(id)) {
+            if (link.inflight.count(id) || link.retiring.count(id)) {
                 cursor.assign(key.begin(), key.end());
                 return true;
             }
@@ -302,12 +302,44 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
     auto receipt = protocol::parse_receipt(*se);
     if (!receipt.ok()) return refuse("malformed_receipt", receipt.error());
     const Hash32 receipt_id = se->id;
+    // The receipt verified: what it names leaves the window now, so the next documents travel
+    // while it is committed (`retiring` keeps them from being sent again meanwhile).
+    std::vector<Hash32> named;
+    for (const auto& e : receipt->entries)
+        if (auto f = link.inflight.find(e.message_id); f != link.inflight.end()) {
+            link.inflight_bytes -= f->second.bytes;
+            link.retiring.insert(link.inflight.extract(f));
+            named.push_back(e.message_id);
+        }
     auto outcome = queue_receipt(agency, std::move(*se), std::move(receipt).value());
-    m_batch.after.push_back([this, receipt_id, agency, outcome](bool ok, const std::string&) {
+    m_batch.after.push_back([this, receipt_id, agency, outcome, named](bool ok, const std::string&) {
+        auto it = m_links.find(agency);
+        std::set<Hash32, HashLess> done;
+        if (ok)
+            for (const auto* ids : {&outcome->delivered, &outcome->known, &outcome->relayed})
+                done.insert(ids->begin(), ids->end());
+        std::map<Hash32, InFlight, HashLess> retired;
+        if (it != m_links.end())
+            for (const auto& id : named) {
+                auto& l = it->second;
+                auto f = l.retiring.find(id);
+                if (f == l.retiring.end()) continue;
+                if (done.count(id)) {
+                    retired.insert(l.retiring.extract(f));
+                    continue;
+                }
+                // Not retired (the commit failed, or the receipt did not settle it): back in
+                // flight, for the retransmission timer.
+                if (l.inflight.count(id)) {
+                    l.retiring.erase(f);
+                    continue;
+                }
+                l.inflight_bytes += f->second.bytes;
+                l.inflight.insert(l.retiring.extract(f));
+            }
         if (!ok) return;  // the receipt will come again when we retransmit
         if (m_applied_receipts.size() > 100000) m_applied_receipts.clear();
         m_applied_receipts.insert(receipt_id);
-        auto it = m_links.find(agency);
         if (it != m_links.end()) {
             auto& l = it->second;
             const uint64_t now = m_clock->now_ms();
@@ -315,10 +347,17 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
             for (const auto* ids : {&outcome->delivered, &outcome->known, &outcome->relayed})
                 for (const auto& id : *ids) {
                     l.relay_inflight.erase({id, agency});  // it was handed to us as a relay for itself
-                    auto f = l.inflight.find(id);
-                    if (f == l.inflight.end()) continue;
-                    acked_bytes += f->second.bytes;
-                    const double sample = static_cast<double>(now - f->second.sent_ms);
+                    std::optional<InFlight> was;
+                    if (auto f = retired.find(id); f != retired.end()) was = f->second;
+                    // In flight (again): sent on a new connection, or asked for by delivery sync.
+                    if (auto f = l.inflight.find(id); f != l.inflight.end()) {
+                        if (!was) was = f->second;
+                        l.inflight_bytes -= f->second.bytes;
+                        l.inflight.erase(f);
+                    }
+                    if (!was) continue;
+                    acked_bytes += was->bytes;
+                    const double sample = static_cast<double>(now - was->sent_ms);
                     if (l.srtt_ms == 0) {
                         l.srtt_ms = sample;
                         l.rttvar_ms = sample / 2;
@@ -326,8 +365,6 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
                         l.rttvar_ms = 0.75 * l.rttvar_ms + 0.25 * std::abs(l.srtt_ms - sample);
                         l.srtt_ms = 0.875 * l.srtt_ms + 0.125 * sample;
                     }
-                    l.inflight_bytes -= f->second.bytes;
-                    l.inflight.erase(f);
                 }
             if (acked_bytes > 0 && now > l.last_progress_ms) {
                 const double bps = 1000.0 * static_cast<double>(acked_bytes) / static_cast<double>(now - l.last_progress_ms);

@@ -3,6 +3,7 @@
 // input. Each is refused, counted and logged, and the node keeps serving its real peer.
 #include <catch2/catch.hpp>
 
+#include <set>
 #include <thread>
 
 #include "protocol/document.h"
@@ -178,6 +179,49 @@ TEST_CASE("forged or tampered or truncated or garbage input from a trusted peer 
         CHECK(st.at("inbox_total") == 1);
         CHECK(status_counter(st, "duplicates") == 1);
         CHECK(status_counter(st, "received") == 1);
+    }
+
+    SECTION("in a burst checked in parallel, each forged document is refused and each genuine one kept") {
+        // 48 frames sent back to back: the node reads them as one burst and checks their
+        // signatures on several threads. Every third is signed by another key.
+        const auto forger = protocol::SecretIdentity::generate(f.identity().pub.agency);
+        std::set<protocol::Hash32> genuine, forged;
+        std::vector<protocol::Bytes> wires;
+        for (int i = 0; i < 48; ++i) {
+            auto sealed = seal_from(f, a, 100 + i);
+            if (i % 3 == 2) {
+                const auto se = protocol::sign_envelope(sealed.envelope.env, forger.sign_secret);
+                forged.insert(se.id);
+                wires.push_back(se.wire);
+            } else {
+                genuine.insert(sealed.envelope.id);
+                wires.push_back(sealed.envelope.wire);
+            }
+        }
+        for (const auto& w : wires) f.send_frame(protocol::DeliverFrame{w});
+        std::set<protocol::Hash32> receipted, refused;
+        for (int n = 0; n < 200 && (receipted.size() < genuine.size() || refused.size() < forged.size()); ++n) {
+            auto frame = next_frame(f);
+            if (auto* r = std::get_if<protocol::RejectFrame>(&frame)) {
+                REQUIRE(r->message_id.size() == 32);
+                protocol::Hash32 id{};
+                std::copy(r->message_id.begin(), r->message_id.end(), id.begin());
+                CHECK_THAT(r->reason, Catch::Contains("signature"));
+                refused.insert(id);
+            } else if (auto* ack = std::get_if<protocol::AckFrame>(&frame)) {
+                auto se = protocol::decode_envelope(ack->envelope);
+                REQUIRE(se.ok());
+                REQUIRE(protocol::verify_envelope(*se, a.identity().pub.sign_key));
+                auto receipt = protocol::parse_receipt(*se);
+                REQUIRE(receipt.ok());
+                for (const auto& e : receipt->entries) receipted.insert(e.message_id);
+            }
+        }
+        CHECK(refused == forged);
+        CHECK(receipted == genuine);
+        const json st = status(a);
+        CHECK(st.at("inbox_total") == genuine.size());
+        CHECK(rejected_of(st, "bad_signature") == forged.size());
     }
 
     // Whatever came before, the node still serves its real peer and the fake one.
