@@ -174,7 +174,10 @@ TEST_CASE("sending to an agency the node does not know is refused at send and qu
 }
 
 TEST_CASE("send_batch queues all its documents in one commit and delivers each exactly once or else queues none", "[e2e]") {
-    TestNode a("000.00.01.H44"), b("000.00.02.H44");
+    // A small window: many receipts, each freeing its slots before the sender commits it.
+    NodeOptions small_window;
+    small_window.extra_yaml = "limits:\n  window_documents: 8\n";
+    TestNode a("000.00.01.H44", small_window), b("000.00.02.H44");
     a.add_peer(b);
     b.add_peer(a);
     b.start();
@@ -232,6 +235,9 @@ TEST_CASE("send_batch queues all its documents in one commit and delivers each e
         CHECK(status_counter(a.api({{"op", "status"}}), "commits") >= commits_before + 1);
         REQUIRE(wait_until([&] { return outbox_pending(a) == 0; }, 60s, 50ms));
         CHECK(inbox_total(b) == 120);
+        // Nothing was sent twice on this healthy link, small window and all.
+        CHECK(status_counter(b.api({{"op", "status"}}), "duplicates") == 0);
+        CHECK(a.api({{"op", "peer_list"}}).at("peers")[0].at("retries") == 0);
         const auto ids = inbox_ids(b);
         CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 120);
         for (size_t i = 0; i < docs.size(); ++i) {
