@@ -1,15 +1,15 @@
 #include "node/committer.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+#include "node/quiet_thread.h"
 
 namespace lienthong::node {
 
 Committer::Committer(storage::Env& env) : m_env(env) {
     m_event_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    m_thread = std::thread([this] { run(); });
+    m_thread = start_quiet_thread([this] { run(); });
 }
 
 Committer::~Committer() {
@@ -55,10 +55,6 @@ Committer::Done Committer::wait() {
 }
 
 void Committer::run() {
-    // Signals belong to the event loop (its signalfd); this thread must never take one.
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, nullptr);
     for (;;) {
         Job job;
         {

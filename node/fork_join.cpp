@@ -1,20 +1,13 @@
 #include "node/fork_join.h"
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <algorithm>
+
+#include "node/quiet_thread.h"
 
 namespace lienthong::node {
 
 ForkJoin::ForkJoin(size_t helpers) {
-    // Signals are the event loop's (the node reads SIGTERM from a signalfd): the helpers start
-    // with every signal blocked, inherited from here so no signal can arrive before.
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    for (size_t i = 0; i < helpers; ++i) m_threads.emplace_back([this] { helper(); });
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    for (size_t i = 0; i < helpers; ++i) m_threads.push_back(start_quiet_thread([this] { helper(); }));
 }
 
 ForkJoin::~ForkJoin() {
