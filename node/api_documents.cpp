@@ -1,5 +1,6 @@
-// Local API operations on official documents: send and import (edXML), processing status
-// reports, show and export (raw or edXML). See node/API.md.
+// Local API operations that submit official documents: send, send_batch and import (edXML),
+// and processing status reports. Reading them back (show, export) is in api_show.cpp. See
+// node/API.md.
 #include <sodium.h>
 
 #include "node/api_util.h"
@@ -14,6 +15,28 @@ Hash32 to_hash(ByteView b) {
     Hash32 h{};
     std::copy(b.begin(), b.end(), h.begin());
     return h;
+}
+
+// One answer for n items queued together: item i answers through the i-th Reply; once all
+// have, `done` gets the first error (empty if none) and every item's id, in item order.
+std::vector<Reply> gather_replies(size_t n, std::function<void(const std::string& error, const json& ids)> done) {
+    struct State {
+        json ids;
+        size_t remaining;
+        std::string error;
+    };
+    auto st = std::make_shared<State>(State{json::array(), n, {}});
+    for (size_t i = 0; i < n; ++i) st->ids.push_back("");
+    std::vector<Reply> replies;
+    for (size_t i = 0; i < n; ++i)
+        replies.push_back([st, i, done](const json& j) {
+            if (j.value("ok", false))
+                st->ids[i] = j.value("id", "");
+            else if (st->error.empty())
+                st->error = j.value("error", "");
+            if (--st->remaining == 0) done(st->error, st->ids);
+        });
+    return replies;
 }
 }  // namespace
 
@@ -198,10 +221,12 @@ void NodeImpl::submit_status(StatusRequest sr, Reply reply, ExtraWrite extra) {
             return bad("'" + a + "' is not a peer of this node (add it with 'lienthong-admin peer add')");
         }
     }
-    auto ids = std::make_shared<json>(json::array());
-    auto remaining = std::make_shared<size_t>(informed.size());
-    auto failed = std::make_shared<std::string>();
-    for (const auto& a : informed) {
+    auto replies = gather_replies(informed.size(), [reply](const std::string& error, const json& ids) {
+        if (!error.empty()) return reply(fail(error));
+        reply(json{{"ok", true}, {"id", ids.at(0)}, {"ids", ids}});
+    });
+    for (size_t k = 0; k < informed.size(); ++k) {
+        const auto& a = informed[k];
         protocol::StatusReport r;
         r.reporter = m_config.agency;
         r.informed = a;
@@ -242,7 +267,7 @@ void NodeImpl::submit_status(StatusRequest sr, Reply reply, ExtraWrite extra) {
         e.staff = r.staff;
         e.description = r.description;
         e.message_id = rec->id;
-        const bool last = (&a == &informed.back());
+        const bool last = k + 1 == informed.size();
         queue_sent(rec, std::move(sealed->envelope.wire),
                    [this, e, extra, last](storage::WriteTxn& t, const Hash32& id) -> Status {
                        LT_ASSIGN(auto seq, m_store->next_seq(t));
@@ -250,15 +275,7 @@ void NodeImpl::submit_status(StatusRequest sr, Reply reply, ExtraWrite extra) {
                        if (last && extra) LT_TRY(extra(t, id));
                        return ok_status();
                    },
-                   [ids, remaining, failed, reply](const json& j) {
-                       if (j.value("ok", false))
-                           ids->push_back(j["id"]);
-                       else if (failed->empty())
-                           *failed = j.value("error", "");
-                       if (--*remaining > 0) return;
-                       if (!failed->empty()) return reply(fail(*failed));
-                       reply(json{{"ok", true}, {"id", ids->at(0)}, {"ids", *ids}});
-                   });
+                   std::move(replies[k]));
     }
 }
 
@@ -325,19 +342,11 @@ void NodeImpl::api_send_batch(const Bytes& rid, json& req) {
         if (!p.ok()) return bad("documents[" + std::to_string(i) + "]: " + p.error());
         prepared.push_back(std::move(p).value());
     }
-    auto ids = std::make_shared<std::vector<std::string>>(prepared.size());
-    auto remaining = std::make_shared<size_t>(prepared.size());
-    auto failed = std::make_shared<std::string>();
-    for (size_t i = 0; i < prepared.size(); ++i)
-        queue_prepared(std::move(prepared[i]), [this, rid, i, ids, remaining, failed](const json& j) {
-            if (j.value("ok", false))
-                (*ids)[i] = j.value("id", "");
-            else if (failed->empty())
-                *failed = j.value("error", "");
-            if (--*remaining > 0) return;
-            if (!failed->empty()) return api_reply(rid, fail(*failed));
-            api_reply(rid, json{{"ok", true}, {"ids", *ids}});
-        });
+    auto replies = gather_replies(prepared.size(), [this, rid](const std::string& error, const json& ids) {
+        if (!error.empty()) return api_reply(rid, fail(error));
+        api_reply(rid, json{{"ok", true}, {"ids", ids}});
+    });
+    for (size_t i = 0; i < prepared.size(); ++i) queue_prepared(std::move(prepared[i]), std::move(replies[i]));
 }
 
 void NodeImpl::import_edxml(ByteView xml, const std::vector<std::string>& only_to, Reply reply, ExtraWrite extra) {
@@ -427,190 +436,6 @@ void NodeImpl::api_set_status(const Bytes& rid, const json& req) {
         sr.informed = {*to};
     }
     submit_status(std::move(sr), [this, rid](const json& j) { api_reply(rid, j); });
-}
-
-// --- reading stored messages -----------------------------------------------------------------
-
-// A peer's signing key: pinned (config or admin), or from its directory record.
-std::optional<protocol::SignPublicKey> NodeImpl::known_sign_key(const storage::ReadTxn& t, const std::string& agency) {
-    if (auto it = m_links.find(agency); it != m_links.end()) return it->second.record.identity.sign_key;
-    if (auto p = m_store->peer(t, agency)) return p->identity.sign_key;
-    if (auto it = m_dir.current.find(agency); it != m_dir.current.end()) return it->second.sign_key;
-    return std::nullopt;
-}
-
-Result<StoredMessage> NodeImpl::open_stored(const Hash32& id) {
-    StoredMessage m;
-    std::optional<Bytes> wire;
-    std::optional<protocol::SignPublicKey> sender_key_opt;
-    m_store->env().read([&](const storage::ReadTxn& t) {
-        wire = m_store->document(t, id);
-        m.sent = m_store->sent_record(t, id);
-        m.inbox = m_store->inbox_record(t, id);
-        m.deliveries = m_store->deliveries(t, id);
-        if (m.inbox) sender_key_opt = known_sign_key(t, m.inbox->sender);
-        return 0;
-    });
-    if (!wire) return make_error("message " + hex_id(id).substr(0, 16) + " is not stored here");
-    auto se = protocol::decode_envelope(*wire, m_limits);
-    if (!se.ok()) return make_error("stored message is damaged: " + se.error());
-    m.envelope = std::move(se).value();
-    protocol::SignPublicKey sender_key{};
-    if (m.envelope.env.from == m_config.agency) {
-        sender_key = m_identity.pub.sign_key;
-    } else if (sender_key_opt) {
-        sender_key = *sender_key_opt;
-    } else {
-        m.key_known = false;
-    }
-    m.signature_valid = m.key_known && protocol::verify_envelope(m.envelope, sender_key);
-    // Signed under an earlier key (rotated since) or by an agency revoked since: any
-    // directory record of the sender may hold the key it signed with.
-    for (const auto& [rid_, rec] : m_dir.nodes) {
-        if (m.signature_valid || rec.agency != m.envelope.env.from) continue;
-        m.key_known = true;
-        m.signature_valid = protocol::verify_envelope(m.envelope, rec.sign_key);
-    }
-    std::optional<protocol::ContentKey> key;
-    if (m.sent) {
-        auto k = protocol::unwrap_local(m.sent->content_key_wrapped, m_local_key);
-        for (size_t i = 0; !k.ok() && i < m_previous_local_keys.size(); ++i)  // stored before a key rotation
-            k = protocol::unwrap_local(m.sent->content_key_wrapped, m_previous_local_keys[i]);
-        if (!k.ok()) return k.take_error();
-        key = *k;
-    }
-    if (m.envelope.env.kind == protocol::Kind::status) {
-        auto st = key ? protocol::open_status_with_key(m.envelope, *key)
-                      : protocol::open_status(m.envelope, m_identity, &m_shared_keys);
-        for (size_t i = 0; !key && !st.ok() && i < m_previous.size(); ++i) st = protocol::open_status(m.envelope, m_previous[i]);
-        if (!st.ok()) return make_error("cannot open status report: " + st.error());
-        m.status = std::move(st).value();
-    } else {
-        auto doc = key ? protocol::open_document_with_key(m.envelope, *key, m_limits)
-                       : protocol::open_document(m.envelope, m_identity, m_limits, &m_shared_keys);
-        for (size_t i = 0; !key && !doc.ok() && i < m_previous.size(); ++i)
-            doc = protocol::open_document(m.envelope, m_previous[i], m_limits);
-        if (!doc.ok()) return make_error("cannot open document: " + doc.error());
-        m.document = std::move(doc).value();
-    }
-    if (key) sodium_memzero(key->data(), key->size());
-    return m;
-}
-
-json NodeImpl::api_show(const json& req, bool with_content) {
-    auto id_text = string_field(req, "id", true);
-    if (!id_text.ok()) return fail(id_text.error());
-    auto id = resolve_id(*id_text);
-    if (!id.ok()) return fail(id.error());
-    auto format = string_field(req, "format", false);
-    if (!format.ok()) return fail(format.error());
-    if (!format->empty() && *format != "edxml" && *format != "raw")
-        return fail("field 'format' must be raw or edxml, not '" + *format + "'");
-    // A document this node only carries as a relay: it cannot read it, it says where it goes.
-    const auto carried = m_store->env().read([&](const storage::ReadTxn& t) {
-        const bool own = m_store->sent_record(t, *id) || m_store->inbox_record(t, *id);
-        return own ? std::vector<storage::TransitRecord>{} : m_store->transits(t, *id);
-    });
-    if (!carried.empty()) {
-        json transit = json::array();
-        for (const auto& tr : carried)
-            transit.push_back({{"to", tr.to}, {"from_hop", tr.from_hop}, {"origin", tr.origin},
-                               {"received_ms", tr.received_ms}, {"state", tr.delivered ? "delivered" : "pending"}});
-        return json{{"ok", true}, {"id", hex_id(*id)}, {"direction", "transit"}, {"transit", transit}};
-    }
-    auto m = open_stored(*id);
-    if (!m.ok()) return fail(m.error());
-    json out{{"ok", true},
-             {"id", hex_id(*id)},
-             {"kind", m->status ? "status" : "document"},
-             {"direction", m->sent ? "sent" : "received"},
-             {"sender", m->envelope.env.from},
-             {"recipients", m->envelope.env.to},
-             {"created_ms", m->envelope.env.created_ms},
-             {"signatures",
-              {{"sender_key_known", m->key_known},
-               {"envelope_valid", m->signature_valid},
-               // The signature covers a commitment to the content, checked when opening.
-               {"content_valid", m->signature_valid}}}};
-    if (m->inbox) out["received_ms"] = m->inbox->received_ms;
-    // A sender revoked since: what it signed before the revocation still stands, and says so.
-    if (m->envelope.env.from != m_config.agency) {
-        uint64_t revoked_at = 0;
-        for (const auto& [rid_, rec] : m_dir.nodes) {
-            if (rec.agency != m->envelope.env.from) continue;
-            for (const auto& r : m_dir.revocations)
-                if (r.names(rec.agency, protocol::RevokedKind::node, rec.serial, rec.valid_from_ms) &&
-                    (revoked_at == 0 || r.revoked_at_ms < revoked_at))
-                    revoked_at = r.revoked_at_ms;
-        }
-        if (revoked_at) {
-            out["sender_revoked_at_ms"] = revoked_at;
-            out["signed_before_revocation"] = m->envelope.env.created_ms < revoked_at;
-        }
-    }
-    json dels = json::array();
-    for (const auto& d : m->deliveries)
-        dels.push_back({{"agency", d.recipient},
-                        {"state", d.state == storage::DeliveryState::pending ? "pending" : "delivered"},
-                        {"queued_ms", d.queued_ms},
-                        {"receipt_ms", d.receipt_ms},
-                        {"acked_ms", d.acked_ms},
-                        {"attempts", d.attempts},
-                        {"last_error", d.last_error},
-                        // The path: direct, or the relay that took custody (then on to the recipient).
-                        {"via", d.via},
-                        {"custody_ms", d.custody_ms},
-                        {"path", d.via.empty() ? json::array({m_config.agency, d.recipient})
-                                               : json::array({m_config.agency, d.via, d.recipient})}});
-    out["deliveries"] = dels;
-    if (m->status) {
-        const auto& r = m->status->report;
-        out["content_hash"] = protocol::to_hex(m->status->content_hash);
-        out["status"] = {{"document", hex_id(r.document)}, {"code", r.code},
-                         {"name", std::string(protocol::status_code_name(r.code))},
-                         {"time_ms", r.time_ms}, {"staff", r.staff.staff}, {"department", r.staff.department},
-                         {"description", r.description}};
-        if (*format == "edxml") {
-            const auto xml = protocol::edxml::write(protocol::edxml::from_report(r));
-            out["edxml"] = binary(xml);
-        }
-        return out;
-    }
-    const auto& c = m->document->content;
-    json atts = json::array();
-    for (const auto& a : c.attachments) {
-        json aj{{"name", a.name}, {"mime", a.mime}, {"bytes", a.data.size()}, {"hash", hash_hex(a.data)},
-                {"description", a.description}};
-        if (with_content && *format != "edxml") aj["data"] = binary(a.data);
-        atts.push_back(std::move(aj));
-    }
-    out["content_hash"] = protocol::to_hex(m->document->content_hash);
-    out["meta"] = meta_to_json(c.meta);
-    for (const char* k : {"subject", "doc_type", "number", "notation", "signer", "urgency", "confidentiality", "due_ms",
-                          "document_id", "business"})
-        out[k] = out["meta"][k];
-    out["body_bytes"] = c.body.size();
-    out["attachments"] = atts;
-    if (with_content && *format != "edxml") out["body"] = binary(c.body);
-    if (*format == "edxml") out["edxml"] = binary(protocol::edxml::write(protocol::edxml::from_content(c)));
-    m_store->env().read([&](const storage::ReadTxn& t) {
-        json timeline = json::array();
-        for (const auto& e : m_catalog->timeline(t, *id, "")) timeline.push_back(event_to_json(e));
-        out["timeline"] = timeline;
-        json chain = json::array();
-        for (const auto& l : m_catalog->lifecycle(t, *id)) {
-            chain.push_back({{"action", hex_id(l.action)},
-                             {"business", std::string(protocol::business_doc_type_name(
-                                              static_cast<protocol::BusinessDocType>(l.type)))},
-                             {"recorded_ms", l.recorded_ms},
-                             {"reason", l.reason}});
-            if (l.type == static_cast<uint8_t>(protocol::BusinessDocType::Revoke)) out["revoked"] = true;
-        }
-        out["lifecycle"] = chain;
-        if (!out.contains("revoked")) out["revoked"] = false;
-        return 0;
-    });
-    return out;
 }
 
 }  // namespace lienthong::node

@@ -139,8 +139,9 @@ void NodeImpl::on_router_readable() {
         Arrival a;
         a.rid.assign(parts[0].data<uint8_t>(), parts[0].data<uint8_t>() + parts[0].size());
         a.peer = user ? user : "";
-        if (a.peer.empty() || !m_links.count(a.peer)) continue;  // removed while connected
-        m_links[a.peer].last_contact_ms = m_clock->now_ms();
+        const auto link = m_links.find(a.peer);
+        if (link == m_links.end()) continue;  // no User-Id, or removed while connected
+        link->second.last_contact_ms = m_clock->now_ms();
         bytes += parts[1].size();
         burst += parts[1].size();
         a.frame = parts.size() > 2 ? Result<protocol::Frame>(make_error("frame: sent in more than one part"))
@@ -148,7 +149,7 @@ void NodeImpl::on_router_readable() {
                                                             lim.max_envelope_bytes);
         if (a.frame.ok() && std::holds_alternative<protocol::DeliverFrame>(*a.frame)) {
             deliveries.push_back(arrivals.size());
-            a.delivery.link_key = m_links[a.peer].record.identity.sign_key;
+            a.delivery.link_key = link->second.record.identity.sign_key;
         }
         arrivals.push_back(std::move(a));
     }
@@ -258,7 +259,7 @@ void NodeImpl::on_checked_delivery(const Bytes& routing_id, const std::string& p
                       "envelope from '" + origin + "', whom this node does not know, arrived over the link of '" + peer + "'", mid);
     // Checked on arrival with the link's key; another key of the sender's (its directory record
     // changed, or a relay brought it) is tried here.
-    const bool link_signed = c.link_signed && origin == peer && *origin_key == c.link_key;
+    const bool link_signed = c.link_signed && *origin_key == c.link_key;  // link_signed: origin == peer
     if (!link_signed && !verify_from(*se, origin, *origin_key))
         return reject(routing_id, peer, "bad_signature", "envelope signature does not verify with the sender's key", mid);
 

@@ -314,30 +314,18 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
     auto outcome = queue_receipt(agency, std::move(*se), std::move(receipt).value());
     m_batch.after.push_back([this, receipt_id, agency, outcome, named](bool ok, const std::string&) {
         auto it = m_links.find(agency);
-        std::set<Hash32, HashLess> done;
-        if (ok)
-            for (const auto* ids : {&outcome->delivered, &outcome->known, &outcome->relayed})
-                done.insert(ids->begin(), ids->end());
-        std::map<Hash32, InFlight, HashLess> retired;
+        // What the receipt named leaves `retiring`. What the commit did not settle (it failed,
+        // or the receipt did not match) goes back in flight, for the retransmission timer.
+        std::map<Hash32, InFlight, HashLess> named_flights;
         if (it != m_links.end())
-            for (const auto& id : named) {
-                auto& l = it->second;
-                auto f = l.retiring.find(id);
-                if (f == l.retiring.end()) continue;
-                if (done.count(id)) {
-                    retired.insert(l.retiring.extract(f));
-                    continue;
-                }
-                // Not retired (the commit failed, or the receipt did not settle it): back in
-                // flight, for the retransmission timer.
-                if (l.inflight.count(id)) {
-                    l.retiring.erase(f);
-                    continue;
-                }
-                l.inflight_bytes += f->second.bytes;
-                l.inflight.insert(l.retiring.extract(f));
-            }
-        if (!ok) return;  // the receipt will come again when we retransmit
+            for (const auto& id : named)
+                if (auto f = it->second.retiring.find(id); f != it->second.retiring.end())
+                    named_flights.insert(it->second.retiring.extract(f));
+        const auto unsettled_back_in_flight = [&] {
+            for (const auto& [id, flight] : named_flights)
+                if (it->second.inflight.emplace(id, flight).second) it->second.inflight_bytes += flight.bytes;
+        };
+        if (!ok) return unsettled_back_in_flight();  // the receipt will come again when we retransmit
         if (m_applied_receipts.size() > 100000) m_applied_receipts.clear();
         m_applied_receipts.insert(receipt_id);
         if (it != m_links.end()) {
@@ -348,7 +336,10 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
                 for (const auto& id : *ids) {
                     l.relay_inflight.erase({id, agency});  // it was handed to us as a relay for itself
                     std::optional<InFlight> was;
-                    if (auto f = retired.find(id); f != retired.end()) was = f->second;
+                    if (auto f = named_flights.find(id); f != named_flights.end()) {
+                        was = f->second;
+                        named_flights.erase(f);
+                    }
                     // In flight (again): sent on a new connection, or asked for by delivery sync.
                     if (auto f = l.inflight.find(id); f != l.inflight.end()) {
                         if (!was) was = f->second;
@@ -366,6 +357,7 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
                         l.srtt_ms = 0.875 * l.srtt_ms + 0.125 * sample;
                     }
                 }
+            unsettled_back_in_flight();
             if (acked_bytes > 0 && now > l.last_progress_ms) {
                 const double bps = 1000.0 * static_cast<double>(acked_bytes) / static_cast<double>(now - l.last_progress_ms);
                 l.goodput_bps = l.goodput_bps == 0 ? bps : 0.8 * l.goodput_bps + 0.2 * bps;
