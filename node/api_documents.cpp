@@ -17,27 +17,6 @@ Hash32 to_hash(ByteView b) {
     return h;
 }
 
-// One answer for n items queued together: item i answers through the i-th Reply; once all
-// have, `done` gets the first error (empty if none) and every item's id, in item order.
-std::vector<Reply> gather_replies(size_t n, std::function<void(const std::string& error, const json& ids)> done) {
-    struct State {
-        json ids;
-        size_t remaining;
-        std::string error;
-    };
-    auto st = std::make_shared<State>(State{json::array(), n, {}});
-    for (size_t i = 0; i < n; ++i) st->ids.push_back("");
-    std::vector<Reply> replies;
-    for (size_t i = 0; i < n; ++i)
-        replies.push_back([st, i, done](const json& j) {
-            if (j.value("ok", false))
-                st->ids[i] = j.value("id", "");
-            else if (st->error.empty())
-                st->error = j.value("error", "");
-            if (--st->remaining == 0) done(st->error, st->ids);
-        });
-    return replies;
-}
 }  // namespace
 
 // --- submission ------------------------------------------------------------------------------
@@ -135,21 +114,34 @@ Result<PreparedSend> NodeImpl::prepare_document(protocol::DocumentContent c) {
     sodium_memzero(sealed->content_key.data(), sealed->content_key.size());
     p.summary = std::make_shared<storage::DocSummary>(summarize(rec.id, true, c, c.created_ms));
     p.reason = c.meta.business.reason;
+    // What the catalog refuses, refused now: a failure in the group commit fails this alone,
+    // but a client should hear why before anything is queued.
+    LT_TRY(storage::Catalog::check_document(*p.summary));
+    if (p.summary->acts_on)
+        LT_TRY(storage::Catalog::check_lifecycle({*p.summary->acts_on, rec.id, p.summary->business_type, 0, p.reason}));
     p.wire = std::move(sealed->envelope.wire);
     return p;
 }
 
+QueuedSend NodeImpl::to_queued(PreparedSend p, ExtraWrite extra) {
+    return QueuedSend{p.rec, std::move(p.wire),
+                      [this, summary = p.summary, reason = p.reason, extra](storage::WriteTxn& t, const Hash32&) -> Status {
+                          LT_TRY(m_catalog->put_document(t, *summary));
+                          if (summary->acts_on)
+                              LT_TRY(m_catalog->add_lifecycle(t, {*summary->acts_on, summary->id, summary->business_type,
+                                                                  summary->registered_ms, reason}));
+                          if (extra) LT_TRY(extra(t, summary->id));
+                          return ok_status();
+                      }};
+}
+
 void NodeImpl::queue_prepared(PreparedSend p, Reply reply, ExtraWrite extra) {
-    queue_sent(p.rec, std::move(p.wire),
-               [this, summary = p.summary, reason = p.reason, extra](storage::WriteTxn& t, const Hash32&) -> Status {
-                   LT_TRY(m_catalog->put_document(t, *summary));
-                   if (summary->acts_on)
-                       LT_TRY(m_catalog->add_lifecycle(
-                           t, {*summary->acts_on, summary->id, summary->business_type, summary->registered_ms, reason}));
-                   if (extra) LT_TRY(extra(t, summary->id));
-                   return ok_status();
-               },
-               std::move(reply));
+    std::vector<QueuedSend> items;
+    items.push_back(to_queued(std::move(p), std::move(extra)));
+    queue_sends(std::move(items), [reply = std::move(reply)](const std::string& error, const json& ids) {
+        if (!error.empty()) return reply(fail(error));
+        reply(json{{"ok", true}, {"id", ids.at(0)}});
+    });
 }
 
 void NodeImpl::submit_document(protocol::DocumentContent c, Reply reply, ExtraWrite extra) {
@@ -158,42 +150,45 @@ void NodeImpl::submit_document(protocol::DocumentContent c, Reply reply, ExtraWr
     queue_prepared(std::move(p).value(), std::move(reply), std::move(extra));
 }
 
-void NodeImpl::queue_sent(std::shared_ptr<storage::SentRecord> rec, Bytes wire, ExtraWrite index, Reply reply) {
-    const uint64_t now = rec->created_ms;
-    m_batch.documents += 1;
-    m_batch.bytes += rec->size;
-    m_batch.writes.push_back([this, rec, now, wire = std::move(wire), index](storage::WriteTxn& t) -> Status {
-        LT_TRY(m_store->add_sent(t, *rec, wire, now));
-        return index(t, rec->id);
-    });
-    m_batch.after.push_back([this, rec, reply = std::move(reply)](bool ok, const std::string& error) {
-        if (!ok) return reply(fail("could not store the message: " + error + "; nothing was queued"));
-        ++m_counters.sent;
-        std::string to;
-        for (const auto& r : rec->recipients) {
-            to += (to.empty() ? "" : ",") + r;
-            if (auto it = m_links.find(r); it != m_links.end()) {
-                it->second.has_more = true;
-                if (rec->urgency > 0) it->second.cursor.clear();  // may sort before the cursor
+void NodeImpl::queue_sends(std::vector<QueuedSend> items, SendsDone done) {
+    auto stored = std::make_shared<std::vector<std::shared_ptr<storage::SentRecord>>>();
+    for (const auto& item : items) {
+        m_batch.documents += 1;
+        m_batch.bytes += item.rec->size;
+        stored->push_back(item.rec);
+    }
+    m_batch.add(
+        [this, items = std::move(items)](storage::WriteTxn& t) -> Status {
+            for (const auto& item : items) {
+                LT_TRY(m_store->add_sent(t, *item.rec, item.wire, item.rec->created_ms));
+                LT_TRY(item.index(t, item.rec->id));
             }
-        }
-        m_log.info("queued", {{"msg", hex_id(rec->id)}, {"to", to}, {"bytes", std::to_string(rec->size)}});
-        reply(json{{"ok", true}, {"id", hex_id(rec->id)}});
-    });
+            return ok_status();
+        },
+        [this, stored, done = std::move(done)](bool ok, const std::string& error) {
+            if (!ok) return done("could not store the message: " + error + "; nothing was queued", json::array());
+            json ids = json::array();
+            for (const auto& r : *stored) {
+                const auto& rec = *r;
+                ++m_counters.sent;
+                std::string to;
+                for (const auto& r : rec.recipients) {
+                    to += (to.empty() ? "" : ",") + r;
+                    wake_outbox(r, rec.urgency);
+                }
+                m_log.info("queued", {{"msg", hex_id(rec.id)}, {"to", to}, {"bytes", std::to_string(rec.size)}});
+                ids.push_back(hex_id(rec.id));
+            }
+            done("", ids);
+        });
 }
 
 // Where (document, recipient) stands, from the catalog: the state check_status judges.
 protocol::ProcessingState NodeImpl::processing_state(const storage::ReadTxn& t, const Hash32& doc,
                                                      const std::string& recipient) {
-    protocol::ProcessingState s;
-    uint64_t last_answer_ms = 0;
-    for (const auto& e : m_catalog->timeline(t, doc, recipient)) {
-        protocol::apply_status(s, e.code);
-        if (e.code == "15" || e.code == "16") last_answer_ms = std::max(last_answer_ms, e.recorded_ms);
-    }
-    for (const auto& l : m_catalog->lifecycle(t, doc))
-        if (l.recorded_ms >= last_answer_ms && !s.recalled) s.change_pending = true;
-    return s;
+    std::vector<uint64_t> changes;
+    for (const auto& l : m_catalog->lifecycle(t, doc)) changes.push_back(l.recorded_ms);
+    return storage::Catalog::replay(m_catalog->timeline(t, doc, recipient), changes);
 }
 
 void NodeImpl::submit_status(StatusRequest sr, Reply reply, ExtraWrite extra) {
@@ -221,10 +216,7 @@ void NodeImpl::submit_status(StatusRequest sr, Reply reply, ExtraWrite extra) {
             return bad("'" + a + "' is not a peer of this node (add it with 'lienthong-admin peer add')");
         }
     }
-    auto replies = gather_replies(informed.size(), [reply](const std::string& error, const json& ids) {
-        if (!error.empty()) return reply(fail(error));
-        reply(json{{"ok", true}, {"id", ids.at(0)}, {"ids", ids}});
-    });
+    std::vector<QueuedSend> items;
     for (size_t k = 0; k < informed.size(); ++k) {
         const auto& a = informed[k];
         protocol::StatusReport r;
@@ -267,16 +259,21 @@ void NodeImpl::submit_status(StatusRequest sr, Reply reply, ExtraWrite extra) {
         e.staff = r.staff;
         e.description = r.description;
         e.message_id = rec->id;
+        if (auto st = storage::Catalog::check_status(e); !st.ok()) return bad(st.error());
         const bool last = k + 1 == informed.size();
-        queue_sent(rec, std::move(sealed->envelope.wire),
-                   [this, e, extra, last](storage::WriteTxn& t, const Hash32& id) -> Status {
-                       LT_ASSIGN(auto seq, m_store->next_seq(t));
-                       if (auto added = m_catalog->add_status(t, e, seq); !added.ok()) return added.take_error();
-                       if (last && extra) LT_TRY(extra(t, id));
-                       return ok_status();
-                   },
-                   std::move(replies[k]));
+        items.push_back(QueuedSend{rec, std::move(sealed->envelope.wire),
+                                   [this, e, extra, last](storage::WriteTxn& t, const Hash32& id) -> Status {
+                                       LT_ASSIGN(auto seq, m_store->next_seq(t));
+                                       if (auto added = m_catalog->add_status(t, e, seq); !added.ok())
+                                           return added.take_error();
+                                       if (last && extra) LT_TRY(extra(t, id));
+                                       return ok_status();
+                                   }});
     }
+    queue_sends(std::move(items), [reply](const std::string& error, const json& ids) {
+        if (!error.empty()) return reply(fail(error));
+        reply(json{{"ok", true}, {"id", ids.at(0)}, {"ids", ids}});
+    });
 }
 
 // --- requests --------------------------------------------------------------------------------
@@ -342,11 +339,12 @@ void NodeImpl::api_send_batch(const Bytes& rid, json& req) {
         if (!p.ok()) return bad("documents[" + std::to_string(i) + "]: " + p.error());
         prepared.push_back(std::move(p).value());
     }
-    auto replies = gather_replies(prepared.size(), [this, rid](const std::string& error, const json& ids) {
+    std::vector<QueuedSend> items;
+    for (auto& p : prepared) items.push_back(to_queued(std::move(p)));
+    queue_sends(std::move(items), [this, rid](const std::string& error, const json& ids) {
         if (!error.empty()) return api_reply(rid, fail(error));
         api_reply(rid, json{{"ok", true}, {"ids", ids}});
     });
-    for (size_t i = 0; i < prepared.size(); ++i) queue_prepared(std::move(prepared[i]), std::move(replies[i]));
 }
 
 void NodeImpl::import_edxml(ByteView xml, const std::vector<std::string>& only_to, Reply reply, ExtraWrite extra) {

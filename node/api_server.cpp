@@ -24,21 +24,28 @@ void NodeImpl::api_reply(const Bytes& routing_id, const json& resp) {
 
 void NodeImpl::on_api_readable() {
     for (int n = 0; n < 256 && !batch_full(); ++n) {
+        // A request is [routing id, empty, msgpack]. The parts of one message arrive together,
+        // so the rest is read without waiting; a message of more parts is drained, never kept.
         std::vector<zmq::message_t> parts;
+        size_t count = 0;
         try {
             zmq::message_t part;
             if (!m_api->recv(part, zmq::recv_flags::dontwait)) break;
-            parts.push_back(std::move(part));
-            while (parts.back().more()) {
-                zmq::message_t more;
-                (void)m_api->recv(more, zmq::recv_flags::none);
-                if (parts.size() < 4) parts.push_back(std::move(more));
+            for (bool more = true; more; ++count) {
+                more = part.more();
+                if (parts.size() < 4) parts.push_back(std::move(part));
+                if (more && !m_api->recv(part, zmq::recv_flags::dontwait)) break;
             }
         } catch (const zmq::error_t&) {
             break;
         }
-        if (parts.size() != 3 || parts[1].size() != 0) continue;  // not a REQ envelope
+        if (count < 2) continue;  // no routing id: nothing to answer
         const Bytes rid(parts[0].data<uint8_t>(), parts[0].data<uint8_t>() + parts[0].size());
+        if (count != 3 || parts[1].size() != 0) {
+            api_reply(rid, fail("request must be one message part (a REQ socket's envelope); got " +
+                                std::to_string(count - 1) + " parts"));
+            continue;
+        }
         auto parsed = json_from_msgpack(ByteView(parts[2].data<uint8_t>(), parts[2].size()));
         if (!parsed.ok()) {
             api_reply(rid, fail("request is not valid msgpack: " + parsed.error()));

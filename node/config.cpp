@@ -123,7 +123,11 @@ Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
 
     if (const auto relay = root["relay"]) {
         if (!relay.IsMap()) return make_error("config: key 'relay' must be a mapping");
-        LT_TRY(check_keys(relay, "relay.", {"routes", "default_via", "fallback_ms", "max_hops"}));
+        LT_TRY(check_keys(relay, "relay.", {"routes", "default_via", "fallback_ms", "max_hops", "custody_per_peer",
+                                            "custody_bytes_per_peer", "custody_expiry_ms"}));
+        LT_TRY(get_uint(relay, "custody_per_peer", "relay.", 1, 100000000, c.relay.custody_per_peer));
+        LT_TRY(get_uint(relay, "custody_bytes_per_peer", "relay.", 65536, 1ull << 50, c.relay.custody_bytes_per_peer));
+        LT_TRY(get_uint(relay, "custody_expiry_ms", "relay.", 60000, 3650ull * 86400000, c.relay.custody_expiry_ms));
         LT_ASSIGN(c.relay.default_via, get_string(relay, "default_via", "relay.", false));
         if (!c.relay.default_via.empty()) {
             LT_TRY(protocol::check_agency(c.relay.default_via, "config: key 'relay.default_via'"));
@@ -163,7 +167,11 @@ Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
     if (const auto lim = root["limits"]) {
         if (!lim.IsMap()) return make_error("config: key 'limits' must be a mapping");
         LT_TRY(check_keys(lim, "limits.", {"max_envelope_bytes", "window_documents", "window_bytes",
-                                          "batch_documents", "chunk_threshold_bytes"}));
+                                          "batch_documents", "chunk_threshold_bytes", "transfers_per_peer",
+                                          "transfer_bytes_per_peer", "transfer_idle_ms"}));
+        LT_TRY(get_uint(lim, "transfers_per_peer", "limits.", 1, 100000, c.limits.transfers_per_peer));
+        LT_TRY(get_uint(lim, "transfer_bytes_per_peer", "limits.", 65536, 1ull << 40, c.limits.transfer_bytes_per_peer));
+        LT_TRY(get_uint(lim, "transfer_idle_ms", "limits.", 1000, 30ull * 86400000, c.limits.transfer_idle_ms));
         LT_TRY(get_uint(lim, "chunk_threshold_bytes", "limits.", 65536, 1ull << 30, c.limits.chunk_threshold_bytes));
         LT_TRY(get_uint(lim, "max_envelope_bytes", "limits.", 4096, 1ull << 30, c.limits.max_envelope_bytes));
         LT_TRY(get_uint(lim, "window_documents", "limits.", 1, 100000, c.limits.window_documents));
@@ -296,6 +304,9 @@ std::string config_skeleton(const std::string& agency, const std::string& name, 
       << "  window_documents: 512          # unacknowledged documents in flight per peer\n"
       << "  window_bytes: 16777216         # unacknowledged bytes in flight per peer\n"
       << "  batch_documents: 1024          # documents per group commit (one fsync) at most\n"
+      << "  transfers_per_peer: 16         # chunked transfers one peer may hold open here\n"
+      << "  transfer_bytes_per_peer: 268435456  # and the sum of their sizes\n"
+      << "  transfer_idle_ms: 3600000      # a transfer without a chunk this long is dropped\n"
       << "# Documents marked mật (1) or above are refused at submission unless every recipient\n"
       << "# is listed here (policy: confidential documents stay off the network by default).\n"
       << "confidential_to: []\n"
@@ -315,6 +326,9 @@ std::string config_skeleton(const std::string& agency, const std::string& name, 
       << "#     - {to: \"000.00.00.\", via: \"000.00.31.H14\"}\n"
       << "#   fallback_ms: 30000\n"
       << "#   max_hops: 4\n"
+      << "#   custody_per_peer: 100000          # envelopes one previous hop may leave here\n"
+      << "#   custody_bytes_per_peer: 4294967296 # and their bytes\n"
+      << "#   custody_expiry_ms: 2592000000     # undelivered this long (30 days): dropped\n"
       << "# Drop folders for a document system without API access: edXML files put in\n"
       << "# <drop_dir>/outgoing are sent and moved to sent/ (or failed/ with a .error file);\n"
       << "# received documents and statuses are written to incoming/. Empty: no drop folders.\n"

@@ -31,7 +31,17 @@ struct LimitsConfig {
     uint64_t window_bytes = 16ull << 20;        // unacknowledged bytes in flight per peer
     uint64_t batch_documents = 1024;            // documents committed per group commit at most
     uint64_t chunk_threshold_bytes = 1ull << 20;  // larger envelopes travel in chunks (on slow links)
+    // What one peer may hold open here in chunked transfers to us: their number, the sum of
+    // their sizes, and how long one may go without a chunk or an offer before it is dropped
+    // with its chunks (a cut longer than that starts over).
+    uint64_t transfers_per_peer = 16;
+    uint64_t transfer_bytes_per_peer = 256ull << 20;
+    uint64_t transfer_idle_ms = 3600000;
 };
+
+// The largest local API request the node reads: a document of the largest envelope, with room
+// for its encoding.
+inline uint64_t api_request_limit(const LimitsConfig& l) { return 2 * l.max_envelope_bytes + (1ull << 20); }
 
 // The federation's root of trust (issue 5). Without roots the node works with pinned peers
 // only and ignores directory records.
@@ -54,6 +64,11 @@ struct RelayConfig {
     std::string default_via;        // empty: no default route
     uint64_t fallback_ms = 30000;   // how long a direct link must be down before a route is used
     uint64_t max_hops = 4;          // relays an envelope may pass through, at most
+    // What one previous hop may leave in this relay's custody: envelopes and their bytes. An
+    // envelope still undelivered after custody_expiry_ms is dropped (its sender sees it pending).
+    uint64_t custody_per_peer = 100000;
+    uint64_t custody_bytes_per_peer = 4ull << 30;
+    uint64_t custody_expiry_ms = 30ull * 86400000;
     // The relay for `agency`, or "" when no route covers it.
     std::string via_for(const std::string& agency) const;
 };

@@ -79,8 +79,7 @@ void NodeImpl::on_sync_answer(PeerLink& link, const protocol::SyncFrame& f) {
     auto& sync = *link.sync;
     auto next = sync.recon.reconcile(f.message, sync.have, sync.need);
     if (!next.ok()) {
-        ++m_counters.rejected["delivery_sync"];
-        m_log.warn("frame_rejected", {{"peer", agency}, {"error", "delivery reconciliation: " + next.error()}});
+        log_refusal("frame_rejected", agency, "delivery_sync", "", "delivery reconciliation: " + next.error());
         link.sync.reset();
         return;
     }
@@ -111,23 +110,40 @@ void NodeImpl::on_sync_answer(PeerLink& link, const protocol::SyncFrame& f) {
 
 // Router side: answer a step from the messages received from `peer`, rebuilt each time (the
 // responder keeps no state).
+// Router side. The set a reconciliation runs over is read from the inbox once and kept for its
+// later rounds (same `since`); a peer gets at most one fresh read per kSyncRebuildMs, and a read
+// looks at no more than kSyncScanBudget inbox entries, whatever `since` it asks from.
 void NodeImpl::on_sync_request(const Bytes& rid, const std::string& peer, const protocol::SyncFrame& f) {
-    auto items = m_store->env().read([&](const storage::ReadTxn& t) {
-        return m_store->received_from_since(t, peer, f.since_ms, kClockSkewMs, kMaxSyncItems);
-    });
-    if (!items) {
-        m_log.info("delivery_sync_skipped", {{"peer", peer}, {"reason", "too many messages to reconcile; the peer will resend"}});
-        return;
+    constexpr uint64_t kSyncRebuildMs = 5000;
+    constexpr uint64_t kSyncReuseMs = 30000;
+    constexpr size_t kSyncScanBudget = 4 * kMaxSyncItems;
+    const uint64_t now = m_clock->now_ms();
+    auto& cache = m_sync_answers[peer];
+    if (!cache.set || cache.since_ms != f.since_ms || now >= cache.built_ms + kSyncReuseMs) {
+        if (cache.built_ms != 0 && now < cache.built_ms + kSyncRebuildMs)
+            return log_refusal("frame_rejected", peer, "delivery_sync", "",
+                               "delivery reconciliation asked again from another time within " +
+                                   std::to_string(kSyncRebuildMs) + " ms; not answered");
+        auto items = m_store->env().read([&](const storage::ReadTxn& t) {
+            return m_store->received_from_since(t, peer, f.since_ms, kClockSkewMs, kMaxSyncItems, kSyncScanBudget);
+        });
+        cache = SyncAnswerSet{};
+        cache.since_ms = f.since_ms;
+        cache.built_ms = now;
+        if (!items) {
+            m_log.info("delivery_sync_skipped", {{"peer", peer}, {"reason", "too many messages to reconcile; the peer will resend"}});
+            return;
+        }
+        std::vector<protocol::ReconcileItem> set;
+        set.reserve(items->size());
+        for (const auto& s : *items) set.push_back({std::min(s.created_ms, protocol::kReconcileMaxTimestamp), s.id});
+        auto storage = protocol::VectorReconcileStorage::make(std::move(set));
+        if (!storage.ok()) return;
+        cache.set = std::make_shared<const protocol::VectorReconcileStorage>(std::move(storage).value());
     }
-    std::vector<protocol::ReconcileItem> set;
-    set.reserve(items->size());
-    for (const auto& s : *items) set.push_back({std::min(s.created_ms, protocol::kReconcileMaxTimestamp), s.id});
-    auto storage = protocol::VectorReconcileStorage::make(std::move(set));
-    if (!storage.ok()) return;
-    auto answer = protocol::ReconcileResponder(*storage, m_dir.recon_options).respond(f.message);
+    auto answer = protocol::ReconcileResponder(*cache.set, m_dir.recon_options).respond(f.message);
     if (!answer.ok()) {
-        ++m_counters.rejected["delivery_sync"];
-        m_log.warn("frame_rejected", {{"peer", peer}, {"error", "delivery reconciliation: " + answer.error()}});
+        log_refusal("frame_rejected", peer, "delivery_sync", "", "delivery reconciliation: " + answer.error());
         return;
     }
     send_frame(*m_router, protocol::SyncFrame{f.since_ms, std::move(answer).value()}, rid);

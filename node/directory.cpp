@@ -451,8 +451,7 @@ void NodeImpl::dir_on_router_frame(const Bytes& rid, const std::string& peer, co
         if (!m_dir.recon_set) return;
         auto answer = protocol::ReconcileResponder(*m_dir.recon_set, m_dir.recon_options).respond(c->message);
         if (!answer.ok()) {
-            ++m_counters.rejected["directory_reconcile"];
-            m_log.warn("frame_rejected", {{"peer", peer}, {"error", "directory reconciliation: " + answer.error()}});
+            log_refusal("frame_rejected", peer, "directory_reconcile", "", "directory reconciliation: " + answer.error());
             return;
         }
         send_frame(*m_router, protocol::DirReconcileFrame{std::move(answer).value()}, rid);
@@ -473,8 +472,7 @@ void NodeImpl::dir_on_dealer_frame(PeerLink& link, const protocol::Frame& f) {
         auto& sync = *link.dir_sync;
         auto next = sync.recon.reconcile(c->message, sync.have, sync.need);
         if (!next.ok()) {
-            ++m_counters.rejected["directory_reconcile"];
-            m_log.warn("frame_rejected", {{"peer", peer}, {"error", "directory reconciliation: " + next.error()}});
+            log_refusal("frame_rejected", peer, "directory_reconcile", "", "directory reconciliation: " + next.error());
             link.dir_sync.reset();
             return;
         }

@@ -8,6 +8,12 @@
 // Pick-up rule for outgoing/: only regular files whose name does not start with '.' are read,
 // and only once their size and modification time stayed the same for one scan (~0.5 s). The
 // safe way to drop a file is to write it as ".name" in outgoing/ and rename it to "name".
+// Anything else there (a symbolic link, a FIFO, a folder) is moved to failed/ with a .error
+// saying what it is; it is never opened. The four folders are opened without following
+// links (a folder that is a link is refused at start and reported, never used), and files in
+// them are read and written relative to those open folders. A name too long to take the
+// suffixes the node adds is shortened to its first bytes and the file's key. A file that
+// cannot be moved out of outgoing/ is reported once and then left alone while it is there.
 // A file's identity is its name plus its content: dropping the same name with the same bytes
 // again after it went to sent/ is taken as the same file and not sent a second time.
 //
@@ -29,6 +35,7 @@
 //
 // Everything here runs on the loop thread except drop_mark_received (committer thread), which
 // reads only m_drop.pending, fixed at start.
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -62,53 +69,78 @@ std::string errno_text() {
     return std::strerror(errno);
 }
 
-Status fsync_dir(const std::string& dir) {
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return make_error("cannot open folder '" + dir + "': " + errno_text());
-    const int rc = ::fsync(fd);
-    const std::string err = rc == 0 ? std::string() : errno_text();
-    ::close(fd);
-    if (rc != 0) return make_error("cannot fsync folder '" + dir + "': " + err);
+}  // namespace
+
+// An open folder, closed on scope exit. Opened with O_NOFOLLOW: a drop folder that is a
+// symbolic link is refused, never followed (it could lead the node to move or quote another
+// folder's files).
+class DirFd {
+public:
+    explicit DirFd(const std::string& path)
+        : m_fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)), m_path(path) {}
+    ~DirFd() {
+        if (m_fd >= 0) ::close(m_fd);
+    }
+    DirFd(const DirFd&) = delete;
+    DirFd& operator=(const DirFd&) = delete;
+    bool ok() const { return m_fd >= 0; }
+    int fd() const { return m_fd; }
+    const std::string& path() const { return m_path; }
+    // Why it could not be opened (after a failed open only).
+    std::string error() const {
+        struct stat st {};
+        if (::lstat(m_path.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+            return "'" + m_path + "' is a symbolic link; make it a real folder (the node does not follow links there)";
+        return "cannot open folder '" + m_path + "': " + errno_text();
+    }
+
+private:
+    int m_fd;
+    std::string m_path;
+};
+
+namespace {
+
+Status fsync_dir(const DirFd& dir) {
+    if (::fsync(dir.fd()) != 0) return make_error("cannot fsync folder '" + dir.path() + "': " + errno_text());
     return ok_status();
 }
 
-// Writes dir/name through a temporary file in the same folder: fsync, rename. The caller
-// fsyncs the folder (once for many files).
-Status write_atomic(const std::string& dir, const std::string& name, ByteView data) {
-    const std::string tmp = dir + "/" + kTempPrefix + name + ".tmp";
-    const std::string path = dir + "/" + name;
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-    if (fd < 0) return make_error("cannot create '" + tmp + "': " + errno_text());
+// Writes `name` in `dir` through a temporary file in the same folder: fsync, rename. The
+// caller fsyncs the folder (once for many files).
+Status write_atomic(const DirFd& dir, const std::string& name, ByteView data) {
+    const std::string tmp = kTempPrefix + name + ".tmp";
+    const std::string where = dir.path() + "/" + tmp;
+    const int fd = ::openat(dir.fd(), tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (fd < 0) return make_error("cannot create '" + where + "': " + errno_text());
     ::fchmod(fd, 0640);  // past the node's umask 077: the DMS's group may read it
+    const auto fail = [&](const std::string& what) {
+        const std::string err = errno_text();
+        ::close(fd);
+        ::unlinkat(dir.fd(), tmp.c_str(), 0);
+        return make_error(what + " '" + where + "': " + err);
+    };
     size_t done = 0;
     while (done < data.size()) {
         const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            const std::string err = errno_text();
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return make_error("cannot write '" + tmp + "': " + err + "; is the disk full?");
-        }
+        if (n <= 0) return fail("cannot write (is the disk full?)");
         done += static_cast<size_t>(n);
     }
-    if (::fsync(fd) != 0) {
-        const std::string err = errno_text();
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return make_error("cannot fsync '" + tmp + "': " + err);
-    }
+    if (::fsync(fd) != 0) return fail("cannot fsync");
     ::close(fd);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (::renameat(dir.fd(), tmp.c_str(), dir.fd(), name.c_str()) != 0) {
         const std::string err = errno_text();
-        ::unlink(tmp.c_str());
-        return make_error("cannot rename '" + tmp + "' to '" + path + "': " + err);
+        ::unlinkat(dir.fd(), tmp.c_str(), 0);
+        return make_error("cannot rename '" + where + "' to '" + name + "': " + err);
     }
     return ok_status();
 }
 
-Result<Bytes> read_file(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+// Reads a regular file of `dir` (never through a link, never blocking on a FIFO).
+Result<Bytes> read_file(const DirFd& dir, const std::string& name) {
+    const std::string path = dir.path() + "/" + name;
+    const int fd = ::openat(dir.fd(), name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) return make_error("cannot open '" + path + "': " + errno_text());
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -139,18 +171,61 @@ Result<Bytes> read_file(const std::string& path) {
     return out;
 }
 
-// The name to move `name` to in `dir`: itself, or with the key appended when an earlier,
-// different file of that name is already there (never overwrite what the DMS may still read).
-std::string free_name(const std::string& dir, const std::string& name, const Hash32& key) {
+// The longest name the node gives a file it moves: with room left for the ".<key>" it may add
+// (free_name), the ".error" beside it and the temporary ".lt-….tmp" that writes that.
+constexpr size_t kMaxMovedName = 255 - 17 - 6 - 8;
+
+// `name` if it fits kMaxMovedName, else its first bytes (whole UTF-8 characters) and the key:
+// a name near NAME_MAX cannot take a suffix.
+std::string bounded_name(const std::string& name, const Hash32& key) {
+    if (name.size() <= kMaxMovedName) return name;
+    size_t cut = kMaxMovedName - 17;
+    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
+    return name.substr(0, cut) + "." + protocol::to_hex(key).substr(0, 16);
+}
+
+// The name to move `name` to in `dir`: itself (bounded), or with the key appended when an
+// earlier, different file of that name is already there (never overwrite what the DMS may
+// still read).
+std::string free_name(const DirFd& dir, const std::string& name, const Hash32& key) {
+    const std::string base = bounded_name(name, key);
     struct stat st {};
-    if (::lstat((dir + "/" + name).c_str(), &st) != 0) return name;
-    return name + "." + protocol::to_hex(key).substr(0, 16);
+    if (::fstatat(dir.fd(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return base;
+    return base + "." + protocol::to_hex(key).substr(0, 16);
 }
 
 std::string one_line(std::string s) {
     std::replace_if(
         s.begin(), s.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
     return s;
+}
+
+// The names in a folder (not . and ..), read through its fd.
+std::vector<std::string> list_names(const DirFd& dir) {
+    std::vector<std::string> out;
+    const int fd = ::dup(dir.fd());
+    if (fd < 0) return out;
+    DIR* d = ::fdopendir(fd);
+    if (!d) {
+        ::close(fd);
+        return out;
+    }
+    ::rewinddir(d);
+    while (const dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name != "." && name != "..") out.push_back(name);
+    }
+    ::closedir(d);
+    return out;
+}
+
+const char* kind_of(mode_t mode) {
+    if (S_ISLNK(mode)) return "a symbolic link";
+    if (S_ISDIR(mode)) return "a folder";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+    return "not a regular file";
 }
 
 Hash32 file_key(const std::string& name, ByteView content) {
@@ -182,9 +257,10 @@ Status NodeImpl::drop_start() {
             ::chmod(path.c_str(), 0750);  // past the node's umask 077: the DMS's group may enter
         else if (errno != EEXIST)
             return make_error("cannot create drop folder '" + path + "': " + errno_text());
-        for (const auto& e : std::filesystem::directory_iterator(path, ec))
-            if (e.path().filename().string().starts_with(kTempPrefix))
-                std::filesystem::remove(e.path(), ec);
+        const DirFd d(path);
+        if (!d.ok()) return make_error("drop folder: " + d.error());
+        for (const auto& name : list_names(d))
+            if (name.starts_with(kTempPrefix)) ::unlinkat(d.fd(), name.c_str(), 0);
     }
     if (const char* at = std::getenv("LIENTHONG_DROP_CRASH_AT")) m_drop.crash_at = at;
     LT_ASSIGN(m_drop.done, m_store->env().table("drop_done"));
@@ -225,37 +301,54 @@ void NodeImpl::drop_on_timers(uint64_t now) {
 }
 
 void NodeImpl::drop_scan() {
-    const std::string out = sub(m_config.drop_dir, "outgoing");
+    const DirFd out(sub(m_config.drop_dir, "outgoing"));
+    if (!out.ok()) {
+        uint64_t held = 0;
+        if (m_refusals.allow("drop_folder", m_clock->now_ms(), held))
+            m_log.error("drop_folder_unusable", {{"error", out.error()}, {"held_back", std::to_string(held)}});
+        return;
+    }
     std::vector<std::pair<std::string, DropFolders::Seen>> files;
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(out, ec)) {
-        std::string name = e.path().filename().string();
+    std::vector<std::pair<std::string, std::string>> unusable;  // (name, why)
+    for (auto& name : list_names(out)) {
         if (name.empty() || name[0] == '.') continue;
         struct stat st {};
-        if (::lstat(e.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        if (::fstatat(out.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (!S_ISREG(st.st_mode)) {
+            unusable.emplace_back(name, std::string("'") + name + "' is " + kind_of(st.st_mode) +
+                                            ", not a regular file; put edXML files in outgoing/");
+            continue;
+        }
         files.push_back({std::move(name),
                          {static_cast<uint64_t>(st.st_size),
                           int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec}});
     }
-    if (ec) m_log.warn("drop_scan_failed", {{"dir", out}, {"error", ec.message()}});
     std::sort(files.begin(), files.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
+    // A name the node could not move out (logged once) is left alone while it is there.
+    std::set<std::string> present;
+    for (const auto& [name, why] : unusable) present.insert(name);
+    for (const auto& [name, seen] : files) present.insert(name);
+    std::erase_if(m_drop.given_up, [&](const std::string& n) { return !present.count(n); });
+    for (const auto& [name, why] : unusable)
+        if (!m_drop.given_up.count(name)) drop_fail(name, file_key(name, {}), why);
     std::map<std::string, DropFolders::Seen> seen;
     size_t started = 0;
     for (const auto& [name, now] : files) {
         auto before = m_drop.seen.find(name);
         const bool stable = before != m_drop.seen.end() && before->second == now;
         seen[name] = now;
-        if (!stable || m_drop.inflight.count(name) || started >= kFilesPerScan || batch_full())
+        if (!stable || m_drop.inflight.count(name) || m_drop.given_up.count(name) || started >= kFilesPerScan ||
+            batch_full())
             continue;
         ++started;
-        drop_pick_up(name);
+        drop_pick_up(out, name);
     }
     m_drop.seen = std::move(seen);
 }
 
-void NodeImpl::drop_pick_up(const std::string& name) {
-    auto content = read_file(sub(m_config.drop_dir, "outgoing") + "/" + name);
+void NodeImpl::drop_pick_up(const DirFd& out, const std::string& name) {
+    auto content = read_file(out, name);
     if (!content.ok()) return drop_fail(name, file_key(name, {}), content.error());
     const Hash32 key = file_key(name, *content);
     const auto recorded =
@@ -293,17 +386,21 @@ void NodeImpl::drop_pick_up(const std::string& name) {
 
 void NodeImpl::drop_move_sent(const std::string& name, const Hash32& key, const std::string& msg,
                               bool recovered) {
-    const std::string out = sub(m_config.drop_dir, "outgoing");
-    const std::string sent = sub(m_config.drop_dir, "sent");
-    const std::string target = free_name(sent, name, key);
-    if (::rename((out + "/" + name).c_str(), (sent + "/" + target).c_str()) != 0) {
-        // The submission is recorded: the next scan finds the key and tries the move again.
-        m_log.error("drop_move_failed", {{"file", name}, {"msg", msg}, {"error", errno_text()}});
+    const DirFd out(sub(m_config.drop_dir, "outgoing")), sent(sub(m_config.drop_dir, "sent"));
+    Status st = !out.ok() ? make_error(out.error()) : !sent.ok() ? make_error(sent.error()) : ok_status();
+    const std::string target = st.ok() ? free_name(sent, name, key) : name;
+    if (st.ok() && ::renameat(out.fd(), name.c_str(), sent.fd(), target.c_str()) != 0)
+        st = make_error("cannot move it to sent/: " + errno_text());
+    if (!st.ok()) {
+        // The submission is recorded: the key is found again and the move tried once the
+        // file is seen anew (another name, or after a restart).
+        m_drop.given_up.insert(name);
+        m_log.error("drop_move_failed", {{"file", name}, {"msg", msg}, {"error", st.error()},
+                                         {"note", "sent, but left in outgoing/; move it away by hand"}});
         return;
     }
-    for (const auto& dir : {sent, out})
-        if (auto st = fsync_dir(dir); !st.ok())
-            m_log.warn("drop_fsync_failed", {{"error", st.error()}});
+    for (const auto* dir : {&sent, &out})
+        if (auto f = fsync_dir(*dir); !f.ok()) m_log.warn("drop_fsync_failed", {{"error", f.error()}});
     m_log.info("drop_submitted", {{"file", name},
                                   {"msg", msg},
                                   {"moved_to", "sent/" + target},
@@ -311,20 +408,22 @@ void NodeImpl::drop_move_sent(const std::string& name, const Hash32& key, const 
 }
 
 void NodeImpl::drop_fail(const std::string& name, const Hash32& key, const std::string& reason) {
-    const std::string out = sub(m_config.drop_dir, "outgoing");
-    const std::string failed = sub(m_config.drop_dir, "failed");
-    const std::string target = free_name(failed, name, key);
+    const DirFd out(sub(m_config.drop_dir, "outgoing")), failed(sub(m_config.drop_dir, "failed"));
+    Status st = !out.ok() ? make_error(out.error()) : !failed.ok() ? make_error(failed.error()) : ok_status();
+    const std::string target = st.ok() ? free_name(failed, name, key) : name;
     const std::string line = one_line(reason) + "\n";
-    Status st = write_atomic(failed, target + ".error", protocol::as_bytes(line));
+    if (st.ok()) st = write_atomic(failed, target + ".error", protocol::as_bytes(line));
     if (st.ok()) st = fsync_dir(failed);
     if (st.ok()) drop_crash_point("after_error_file");
-    if (st.ok() && ::rename((out + "/" + name).c_str(), (failed + "/" + target).c_str()) != 0)
-        st = make_error("cannot move it to '" + failed + "/" + target + "': " + errno_text());
+    if (st.ok() && ::renameat(out.fd(), name.c_str(), failed.fd(), target.c_str()) != 0)
+        st = make_error("cannot move it to '" + failed.path() + "/" + target + "': " + errno_text());
     if (st.ok()) st = fsync_dir(failed);
     if (st.ok()) st = fsync_dir(out);
     if (!st.ok()) {
-        m_log.error("drop_fail_failed",
-                    {{"file", name}, {"reason", one_line(reason)}, {"error", st.error()}});
+        // Said once: the file stays where it is, and is not read again while it is there.
+        m_drop.given_up.insert(name);
+        m_log.error("drop_fail_failed", {{"file", name}, {"reason", one_line(reason)}, {"error", st.error()},
+                                         {"note", "left in outgoing/ and not tried again; move it away by hand"}});
         return;
     }
     m_log.info("drop_failed",
@@ -333,7 +432,15 @@ void NodeImpl::drop_fail(const std::string& name, const Hash32& key, const std::
 
 void NodeImpl::drop_export() {
     if (m_drop.to_export.empty()) return;
-    const std::string dir = sub(m_config.drop_dir, "incoming");
+    const DirFd dir(sub(m_config.drop_dir, "incoming"));
+    if (!dir.ok()) {
+        uint64_t held = 0;
+        if (m_refusals.allow("drop_folder", m_clock->now_ms(), held))
+            m_log.error("drop_folder_unusable", {{"error", dir.error()}, {"held_back", std::to_string(held)}});
+        m_drop.export_retry.insert(m_drop.export_retry.end(), m_drop.to_export.begin(), m_drop.to_export.end());
+        m_drop.to_export.clear();
+        return;
+    }
     std::vector<Hash32> written;
     for (size_t n = 0; n < kExportsPerTurn && !m_drop.to_export.empty(); ++n) {
         const Hash32 id = m_drop.to_export.front();

@@ -92,14 +92,27 @@ void NodeImpl::on_router_monitor_event() {
     }
 }
 
-void NodeImpl::reject(const Bytes& routing_id, const std::string& peer, const std::string& kind,
-                      const std::string& reason, const Bytes& message_id) {
+void NodeImpl::log_refusal(std::string_view event, const std::string& peer, const std::string& kind,
+                           const std::string& msg, const std::string& error, std::initializer_list<Logger::Field> extra) {
     ++m_counters.rejected[kind];
-    m_log.warn("envelope_rejected", {{"peer", peer},
-                                     {"msg", message_id.empty() ? "-" : protocol::to_hex(message_id)},
-                                     {"kind", kind},
-                                     {"error", reason}});
-    send_frame(*m_router, protocol::RejectFrame{message_id, reason.substr(0, 1000)}, routing_id);
+    uint64_t held = 0;
+    std::string key(event);
+    key.append("/").append(peer).append("/").append(kind);
+    if (!m_refusals.allow(key, m_clock->now_ms(), held)) return;
+    std::vector<Logger::Field> fields{{"peer", peer}};
+    if (!msg.empty()) fields.emplace_back("msg", msg);
+    fields.emplace_back("kind", kind);
+    fields.insert(fields.end(), extra.begin(), extra.end());
+    fields.emplace_back("error", error);
+    const std::string held_text = std::to_string(held);
+    if (held > 0) fields.emplace_back("held_back", held_text);
+    m_log.log(LogLevel::warn, event, fields);
+}
+
+void NodeImpl::reject(const Bytes& routing_id, const std::string& peer, const std::string& kind,
+                      const std::string& reason, const Bytes& message_id, bool permanent) {
+    log_refusal("envelope_rejected", peer, kind, message_id.empty() ? "-" : protocol::to_hex(message_id), reason);
+    send_frame(*m_router, protocol::RejectFrame{message_id, reason.substr(0, 1000), permanent}, routing_id);
 }
 
 void NodeImpl::on_router_readable() {
@@ -229,6 +242,30 @@ CheckedDelivery NodeImpl::check_delivery(const std::string& peer, const protocol
     return c;
 }
 
+std::string NodeImpl::status_misfit(const storage::StatusEvent& e) {
+    return m_store->env().read([&](const storage::ReadTxn& t) -> std::string {
+        std::vector<uint64_t> changes;
+        for (const auto& l : m_catalog->lifecycle(t, e.document)) changes.push_back(l.recorded_ms);
+        // The report in its place by signed time (after those of the same time: recorded now).
+        auto events = m_catalog->timeline(t, e.document, e.recipient);
+        const auto at = std::upper_bound(events.begin(), events.end(), e.time_ms,
+                                         [](uint64_t ms, const storage::StatusEvent& ev) { return ms < ev.time_ms; });
+        const size_t index = static_cast<size_t>(at - events.begin());
+        storage::StatusEvent arriving = e;
+        arriving.recorded_ms = m_clock->now_ms();
+        events.insert(at, arriving);
+        bool taken = false;
+        const auto before = storage::Catalog::replay(
+            std::vector<storage::StatusEvent>(events.begin(), events.begin() + static_cast<ptrdiff_t>(index)), changes);
+        storage::Catalog::replay(events, changes, [&](size_t i) { taken = taken || i == index; });
+        if (taken) return "";
+        return "status " + e.code + " (" + std::string(protocol::status_code_name(e.code)) + ") signed at " +
+               utc_time(e.time_ms) + " does not fit the document's timeline at that time (" +
+               (before.code.empty() ? "no status" : before.code + " " + std::string(protocol::status_code_name(before.code))) +
+               "): reports may not reverse, reopen or repeat the lifecycle";
+    });
+}
+
 void NodeImpl::on_deliver(const Bytes& routing_id, const std::string& peer, Bytes envelope) {
     auto it = m_links.find(peer);
     if (it == m_links.end()) return;
@@ -243,12 +280,12 @@ void NodeImpl::on_checked_delivery(const Bytes& routing_id, const std::string& p
     const Bytes mid(se->id.begin(), se->id.end());
     const std::string short_msg = hex_id(se->id);
     if (se->env.kind != protocol::Kind::document && se->env.kind != protocol::Kind::status)
-        return reject(routing_id, peer, "wrong_kind", "only documents and status reports are delivered on this link", mid);
+        return reject(routing_id, peer, "wrong_kind", "only documents and status reports are delivered on this link", mid, true);
     // The sender, or a relay carrying the sender's envelope (relay.cpp): the signature is the
     // sender's either way.
     const std::string origin = se->env.from;
     if (std::find(se->env.to.begin(), se->env.to.end(), m_config.agency) == se->env.to.end())
-        return reject(routing_id, peer, "not_addressed", "document is not addressed to " + m_config.agency, mid);
+        return reject(routing_id, peer, "not_addressed", "document is not addressed to " + m_config.agency, mid, true);
     if (m_inbound_pending.count(se->id)) {
         ++m_counters.duplicates;
         return;  // already being committed; its receipt will answer this copy too
@@ -278,15 +315,32 @@ void NodeImpl::on_checked_delivery(const Bytes& routing_id, const std::string& p
         auto opened = protocol::open_document(*se, m_identity, m_limits, &m_shared_keys);
         for (size_t k = 0; !opened.ok() && k < m_previous.size(); ++k)  // sealed before our key rotated
             opened = protocol::open_document(*se, m_previous[k], m_limits);
-        if (!opened.ok()) return reject(routing_id, peer, "undecryptable", opened.error(), mid);
+        if (!opened.ok()) return reject(routing_id, peer, "undecryptable", opened.error(), mid, true);
         d.rec.content_hash = opened->content_hash;
         d.rec.subject = opened->content.meta.subject;
         d.summary = std::make_shared<storage::DocSummary>(summarize(se->id, false, opened->content, 0));
         d.business_reason = opened->content.meta.business.reason;
+        // Checked here, not first in the group commit: one bad document must not fail the others.
+        Status indexable = storage::Catalog::check_document(*d.summary);
+        if (indexable.ok() && d.summary->acts_on)
+            indexable = storage::Catalog::check_lifecycle({*d.summary->acts_on, se->id, d.summary->business_type, 0,
+                                                           d.business_reason});
+        if (!indexable.ok()) return reject(routing_id, peer, "unindexable", indexable.error(), mid, true);
+        if (const auto& target = d.summary->acts_on) {
+            // Only the sender of a document may revoke, update or replace it.
+            const auto sum = m_store->env().read([&](const storage::ReadTxn& t) { return m_catalog->summary(t, *target); });
+            if (sum && sum->sender != origin)
+                return reject(routing_id, peer, "not_authorized",
+                              std::string(protocol::business_doc_type_name(
+                                  static_cast<protocol::BusinessDocType>(d.summary->business_type))) +
+                                  " of document " + hex_id(*target).substr(0, 16) + ", which " + sum->sender +
+                                  " sent, not " + origin + ": an agency may act only on its own documents",
+                              mid, true);
+        }
     } else {
         auto opened = protocol::open_status(*se, m_identity, &m_shared_keys);
         for (size_t k = 0; !opened.ok() && k < m_previous.size(); ++k) opened = protocol::open_status(*se, m_previous[k]);
-        if (!opened.ok()) return reject(routing_id, peer, "undecryptable", opened.error(), mid);
+        if (!opened.ok()) return reject(routing_id, peer, "undecryptable", opened.error(), mid, true);
         const auto& r = opened->report;
         const auto doc = m_store->env().read([&](const storage::ReadTxn& t) { return m_catalog->summary(t, r.document); });
         const bool about_ours = doc && doc->outgoing &&
@@ -309,10 +363,14 @@ void NodeImpl::on_checked_delivery(const Bytes& routing_id, const std::string& p
         e->staff = r.staff;
         e->description = r.description;
         e->message_id = se->id;
+        if (auto st = storage::Catalog::check_status(*e); !st.ok())
+            return reject(routing_id, peer, "unindexable", st.error(), mid, true);
+        if (auto why = status_misfit(*e); !why.empty()) return reject(routing_id, peer, "status_refused", why, mid, true);
         d.status = std::move(e);
     }
     d.wire = std::move(se->wire);
     d.routing_id = routing_id;
+    d.peer = peer;
     m_batch.documents += 1;
     m_batch.bytes += c.size;
     m_inbound_pending.insert(d.rec.id);

@@ -1,5 +1,6 @@
 #include "node/log.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -17,24 +18,75 @@ public:
     }
 };
 
-void append_value(std::string& line, std::string_view v) {
-    const bool quote = v.empty() || v.find_first_of(" \t\"=") != std::string_view::npos;
-    if (!quote) {
+// Length of the valid UTF-8 sequence starting at v[i] (1-4), or 0 if none starts there.
+size_t utf8_length(std::string_view v, size_t i) {
+    const auto b = [&](size_t k) { return static_cast<unsigned char>(v[k]); };
+    const unsigned char c = b(i);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > v.size()) return 0;
+    for (size_t k = 1; k < n; ++k)
+        if ((b(i + k) & 0xC0) != 0x80) return 0;
+    if (n == 2 && c < 0xC2) return 0;                          // overlong
+    if (n == 3 && c == 0xE0 && b(i + 1) < 0xA0) return 0;      // overlong
+    if (n == 3 && c == 0xED && b(i + 1) >= 0xA0) return 0;     // surrogate
+    if (n == 4 && (c > 0xF4 || (c == 0xF0 && b(i + 1) < 0x90) || (c == 0xF4 && b(i + 1) >= 0x90))) return 0;
+    return n;
+}
+
+// What a terminal or a log shipper could take for something other than text of this value:
+// C0 and C1 controls, DEL, the Unicode line and paragraph separators, bytes that are not UTF-8.
+bool needs_escape(std::string_view v, size_t i, size_t len) {
+    const auto c = static_cast<unsigned char>(v[i]);
+    if (len == 0) return true;
+    if (len == 1) return c < 0x20 || c == 0x7F;
+    if (len == 2) return c == 0xC2 && static_cast<unsigned char>(v[i + 1]) < 0xA0;  // U+0080..U+009F
+    if (len == 3)
+        return c == 0xE2 && static_cast<unsigned char>(v[i + 1]) == 0x80 &&
+               (static_cast<unsigned char>(v[i + 2]) == 0xA8 || static_cast<unsigned char>(v[i + 2]) == 0xA9);
+    return false;
+}
+
+void append_escaped(std::string& line, std::string_view v, size_t i, size_t len) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    const auto c = static_cast<unsigned char>(v[i]);
+    if (len == 1 && c == '\n') return void(line.append("\\n"));
+    if (len == 1 && c == '\r') return void(line.append("\\r"));
+    if (len == 1 && c == '\t') return void(line.append("\\t"));
+    // One \xNN per byte: an escaped value is never mistaken for the raw bytes it replaced.
+    for (size_t k = 0; k < std::max<size_t>(len, 1); ++k) {
+        const auto b = static_cast<unsigned char>(v[i + k]);
+        line.append("\\x").push_back(kHex[b >> 4]);
+        line.push_back(kHex[b & 0xF]);
+    }
+}
+}  // namespace
+
+void append_log_value(std::string& line, std::string_view v) {
+    bool quote = v.empty(), plain = true;
+    for (size_t i = 0; i < v.size();) {
+        const size_t len = utf8_length(v, i);
+        const char c = v[i];
+        if (needs_escape(v, i, len)) plain = false;
+        if (c == ' ' || c == '"' || c == '=' || c == '\\') quote = true;
+        i += std::max<size_t>(len, 1);
+    }
+    if (plain && !quote) {
         line.append(v);
         return;
     }
     line.push_back('"');
-    for (char c : v) {
-        if (c == '"' || c == '\\') line.push_back('\\');
-        if (c == '\n') {
-            line.append("\\n");
-            continue;
+    for (size_t i = 0; i < v.size();) {
+        const size_t len = utf8_length(v, i);
+        if (needs_escape(v, i, len)) {
+            append_escaped(line, v, i, len);
+        } else {
+            if (v[i] == '"' || v[i] == '\\') line.push_back('\\');
+            line.append(v.substr(i, len));
         }
-        line.push_back(c);
+        i += std::max<size_t>(len, 1);
     }
     line.push_back('"');
 }
-}  // namespace
 
 std::unique_ptr<Clock> make_system_clock() { return std::make_unique<SystemClock>(); }
 
@@ -57,7 +109,7 @@ std::string utc_time(uint64_t ms) {
     return ts;
 }
 
-void Logger::log(LogLevel level, std::string_view event, Fields fields) const {
+void Logger::write(LogLevel level, std::string_view event, const Field* begin, const Field* end) const {
     if (!enabled(level)) return;
     static constexpr const char* kNames[] = {"DEBUG", "INFO", "WARN", "ERROR"};
     const auto now = std::chrono::system_clock::now();
@@ -72,10 +124,10 @@ void Logger::log(LogLevel level, std::string_view event, Fields fields) const {
     line.reserve(160);
     line.append(ts).append(" ").append(kNames[static_cast<int>(level)]).append(" agency=");
     line.append(m_agency).append(" event=").append(event);
-    for (const auto& [k, v] : fields) {
+    for (const Field* f = begin; f != end; ++f) {
         line.push_back(' ');
-        line.append(k).push_back('=');
-        append_value(line, v);
+        line.append(f->first).push_back('=');
+        append_log_value(line, f->second);
     }
     line.push_back('\n');
     std::fwrite(line.data(), 1, line.size(), stderr);

@@ -1,5 +1,9 @@
 // One line per event: "<UTC time> <LEVEL> agency=<us> event=<name> key=value ...".
-// Values containing spaces are quoted. Errors say what to do next.
+// A value is written bare when it is plain text without space, quote, '=' or backslash;
+// otherwise quoted, with '"' and '\' escaped. Whatever a peer or a file name may carry that
+// could forge a line or drive a terminal is escaped in every value: \n \r \t, and \xNN for
+// each byte of another C0 or C1 control, DEL, U+2028/U+2029, or a byte that is not UTF-8.
+// Errors say what to do next.
 #pragma once
 
 #include <cstdint>
@@ -8,21 +12,28 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace lienthong::node {
 
 enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3 };
 
 bool parse_log_level(std::string_view text, LogLevel& out);
+// Appends `v` to a log line as described at the top of this file.
+void append_log_value(std::string& line, std::string_view v);
 // A unix time in milliseconds as UTC, e.g. "2026-11-27T14:38:01Z", for log lines and messages.
 std::string utc_time(uint64_t ms);
 
 class Logger {
 public:
-    using Fields = std::initializer_list<std::pair<std::string_view, std::string_view>>;
+    using Field = std::pair<std::string_view, std::string_view>;
+    using Fields = std::initializer_list<Field>;
 
     Logger(std::string agency, LogLevel level) : m_agency(std::move(agency)), m_level(level) {}
-    void log(LogLevel level, std::string_view event, Fields fields) const;
+    void log(LogLevel level, std::string_view event, Fields fields) const { write(level, event, fields.begin(), fields.end()); }
+    void log(LogLevel level, std::string_view event, const std::vector<Field>& fields) const {
+        write(level, event, fields.data(), fields.data() + fields.size());
+    }
     void debug(std::string_view event, Fields f) const { log(LogLevel::debug, event, f); }
     void info(std::string_view event, Fields f) const { log(LogLevel::info, event, f); }
     void warn(std::string_view event, Fields f) const { log(LogLevel::warn, event, f); }
@@ -30,6 +41,7 @@ public:
     bool enabled(LogLevel level) const { return level >= m_level; }
 
 private:
+    void write(LogLevel level, std::string_view event, const Field* begin, const Field* end) const;
     std::string m_agency;
     LogLevel m_level;
 };

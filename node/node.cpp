@@ -47,15 +47,22 @@ void NodeImpl::set_previous_keys(std::vector<protocol::SecretIdentity> previous)
 
 // Verifies `se` as signed by `agency`: with the key its link uses, else with the key of any
 // directory record of that agency that is not revoked (a key rotated since, or one the
-// directory has already replaced while our link still uses the old one).
+// directory has already replaced while our link still uses the old one). The key of an
+// expired record still counts, for kExpiredKeyGraceMs after it expired, for an envelope it
+// made while valid (one that waited in queues and relays): never for one made later.
 bool NodeImpl::verify_from(const protocol::SignedEnvelope& se, const std::string& agency,
                            const protocol::SignPublicKey& link_key) {
+    constexpr uint64_t kExpiredKeyGraceMs = 7ull * 86400000;
     if (protocol::verify_envelope(se, link_key)) return true;
-    const auto view = dir_view(m_clock->now_ms());
+    const uint64_t now = m_clock->now_ms();
+    const auto view = dir_view(now);
     for (const auto& [id, rec] : m_dir.nodes) {
         if (rec.agency != agency || rec.sign_key == link_key) continue;
         const auto v = protocol::verify_node_record(rec, view);
-        if (!v.ok() && v.error().failure != protocol::TrustFailure::expired) continue;
+        if (!v.ok()) {
+            if (v.error().failure != protocol::TrustFailure::expired) continue;
+            if (se.env.created_ms >= rec.valid_until_ms || now >= rec.valid_until_ms + kExpiredKeyGraceMs) continue;
+        }
         if (protocol::verify_envelope(se, rec.sign_key)) return true;
     }
     return false;
@@ -164,6 +171,9 @@ Status NodeImpl::start() {
         ::unlink(sock_path.c_str());  // a stale socket from a killed node
         m_api = std::make_unique<zmq::socket_t>(m_ctx, zmq::socket_type::router);
         m_api->set(zmq::sockopt::linger, 0);
+        // A request larger than this is dropped by the transport, never read into memory: a
+        // document of the largest envelope, with room for its encoding (node/API.md).
+        m_api->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(api_request_limit(m_config.limits)));
         m_api->bind(m_config.api_endpoint());
         ::chmod(sock_path.c_str(), 0600);
     } catch (const zmq::error_t& e) {
@@ -300,13 +310,55 @@ void NodeImpl::commit_batch() {
 void NodeImpl::submit_committing() {
     auto b = m_committing;
     m_committer->submit([this, b](storage::WriteTxn& t) -> Status {
-        for (auto& w : b->writes) LT_TRY(w(t));
+        b->failed_write.reset();
+        b->failed_inbound.reset();
+        for (size_t i = 0; i < b->writes.size(); ++i) {
+            if (b->dropped_writes.count(i)) continue;
+            if (auto st = b->writes[i](t); !st.ok()) {
+                b->failed_write = i;
+                return st;
+            }
+        }
         return commit_inbound(t, *b);
     });
 }
 
+bool NodeImpl::isolate_failure(Batch& b, const std::string& error) {
+    // A failure that is not one item's (a disk error, say) fails every item in turn: after a
+    // few, give up on the batch as a whole.
+    constexpr size_t kMaxIsolated = 8;
+    if (b.isolated >= kMaxIsolated) return false;
+    if (b.failed_write) {
+        const auto own = b.owned.find(*b.failed_write);
+        if (own == b.owned.end()) return false;  // the node's own bookkeeping: the batch fails
+        b.dropped_writes.insert(own->first);
+        b.dropped_after.insert(own->second);
+        ++b.isolated;
+        m_log.warn("commit_item_failed", {{"error", error}, {"note", "this request alone is refused; the rest of the group commit is committed"}});
+        b.after[own->second](false, error);
+        return true;
+    }
+    if (b.failed_inbound) {
+        const size_t k = *b.failed_inbound;
+        b.dropped_inbound.insert(k);
+        ++b.isolated;
+        const auto& d = b.inbound[k];
+        m_inbound_pending.erase(d.rec.id);
+        if (m_links.count(d.peer))
+            reject(d.routing_id, d.peer, "unstorable", "cannot store the document: " + error, Bytes(d.rec.id.begin(), d.rec.id.end()),
+                   true);
+        return true;
+    }
+    return false;
+}
+
 void NodeImpl::on_commit_done(Committer::Done done) {
     auto b = std::move(m_committing);
+    if (!done.status.ok() && !done.map_full && isolate_failure(*b, done.status.error())) {
+        m_committing = b;
+        submit_committing();
+        return;
+    }
     if (done.map_full) {
         // Grow here, where no transaction is open, then commit the same batch again.
         if (auto st = m_store->env().grow_map(); !st.ok()) {
@@ -341,11 +393,15 @@ void NodeImpl::finish_batch(Batch& batch, const Status& status) {
     else if (!batch.writes.empty() || !batch.inbound.empty())
         ++m_counters.commits;
     for (const auto& d : batch.inbound) m_inbound_pending.erase(d.rec.id);
-    for (auto& a : batch.after) a(ok, error);
+    for (size_t j = 0; j < batch.after.size(); ++j)
+        if (!batch.dropped_after.count(j)) batch.after[j](ok, error);
     if (!ok) return;  // nothing durable: no receipts; senders retransmit
-    for (const auto& d : batch.inbound) {
+    for (size_t k = 0; k < batch.inbound.size(); ++k) {
+        const auto& d = batch.inbound[k];
+        if (batch.dropped_inbound.count(k)) continue;
         if (d.fresh) {
             ++m_counters.received;
+            drop_transfer(d.rec.id, "the whole envelope arrived");
             if (!m_config.drop_dir.empty()) m_drop.to_export.push_back(d.rec.id);
             m_log.info("received", {{"peer", d.rec.sender}, {"msg", hex_id(d.rec.id)}, {"bytes", std::to_string(d.rec.size)},
                                     {"receipt", protocol::short_id(d.rec.receipt_id)}});
@@ -363,8 +419,10 @@ Status NodeImpl::commit_inbound(storage::WriteTxn& t, Batch& batch) {
     std::map<std::string, std::vector<InboundDoc*>> fresh_by_sender;
     std::map<Hash32, InboundDoc*, HashLess> first_of;
     std::vector<InboundDoc*> repeats;
-    for (auto& d : batch.inbound) {
+    for (size_t k = 0; k < batch.inbound.size(); ++k) {
+        auto& d = batch.inbound[k];
         d.fresh = false;
+        if (batch.dropped_inbound.count(k)) continue;
         if (first_of.count(d.rec.id)) {
             repeats.push_back(&d);
             continue;
@@ -389,9 +447,13 @@ Status NodeImpl::commit_inbound(storage::WriteTxn& t, Batch& batch) {
             for (size_t i = start; i < end; ++i) {
                 docs[i]->rec.receipt_id = se.id;
                 docs[i]->rec.received_ms = now;
-                LT_TRY(m_store->add_inbox(t, docs[i]->rec, docs[i]->wire));
-                LT_TRY(index_inbound(t, *docs[i]));
-                LT_TRY(drop_mark_received(t, docs[i]->rec.id));
+                Status st = m_store->add_inbox(t, docs[i]->rec, docs[i]->wire);
+                if (st.ok()) st = index_inbound(t, *docs[i]);
+                if (st.ok()) st = drop_mark_received(t, docs[i]->rec.id);
+                if (!st.ok()) {
+                    batch.failed_inbound = static_cast<size_t>(docs[i] - batch.inbound.data());
+                    return st;
+                }
             }
             batch.receipt_wires[se.id] = std::move(se.wire);
         }
@@ -427,7 +489,8 @@ Status NodeImpl::index_inbound(storage::WriteTxn& t, const InboundDoc& d) {
 }
 
 void NodeImpl::send_acks(Batch& batch) {
-    for (const auto& d : batch.inbound) batch.acks.emplace(d.routing_id, d.rec.receipt_id);
+    for (size_t k = 0; k < batch.inbound.size(); ++k)
+        if (!batch.dropped_inbound.count(k)) batch.acks.emplace(batch.inbound[k].routing_id, batch.inbound[k].rec.receipt_id);
     for (const auto& [rid, receipt_id] : batch.acks) {
         auto w = batch.receipt_wires.find(receipt_id);
         if (w == batch.receipt_wires.end()) continue;
@@ -452,6 +515,7 @@ void NodeImpl::on_timers() {
     drop_on_timers(now);
     dir_timers(now);
     transfer_timers(now);
+    custody_timers(now);
     if (m_reopen_router) reopen_router();
 }
 

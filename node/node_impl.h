@@ -56,6 +56,14 @@ struct DirSync {
 
 // A reconciliation of what this node sent a peer against what the peer received, run when the
 // link comes up with documents pending (delivery_sync.cpp); the outbox waits until it settles.
+// The set this node answers a peer's delivery reconciliation from (delivery_sync.cpp), kept for
+// the rounds of one reconciliation.
+struct SyncAnswerSet {
+    uint64_t since_ms = 0;
+    uint64_t built_ms = 0;
+    std::shared_ptr<const protocol::VectorReconcileStorage> set;  // null: none, or too many to answer
+};
+
 struct DeliverySync {
     DeliverySync(std::shared_ptr<const protocol::VectorReconcileStorage> s, const protocol::ReconcileOptions& options,
                  uint64_t since, uint64_t now_ms)
@@ -86,6 +94,7 @@ struct Transfer {
     std::map<uint32_t, uint64_t> requested;
     Bytes rid;  // the sender's connection, from its latest offer or chunk; empty after a restart
     uint64_t bytes_received = 0;  // in this run, for the rate
+    uint64_t last_activity_ms = 0;  // the latest offer or chunk (or the start of this run): expiry
     bool assembling = false;
     bool deliver_here = false;                     // offered to us as its recipient
     std::map<std::string, RelayTarget> relay_to;   // offered to us as a relay, by recipient
@@ -110,6 +119,7 @@ struct RelayInFlight {
 struct ReceiptOutcome {
     std::vector<Hash32> delivered, known, unknown, mismatched;
     std::vector<Hash32> relayed;         // transits of ours it completed
+    std::vector<std::pair<std::string, uint64_t>> released;  // their (previous hop, bytes): custody freed
     std::set<std::string> forward_to;    // previous hops it must go back to
 };
 
@@ -154,6 +164,9 @@ struct PeerLink {
     std::unique_ptr<DirSync> dir_sync;
     std::unique_ptr<DeliverySync> sync;  // while set, the outbox waits
     uint64_t chunk_bytes_sent = 0;
+    // Envelopes offered on this link by their manifest (transfer.cpp), with how often each
+    // chunk was served since the offer: ChunkWant gets only these, each chunk a few times.
+    std::map<Hash32, std::vector<uint8_t>, HashLess> offered;
     uint64_t delivered = 0;
     uint64_t retries = 0;
 };
@@ -173,6 +186,7 @@ struct InboundDoc {
     storage::InboxRecord rec;  // receipt_id and received_ms are set at commit
     Bytes wire;
     Bytes routing_id;
+    std::string peer;  // the link it came on (the sender, or a relay carrying it)
     bool fresh = false;
     std::shared_ptr<storage::DocSummary> summary;
     std::string business_reason;
@@ -217,11 +231,38 @@ struct PreparedSend {
     std::string reason;  // of a revoke/update/replace, for the lifecycle record
 };
 
+// A sealed message to store as sent, with what the catalog learns from it (`index`).
+struct QueuedSend {
+    std::shared_ptr<storage::SentRecord> rec;
+    Bytes wire;
+    ExtraWrite index;
+};
+// The answer for messages queued together: the error (empty when all were stored) and their
+// ids in order.
+using SendsDone = std::function<void(const std::string& error, const nlohmann::json& ids)>;
+
 // Work gathered in one loop turn: storage changes, then what to do once they are durable.
 // Inbound documents get one receipt per sender per commit (see protocol/receipt.h).
+// Every item is checked before it joins a batch. One that still fails inside the transaction is
+// taken out and the rest committed again (NodeImpl::isolate_failure), when it is an inbound
+// document or a write added with add() (a request of one client); a failure of any other write
+// (the node's own bookkeeping) fails the batch.
 struct Batch {
-    std::vector<std::function<Status(storage::WriteTxn&)>> writes;
-    std::vector<std::function<void(bool ok, const std::string& error)>> after;
+    using Write = std::function<Status(storage::WriteTxn&)>;
+    using After = std::function<void(bool ok, const std::string& error)>;
+    std::vector<Write> writes;
+    std::vector<After> after;
+    std::map<size_t, size_t> owned;  // index of a write added with add() → index of its after
+    std::set<size_t> dropped_writes, dropped_after, dropped_inbound;  // taken out after failing
+    // Set by the commit job on the committer thread, read once it has finished: what failed.
+    std::optional<size_t> failed_write, failed_inbound;
+    size_t isolated = 0;  // items taken out so far
+    // A write that belongs to one request, with what to do once it is durable (or has failed).
+    void add(Write w, After a) {
+        owned[writes.size()] = after.size();
+        writes.push_back(std::move(w));
+        after.push_back(std::move(a));
+    }
     std::vector<InboundDoc> inbound;
     // Receipts to send once durable: (routing id, receipt id), and the receipts' bytes.
     std::set<std::pair<Bytes, Hash32>> acks;
@@ -261,6 +302,8 @@ struct Counters {
     std::map<std::string, uint64_t> rejected;  // by reason kind
 };
 
+class DirFd;  // dropbox.cpp
+
 // Drop folders (dropbox.cpp) for a DMS that cannot call the API: edXML files placed in
 // <drop_dir>/outgoing/ are submitted and moved to sent/ (or failed/ with <name>.error); every
 // received document and status report is written to incoming/<message id>.edxml.
@@ -286,6 +329,7 @@ struct DropFolders {
     uint64_t next_scan_ms = 0;
     std::map<std::string, Seen> seen;  // outgoing/ as the last scan saw it
     std::set<std::string> inflight;    // files submitted and not yet answered
+    std::set<std::string> given_up;    // could not be moved out of outgoing/ (said once): left alone
     std::deque<Hash32> to_export;      // received, committed, file not yet written
     std::vector<Hash32> export_retry;  // export failed: tried again at the next scan
     // Fault injection for tests: the environment variable LIENTHONG_DROP_CRASH_AT names a
@@ -311,6 +355,9 @@ private:
     void submit_committing();  // hands m_committing to the committer thread
     void on_commit_done(Committer::Done done);
     void finish_batch(Batch& batch, const Status& status);
+    // Takes the item whose failure failed the commit of `batch` out of it (failing only that
+    // item), when it can be told apart; true if the rest should be committed again.
+    bool isolate_failure(Batch& batch, const std::string& error);
     Status commit_inbound(storage::WriteTxn& t, Batch& batch);
     void send_acks(Batch& batch);
     void drain_commits();
@@ -320,10 +367,13 @@ private:
     Status add_link(const storage::PeerRecord& rec);
     void remove_link(const std::string& agency);
     void pump(PeerLink& link);
+    // An outbox entry of `urgency` was committed for `agency`: the link's pump reads it next.
+    void wake_outbox(const std::string& agency, uint64_t urgency);
     void pump_all();
     void on_dealer_readable(PeerLink& link);
     void on_monitor_event(PeerLink& link);
     void on_ack(PeerLink& link, Bytes envelope);
+    void on_reject(PeerLink& link, const protocol::RejectFrame& f);
     void on_peer_timers(PeerLink& link, uint64_t now);
     // An empty routing_id sends on a DEALER; otherwise it addresses one ROUTER peer.
     bool send_frame(zmq::socket_t& sock, const protocol::Frame& f, ByteView routing_id = {});
@@ -333,8 +383,17 @@ private:
     CheckedDelivery check_delivery(const std::string& peer, const protocol::SignPublicKey& link_key,
                                    ByteView envelope) const;  // thread-safe
     void on_checked_delivery(const Bytes& routing_id, const std::string& peer, CheckedDelivery c);
+    // Why the status event `e`, placed in its document's timeline by its signed time, cannot be
+    // taken (protocol::apply_received), or "" when it can.
+    std::string status_misfit(const storage::StatusEvent& e);
+    // Refuses what a peer sent, telling it why (permanent: sending it again cannot succeed).
     void reject(const Bytes& routing_id, const std::string& peer, const std::string& kind,
-                const std::string& reason, const Bytes& message_id);
+                const std::string& reason, const Bytes& message_id, bool permanent = false);
+    // A refusal of what a peer sent: counted under `kind` and logged as
+    // "<event> peer= [msg=] kind= [extra...] error= [held_back=]", at most once per 10 s per
+    // (event, peer, kind): a peer can repeat a refused frame at will.
+    void log_refusal(std::string_view event, const std::string& peer, const std::string& kind, const std::string& msg,
+                     const std::string& error, std::initializer_list<Logger::Field> extra = {});
     void on_zap_request();
     void on_router_monitor_event();
     // api (api_server.cpp)
@@ -355,10 +414,13 @@ private:
     Result<protocol::DocumentContent> content_from_request(nlohmann::json& req);  // moves large fields out
     Result<PreparedSend> prepare_document(protocol::DocumentContent c);  // checks and seals; queues nothing
     void queue_prepared(PreparedSend p, Reply reply, ExtraWrite extra = {});
+    QueuedSend to_queued(PreparedSend p, ExtraWrite extra = {});
     void submit_document(protocol::DocumentContent c, Reply reply, ExtraWrite extra = {});
     void submit_status(StatusRequest sr, Reply reply, ExtraWrite extra = {});
     void import_edxml(ByteView xml, const std::vector<std::string>& only_to, Reply reply, ExtraWrite extra = {});
-    void queue_sent(std::shared_ptr<storage::SentRecord> rec, Bytes wire, ExtraWrite index, Reply reply);
+    // Commits `items` as one request of the batch: all are stored, or none (batch.h: a failure
+    // in the transaction fails these alone).
+    void queue_sends(std::vector<QueuedSend> items, SendsDone done);
     protocol::ProcessingState processing_state(const storage::ReadTxn& t, const Hash32& doc,
                                                const std::string& recipient);
     Result<StoredMessage> open_stored(const Hash32& id);
@@ -374,6 +436,8 @@ private:
     Transfer& open_transfer(const Bytes& rid, const std::string& peer, protocol::OfferFrame f);
     void continue_transfer(Transfer& tr);
     void finish_transfer(const Hash32& id);
+    // Forgets the transfer of `id` and deletes its chunks (in the next commit), if there is one.
+    void drop_transfer(const Hash32& id, std::string_view why);
     void on_chunk(const Bytes& rid, const std::string& peer, protocol::ChunkFrame f);
     void request_chunks(Transfer& tr);
     void load_transfers();
@@ -392,9 +456,14 @@ private:
     void carry(const Bytes& rid, const std::string& peer, std::shared_ptr<const protocol::SignedEnvelope> se,
                const std::string& to, const RelayTarget& target);
     std::string relay_route_refusal(const std::string& peer, const std::string& to, uint64_t hops_left);
+    // Custody held for previous hops (m_custody): a transit ended frees its share; the periodic
+    // check drops what outlived relay.custody_expiry_ms and counts everything again.
+    void release_custody(const std::string& hop, uint64_t bytes);
+    void custody_timers(uint64_t now);
     void on_custody(PeerLink& link, const protocol::CustodyFrame& f);
     void on_forwarded_receipt(const Bytes& rid, const std::string& peer, Bytes envelope);
     std::optional<protocol::SignPublicKey> sender_key(const std::string& agency) const;
+    void log_receipt_misses(const std::string& peer, const Hash32& receipt_id, const ReceiptOutcome& outcome);
     std::shared_ptr<ReceiptOutcome> queue_receipt(const std::string& recipient, protocol::SignedEnvelope se,
                                                   protocol::Receipt r);
     Status apply_receipt(storage::WriteTxn& t, const std::string& recipient, const protocol::Receipt& r,
@@ -433,7 +502,7 @@ private:
     void drop_on_timers(uint64_t now);
     bool drop_busy() const { return !m_drop.to_export.empty(); }
     void drop_scan();
-    void drop_pick_up(const std::string& name);
+    void drop_pick_up(const DirFd& outgoing, const std::string& name);
     void drop_move_sent(const std::string& name, const Hash32& key, const std::string& msg, bool recovered);
     void drop_fail(const std::string& name, const Hash32& key, const std::string& reason);
     // In the commit transaction of a received message (committer thread).
@@ -473,6 +542,9 @@ private:
     // node would send are dropped, as if lost on the wire.
     uint64_t m_drop_acks = 0;
     std::set<std::string> m_transit_unlinked;
+    std::map<std::string, storage::CustodyUsage> m_custody;
+    std::map<std::string, SyncAnswerSet> m_sync_answers;  // by peer  // by previous hop: what we carry for it
+    uint64_t m_next_custody_check_ms = 0;
     std::map<Hash32, Transfer, HashLess> m_transfers;  // transit recipients with no link: reached by route only
     // Documents received but not yet committed (gathered or in the committer): a re-sent
     // copy is dropped unread; the first copy's receipt answers it.
@@ -483,6 +555,7 @@ private:
     DirectoryState m_dir;
     LogThrottle m_refused_connections{60000};  // per CURVE key
     LogThrottle m_refused_records{600000};     // per refusal, records arriving by gossip
+    LogThrottle m_refusals{10000};             // per (event, peer, kind): log_refusal
     bool m_reopen_router = false;  // set when a revocation must cut incoming links
     uint64_t m_started_ms = 0;
     uint64_t m_monitor_seq = 0;

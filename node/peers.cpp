@@ -94,6 +94,15 @@ uint64_t PeerLink::retransmit_after_ms() const {
     return backoff_ms + static_cast<uint64_t>(2000.0 * static_cast<double>(inflight_bytes) / rate);
 }
 
+void NodeImpl::wake_outbox(const std::string& agency, uint64_t urgency) {
+    auto it = m_links.find(agency);
+    if (it == m_links.end()) return;
+    it->second.has_more = true;
+    // Outbox keys sort by (3 - urgency, seq): a new entry of urgency 0 has the highest key of
+    // the peer's outbox, but a more urgent one may sort before the cursor, which would skip it.
+    if (urgency > 0) it->second.cursor.clear();
+}
+
 void NodeImpl::pump_all() {
     for (auto& [agency, link] : m_links) {
         pump(link);
@@ -141,12 +150,14 @@ void NodeImpl::pump(PeerLink& link) {
     for (auto& it : items) {
         const size_t size = it.out.size;
         // A large envelope is offered by its manifest; the receiver pulls the chunks (transfer.cpp).
+        const size_t chunks = it.out.offer ? it.out.offer->hashes.size() : 0;
         const protocol::Frame frame = it.out.offer ? protocol::Frame(std::move(*it.out.offer))
                                                    : protocol::Frame(protocol::DeliverFrame{std::move(it.out.envelope)});
         if (!send_frame(*link.dealer, frame)) {
             link.has_more = true;
             return;  // socket full or link went down; resume from the cursor later
         }
+        if (chunks > 0) link.offered[it.id].assign(chunks, 0);
         if (link.inflight.empty()) link.last_progress_ms = now;
         link.inflight.emplace(it.id, InFlight{it.key, size, now});
         link.inflight_bytes += size;
@@ -186,6 +197,7 @@ void NodeImpl::on_monitor_event(PeerLink& link) {
             link.next_ping_ms = now + m_config.heartbeat_ms;
             link.next_gossip_ms = now;
             link.relay_inflight.clear();
+            link.offered.clear();
             link.next_forward_ms = now;
             m_log.info("peer_connected", {{"peer", agency}, {"endpoint", link.record.endpoint}});
             start_delivery_sync(link, now);
@@ -243,8 +255,7 @@ void NodeImpl::on_dealer_readable(PeerLink& link) {
                                      : protocol::decode_frame(ByteView(msg.data<uint8_t>(), msg.size()),
                                                               m_config.limits.max_envelope_bytes);
         if (!frame.ok()) {
-            ++m_counters.rejected["malformed_frame"];
-            m_log.warn("frame_rejected", {{"peer", agency}, {"error", frame.error()}});
+            log_refusal("frame_rejected", agency, "malformed_frame", "", frame.error());
             continue;
         }
         std::visit(
@@ -253,17 +264,7 @@ void NodeImpl::on_dealer_readable(PeerLink& link) {
                 if constexpr (std::is_same_v<T, protocol::AckFrame>) {
                     on_ack(l, std::move(f.envelope));
                 } else if constexpr (std::is_same_v<T, protocol::RejectFrame>) {
-                    l.last_error = "peer refused a document: " + f.reason;
-                    m_log.warn("document_refused_by_peer",
-                               {{"peer", agency}, {"msg", protocol::to_hex(f.message_id)}, {"reason", f.reason}});
-                    if (f.message_id.size() == 32) {
-                        Hash32 id{};
-                        std::copy(f.message_id.begin(), f.message_id.end(), id.begin());
-                        const std::string err = l.last_error;
-                        m_batch.writes.push_back([this, id, agency, err](storage::WriteTxn& t) {
-                            return m_store->note_attempt(t, id, agency, err);
-                        });
-                    }
+                    on_reject(l, f);
                 } else if constexpr (std::is_same_v<T, protocol::SyncFrame>) {
                     on_sync_answer(l, f);
                 } else if constexpr (std::is_same_v<T, protocol::ChunkWantFrame>) {
@@ -276,20 +277,74 @@ void NodeImpl::on_dealer_readable(PeerLink& link) {
                                      std::is_same_v<T, protocol::DirRecordsFrame>) {
                     dir_on_dealer_frame(l, protocol::Frame(std::move(f)));
                 } else {
-                    ++m_counters.rejected["unexpected_frame"];
-                    m_log.warn("frame_rejected", {{"peer", agency}, {"error", "unexpected frame type on outgoing link"}});
+                    log_refusal("frame_rejected", agency, "unexpected_frame", "", "unexpected frame type on outgoing link");
                 }
             },
             std::move(frame).value());
     }
 }
 
+// The peer refused something we sent it. A permanent refusal ends the delivery (to the peer,
+// or to each recipient we handed the envelope to it for, as a relay): refused, with the reason,
+// out of the outbox. Any other is noted on the delivery; the retransmission timer tries again.
+void NodeImpl::on_reject(PeerLink& link, const protocol::RejectFrame& f) {
+    const std::string agency = link.record.identity.agency;
+    link.last_error = "peer refused a document: " + f.reason;
+    uint64_t held = 0;
+    if (m_refusals.allow("refused_by_peer/" + agency, m_clock->now_ms(), held))
+        m_log.warn("document_refused_by_peer", {{"peer", agency}, {"msg", protocol::to_hex(f.message_id)},
+                                                {"permanent", f.permanent ? "true" : "false"}, {"reason", f.reason},
+                                                {"held_back", std::to_string(held)}});
+    if (f.message_id.size() != 32) return;
+    Hash32 id{};
+    std::copy(f.message_id.begin(), f.message_id.end(), id.begin());
+    const std::string err = link.last_error;
+    if (!f.permanent) {
+        m_batch.writes.push_back([this, id, agency, err](storage::WriteTxn& t) {
+            return m_store->note_attempt(t, id, agency, err);
+        });
+        return;
+    }
+    std::vector<std::string> recipients{agency};
+    for (auto it = link.relay_inflight.lower_bound({id, std::string()}); it != link.relay_inflight.end() && it->first.first == id; ++it)
+        if (it->first.second != agency) recipients.push_back(it->first.second);
+    auto refused = std::make_shared<std::vector<std::string>>();
+    m_batch.writes.push_back([this, id, agency, recipients, err, refused](storage::WriteTxn& t) -> Status {
+        refused->clear();
+        LT_TRY(m_store->remove_forward(t, agency, id));  // a receipt we passed back, refused for good
+        for (const auto& r : recipients) {
+            LT_ASSIGN(const bool done, m_store->refuse_delivery(t, id, r, err));
+            if (done) refused->push_back(r);
+        }
+        return ok_status();
+    });
+    m_batch.after.push_back([this, id, agency, refused, reason = f.reason](bool ok, const std::string&) {
+        if (!ok) return;
+        auto it = m_links.find(agency);
+        if (it == m_links.end()) return;
+        auto& l = it->second;
+        if (auto flight = l.inflight.find(id); flight != l.inflight.end()) {
+            l.inflight_bytes -= flight->second.bytes;
+            l.inflight.erase(flight);
+        }
+        l.offered.erase(id);
+        const auto transits = m_store->env().read([&](const storage::ReadTxn& t) { return m_store->transits(t, id); });
+        const auto size = m_store->env().read([&](const storage::ReadTxn& t) { return m_store->document_size(t, id); });
+        for (const auto& r : *refused) {
+            for (const auto& tr : transits)
+                if (tr.to == r) release_custody(tr.from_hop, size.value_or(0));
+            l.relay_inflight.erase({id, r});
+            m_log.warn("delivery_refused", {{"peer", agency}, {"to", r}, {"msg", hex_id(id)}, {"reason", reason},
+                                            {"note", "refused for good: not sent again; see 'lienthong-admin show'"}});
+        }
+    });
+}
+
 void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
     const std::string agency = link.record.identity.agency;
     auto se = protocol::decode_envelope(envelope, m_limits);
     const auto refuse = [&](const std::string& kind, const std::string& why) {
-        ++m_counters.rejected[kind];
-        m_log.warn("receipt_rejected", {{"peer", agency}, {"error", why}});
+        log_refusal("receipt_rejected", agency, kind, "", why);
     };
     if (!se.ok()) return refuse("malformed_receipt", se.error());
     if (se->env.kind != protocol::Kind::receipt) return refuse("malformed_receipt", "ack does not carry a receipt");
@@ -335,6 +390,7 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
             for (const auto* ids : {&outcome->delivered, &outcome->known, &outcome->relayed})
                 for (const auto& id : *ids) {
                     l.relay_inflight.erase({id, agency});  // it was handed to us as a relay for itself
+                    l.offered.erase(id);
                     std::optional<InFlight> was;
                     if (auto f = named_flights.find(id); f != named_flights.end()) {
                         was = f->second;
@@ -367,20 +423,14 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
             l.delivered += outcome->delivered.size();
         }
         m_counters.receipts += outcome->delivered.size();
+        for (const auto& [hop, bytes] : outcome->released) release_custody(hop, bytes);
         for (const auto& id : outcome->delivered)
             m_log.info("delivered", {{"peer", agency}, {"msg", hex_id(id)}, {"receipt", protocol::short_id(receipt_id)}});
         for (const auto& id : outcome->relayed)
             m_log.info("relay_delivered", {{"peer", agency}, {"msg", hex_id(id)}, {"receipt", protocol::short_id(receipt_id)}});
         for (const auto& hop : outcome->forward_to)
             if (auto h = m_links.find(hop); h != m_links.end()) h->second.next_forward_ms = 0;
-        for (const auto& id : outcome->unknown) {
-            ++m_counters.rejected["bad_receipt"];
-            m_log.warn("receipt_rejected", {{"peer", agency}, {"msg", hex_id(id)}, {"error", "receipt lists a document this node did not send"}});
-        }
-        for (const auto& id : outcome->mismatched) {
-            ++m_counters.rejected["bad_receipt"];
-            m_log.warn("receipt_rejected", {{"peer", agency}, {"msg", hex_id(id)}, {"error", "receipt signs a different document hash"}});
-        }
+        log_receipt_misses(agency, receipt_id, *outcome);
     });
 }
 
@@ -406,6 +456,7 @@ void NodeImpl::on_peer_timers(PeerLink& link, uint64_t now) {
                                   {"in_flight", std::to_string(link.inflight.size())},
                                   {"waited_ms", std::to_string(now - link.last_progress_ms)}});
         ++link.retries;
+        for (const auto& [id, flight] : link.inflight) link.offered.erase(id);  // offered again, served again
         link.inflight.clear();
         link.inflight_bytes = 0;
         link.cursor.clear();

@@ -90,6 +90,7 @@ void NodeImpl::pump_relays(PeerLink& via) {
     for (auto& it : items) {
         if (!send_frame(*via.dealer, it.frame)) break;
         via.relay_inflight[{it.id, it.to}] = RelayInFlight{now, it.offered};
+        if (it.offered) via.offered[it.id].assign(std::get<protocol::RelayOfferFrame>(it.frame).offer.hashes.size(), 0);
         m_log.debug("relay_sent", {{"peer", via_agency}, {"to", it.to}, {"msg", hex_id(it.id)}});
     }
 }
@@ -122,7 +123,7 @@ void NodeImpl::on_relay(const Bytes& rid, const std::string& peer, protocol::Rel
     if (f.to == m_config.agency) {
         const Bytes mid(se->id.begin(), se->id.end());
         if (se->env.kind != protocol::Kind::document && se->env.kind != protocol::Kind::status)
-            return reject(rid, peer, "wrong_kind", "only documents and status reports are relayed", mid);
+            return reject(rid, peer, "wrong_kind", "only documents and status reports are relayed", mid, true);
         return on_deliver(rid, peer, std::move(f.envelope));
     }
     f.envelope = {};
@@ -147,9 +148,9 @@ void NodeImpl::carry(const Bytes& rid, const std::string& peer, std::shared_ptr<
                      const std::string& to, const RelayTarget& target) {
     const Bytes mid(se->id.begin(), se->id.end());
     if (se->env.kind != protocol::Kind::document && se->env.kind != protocol::Kind::status)
-        return reject(rid, peer, "wrong_kind", "only documents and status reports are relayed", mid);
+        return reject(rid, peer, "wrong_kind", "only documents and status reports are relayed", mid, true);
     if (std::find(se->env.to.begin(), se->env.to.end(), to) == se->env.to.end())
-        return reject(rid, peer, "not_addressed", "relay asked to carry the envelope to '" + to + "', which it is not addressed to", mid);
+        return reject(rid, peer, "not_addressed", "relay asked to carry the envelope to '" + to + "', which it is not addressed to", mid, true);
     bool held = false, ours = false;
     m_store->env().read([&](const storage::ReadTxn& t) {
         held = m_store->transit(t, se->id, to).has_value();
@@ -166,6 +167,15 @@ void NodeImpl::carry(const Bytes& rid, const std::string& peer, std::shared_ptr<
         return;
     }
     if (auto why = relay_route_refusal(peer, to, target.hops_left); !why.empty()) return reject(rid, peer, "no_route", why, mid);
+    const auto& usage = m_custody[peer];
+    if (usage.count >= m_config.relay.custody_per_peer ||
+        usage.bytes + se->wire.size() > m_config.relay.custody_bytes_per_peer)
+        return reject(rid, peer, "custody_quota",
+                      "relay " + m_config.agency + " holds " + std::to_string(usage.count) + " envelopes (" +
+                          std::to_string(usage.bytes) + " bytes) for " + peer +
+                          ", the most relay.custody_per_peer and relay.custody_bytes_per_peer allow; it is taken when "
+                          "some are delivered",
+                      mid);
     const bool direct = m_links.count(to) > 0;
     auto rec = std::make_shared<storage::TransitRecord>();
     rec->id = se->id;
@@ -180,7 +190,7 @@ void NodeImpl::carry(const Bytes& rid, const std::string& peer, std::shared_ptr<
         LT_ASSIGN(*fresh, m_store->add_transit(t, *rec, se->wire));
         return ok_status();
     });
-    m_batch.after.push_back([this, rid, peer, rec, fresh, direct](bool ok, const std::string& error) {
+    m_batch.after.push_back([this, rid, peer, rec, fresh, direct, size = se->wire.size()](bool ok, const std::string& error) {
         if (!ok) {
             m_log.error("custody_failed", {{"peer", peer}, {"to", rec->to}, {"msg", hex_id(rec->id)}, {"error", error}});
             return;  // no custody: the previous hop sends it again
@@ -188,10 +198,43 @@ void NodeImpl::carry(const Bytes& rid, const std::string& peer, std::shared_ptr<
         send_frame(*m_router, protocol::CustodyFrame{rec->id, rec->to}, rid);
         if (!direct) m_transit_unlinked.insert(rec->to);
         if (*fresh) {
-            if (auto it = m_links.find(rec->to); it != m_links.end()) it->second.has_more = true;
+            auto& u = m_custody[peer];
+            ++u.count;
+            u.bytes += size;
+            wake_outbox(rec->to, rec->urgency);
+            drop_transfer(rec->id, "the whole envelope was taken into custody");
             m_log.info("custody_taken", {{"peer", peer}, {"from", rec->origin}, {"to", rec->to}, {"msg", hex_id(rec->id)},
                                          {"hops_left", std::to_string(rec->hops_left)}});
         }
+    });
+}
+
+void NodeImpl::release_custody(const std::string& hop, uint64_t bytes) {
+    auto it = m_custody.find(hop);
+    if (it == m_custody.end()) return;
+    it->second.count -= std::min<uint64_t>(it->second.count, 1);
+    it->second.bytes -= std::min(it->second.bytes, bytes);
+}
+
+void NodeImpl::custody_timers(uint64_t now) {
+    constexpr uint64_t kCheckMs = 600000;
+    if (now < m_next_custody_check_ms) return;
+    m_next_custody_check_ms = now + kCheckMs;
+    const uint64_t expiry = m_config.relay.custody_expiry_ms;
+    auto expired = m_store->env().read([&](const storage::ReadTxn& t) {
+        return now > expiry ? m_store->pending_transits_before(t, now - expiry, 1000) : std::vector<storage::TransitRecord>{};
+    });
+    for (const auto& tr : expired)
+        m_log.warn("custody_expired", {{"peer", tr.from_hop}, {"from", tr.origin}, {"to", tr.to}, {"msg", hex_id(tr.id)},
+                                       {"note", "undelivered for relay.custody_expiry_ms: no longer carried"}});
+    if (!expired.empty())
+        m_batch.writes.push_back([this, expired](storage::WriteTxn& t) -> Status {
+            for (const auto& tr : expired) LT_TRY(m_store->refuse_delivery(t, tr.id, tr.to, "custody expired"));
+            return ok_status();
+        });
+    // Counted again from the table (the counts above only follow what this run saw).
+    m_batch.after.push_back([this](bool ok, const std::string&) {
+        if (ok) m_custody = m_store->env().read([&](const storage::ReadTxn& t) { return m_store->custody_usage(t); });
     });
 }
 
@@ -212,7 +255,13 @@ void NodeImpl::on_custody(PeerLink& link, const protocol::CustodyFrame& f) {
     });
     m_batch.after.push_back([this, via, f, fresh](bool ok, const std::string&) {
         if (!ok) return;  // asked again after the relay timer; the relay answers again
-        if (auto it = m_links.find(via); it != m_links.end()) it->second.relay_inflight.erase({f.id, f.to});
+        if (auto it = m_links.find(via); it != m_links.end()) {
+            auto& l = it->second;
+            l.relay_inflight.erase({f.id, f.to});
+            if (l.relay_inflight.lower_bound({f.id, std::string()}) == l.relay_inflight.end() ||
+                l.relay_inflight.lower_bound({f.id, std::string()})->first.first != f.id)
+                l.offered.erase(f.id);  // no recipient of it is waiting on this relay any more
+        }
         if (*fresh) m_log.info("relayed", {{"peer", via}, {"to", f.to}, {"msg", hex_id(f.id)}});
     });
 }
@@ -221,8 +270,7 @@ void NodeImpl::on_custody(PeerLink& link, const protocol::CustodyFrame& f) {
 void NodeImpl::on_forwarded_receipt(const Bytes& rid, const std::string& peer, Bytes envelope) {
     auto se = protocol::decode_envelope(envelope, m_limits);
     const auto refuse = [&](const std::string& kind, const std::string& why) {
-        ++m_counters.rejected[kind];
-        m_log.warn("receipt_rejected", {{"peer", peer}, {"error", why}});
+        log_refusal("receipt_rejected", peer, kind, "", why);
     };
     if (!se.ok()) return refuse("malformed_receipt", se.error());
     if (se->env.kind != protocol::Kind::receipt) return refuse("malformed_receipt", "ack does not carry a receipt");
@@ -236,7 +284,13 @@ void NodeImpl::on_forwarded_receipt(const Bytes& rid, const std::string& peer, B
     auto outcome = queue_receipt(signer, std::move(*se), std::move(receipt).value());
     m_batch.after.push_back([this, rid, peer, signer, receipt_id, outcome](bool ok, const std::string&) {
         if (!ok) return;  // not answered: the relay passes it again
+        if (outcome->delivered.empty() && outcome->known.empty() && outcome->relayed.empty())
+            return reject(rid, peer, "unknown_receipt",
+                          "the receipt names no document this node sent or carries (" +
+                              std::to_string(outcome->unknown.size() + outcome->mismatched.size()) + " listed)",
+                          Bytes(receipt_id.begin(), receipt_id.end()), true);
         send_frame(*m_router, protocol::CustodyFrame{receipt_id, ""}, rid);
+        for (const auto& [hop, bytes] : outcome->released) release_custody(hop, bytes);
         m_counters.receipts += outcome->delivered.size();
         for (const auto& id : outcome->delivered)
             m_log.info("delivered", {{"peer", signer}, {"via", peer}, {"msg", hex_id(id)},
@@ -245,11 +299,20 @@ void NodeImpl::on_forwarded_receipt(const Bytes& rid, const std::string& peer, B
             m_log.info("relay_delivered", {{"peer", signer}, {"via", peer}, {"msg", hex_id(id)}});
         for (const auto& hop : outcome->forward_to)
             if (auto h = m_links.find(hop); h != m_links.end()) h->second.next_forward_ms = 0;
-        for (const auto& id : outcome->mismatched) {
-            ++m_counters.rejected["bad_receipt"];
-            m_log.warn("receipt_rejected", {{"peer", peer}, {"msg", hex_id(id)}, {"error", "receipt signs a different document hash"}});
-        }
+        log_receipt_misses(peer, receipt_id, *outcome);
     });
+}
+
+void NodeImpl::log_receipt_misses(const std::string& peer, const Hash32& receipt_id, const ReceiptOutcome& outcome) {
+    // One line per receipt, not per entry: a receipt may list thousands.
+    if (!outcome.unknown.empty())
+        log_refusal("receipt_rejected", peer, "bad_receipt", hex_id(outcome.unknown.front()),
+                    "receipt lists documents this node did not send",
+                    {{"receipt", protocol::short_id(receipt_id)}, {"count", std::to_string(outcome.unknown.size())}});
+    if (!outcome.mismatched.empty())
+        log_refusal("receipt_rejected", peer, "bad_receipt", hex_id(outcome.mismatched.front()),
+                    "receipt signs a different document hash",
+                    {{"receipt", protocol::short_id(receipt_id)}, {"count", std::to_string(outcome.mismatched.size())}});
 }
 
 // Queues the write that applies a verified receipt; the outcome is filled when it runs.
@@ -264,12 +327,12 @@ std::shared_ptr<ReceiptOutcome> NodeImpl::queue_receipt(const std::string& recip
     return outcome;
 }
 
-// A verified receipt of `recipient`: stored; each document it names that we sent is
-// delivered to `recipient` (its 01 recorded), each we carry for `recipient` as a relay is
-// done and the receipt queued back to the hop it came from.
+// A verified receipt of `recipient`: each document it names that we sent is delivered to
+// `recipient` (its 01 recorded), each we carry for `recipient` as a relay is done and the
+// receipt queued back to the hop it came from. The receipt is stored only when it names
+// something of ours: a peer cannot fill our database with receipts of nothing.
 Status NodeImpl::apply_receipt(storage::WriteTxn& t, const std::string& recipient, const protocol::Receipt& r,
                                const Hash32& receipt_id, ByteView wire, ReceiptOutcome& out) {
-    LT_TRY(m_store->put_receipt(t, receipt_id, wire));
     const uint64_t now = m_clock->now_ms();
     for (const auto& e : r.entries) {
         auto sent = m_store->sent_record(t, e.message_id);
@@ -281,6 +344,7 @@ Status NodeImpl::apply_receipt(storage::WriteTxn& t, const std::string& recipien
             }
             LT_ASSIGN(bool done, m_store->complete_transit(t, e.message_id, recipient, receipt_id));
             if (done) {
+                if (!tr->refused) out.released.emplace_back(tr->from_hop, m_store->document_size(t, e.message_id).value_or(0));
                 LT_TRY(m_store->add_forward(t, tr->from_hop, receipt_id));
                 out.relayed.push_back(e.message_id);
                 out.forward_to.insert(tr->from_hop);
@@ -307,6 +371,8 @@ Status NodeImpl::apply_receipt(storage::WriteTxn& t, const std::string& recipien
             if (auto added = m_catalog->add_status(t, arrived, seq); !added.ok()) return added.take_error();
         }
     }
+    if (!out.delivered.empty() || !out.known.empty() || !out.relayed.empty())
+        LT_TRY(m_store->put_receipt(t, receipt_id, wire));
     return ok_status();
 }
 

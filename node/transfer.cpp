@@ -19,8 +19,15 @@
 // recipients the relay carries the document for, and a relay that already holds the envelope
 // takes custody for another recipient without pulling it again.
 // Memory: the receiver holds no chunk beyond the frame being handled; the sender hashes the
-// manifest from LMDB's mapped pages and reads each chunk as it is asked for. Putting the envelope together holds it once, as any
-// delivery does (bounded by limits.max_envelope_bytes).
+// manifest from LMDB's mapped pages and reads each chunk as it is asked for. Putting the
+// envelope together holds it once, as any delivery does (bounded by limits.max_envelope_bytes).
+// Bounds, against a peer with a valid key (issue 15): every chunk must have exactly the size
+// the manifest gives it (so the sum is the manifest's total, itself within the envelope
+// limit); a peer holds at most limits.transfers_per_peer transfers and
+// limits.transfer_bytes_per_peer bytes open here; a transfer idle for limits.transfer_idle_ms
+// is dropped with its chunks; a transfer under way from one peer is not reset by another's
+// offer. At the sender, ChunkWant is served only for envelopes offered on that link, each
+// chunk at most kMaxServes times per offer.
 #include <algorithm>
 
 #include "node/node_impl.h"
@@ -31,6 +38,7 @@ namespace {
 constexpr uint64_t kChunkSize = 64 * 1024;
 constexpr size_t kChunkWindow = 4;              // chunks asked for and not yet arrived, per transfer
 constexpr uint64_t kRequestTimeoutMs = 60000;   // asked for this long ago and not here: ask again
+constexpr uint8_t kMaxServes = 4;               // times one chunk is served per offer
 }  // namespace
 
 // Chunks exist for slow links, where a cut costs minutes of resending. They cost a fast link
@@ -64,9 +72,22 @@ void NodeImpl::on_chunk_want(PeerLink& link, const protocol::ChunkWantFrame& f) 
     const uint64_t now = m_clock->now_ms();
     for (auto it = link.relay_inflight.lower_bound({f.id, std::string()}); it != link.relay_inflight.end() && it->first.first == f.id; ++it)
         it->second.heard_ms = now;
+    const std::string& agency = link.record.identity.agency;
+    auto offer = link.offered.find(f.id);
+    if (offer == link.offered.end())
+        return log_refusal("chunk_want_refused", agency, "unoffered_chunks", hex_id(f.id),
+                           "chunks asked for an envelope not offered on this link");
     const size_t n = std::min<size_t>(f.indices.size(), 64);
     for (size_t k = 0; k < n; ++k) {
         const uint32_t index = f.indices[k];
+        if (index >= offer->second.size()) continue;
+        if (offer->second[index] >= kMaxServes) {
+            log_refusal("chunk_want_refused", agency, "chunk_served_too_often", hex_id(f.id),
+                        "chunk " + std::to_string(index) + " was served " + std::to_string(kMaxServes) +
+                            " times since the offer; it is offered again after the retransmission timer");
+            continue;
+        }
+        ++offer->second[index];
         auto bytes = m_store->env().read([&](const storage::ReadTxn& t) {
             return m_store->document_slice(t, f.id, uint64_t(index) * kChunkSize, kChunkSize);
         });
@@ -77,18 +98,43 @@ void NodeImpl::on_chunk_want(PeerLink& link, const protocol::ChunkWantFrame& f) 
 }
 
 // Receiver (router side): whether an offer is refused (answered with Reject): a manifest not
-// signed by the peer, or an envelope over our limit.
+// signed by the peer, an envelope over our limit, a transfer of it under way from another
+// peer, or a peer over its quota of open transfers.
 bool NodeImpl::offer_refused(const Bytes& rid, const std::string& peer, const protocol::OfferFrame& f) {
+    const auto& lim = m_config.limits;
     const Bytes mid(f.id.begin(), f.id.end());
     const auto& key = m_links.at(peer).record.identity.sign_key;
     if (!protocol::verify_manifest(key, f)) {
         reject(rid, peer, "bad_signature", "the transfer manifest's signature does not verify with the peer's key", mid);
         return true;
     }
-    if (f.total > m_config.limits.max_envelope_bytes) {
+    if (f.total > lim.max_envelope_bytes) {
         reject(rid, peer, "too_large",
                "offered envelope of " + std::to_string(f.total) + " bytes exceeds limits.max_envelope_bytes (" +
-                   std::to_string(m_config.limits.max_envelope_bytes) + ")",
+                   std::to_string(lim.max_envelope_bytes) + ")",
+               mid, true);
+        return true;
+    }
+    const uint64_t now = m_clock->now_ms();
+    if (auto it = m_transfers.find(f.id); it != m_transfers.end()) {
+        const Transfer& tr = it->second;
+        if (tr.rec.from == peer || now >= tr.last_activity_ms + lim.transfer_idle_ms) return false;
+        reject(rid, peer, "transfer_busy",
+               "this envelope is being transferred from " + tr.rec.from + " already; offer it again later", mid);
+        return true;
+    }
+    size_t open = 0;
+    uint64_t bytes = 0;
+    for (const auto& [id, tr] : m_transfers)
+        if (tr.rec.from == peer) {
+            ++open;
+            bytes += tr.rec.total;
+        }
+    if (open >= lim.transfers_per_peer || bytes + f.total > lim.transfer_bytes_per_peer) {
+        reject(rid, peer, "transfer_quota",
+               "the peer has " + std::to_string(open) + " transfers (" + std::to_string(bytes) +
+                   " bytes) open here, the most limits.transfers_per_peer and limits.transfer_bytes_per_peer allow; "
+                   "offer it again when one has finished",
                mid);
         return true;
     }
@@ -149,9 +195,10 @@ Transfer& NodeImpl::open_transfer(const Bytes& rid, const std::string& peer, pro
     auto it = m_transfers.find(f.id);
     if (it != m_transfers.end() && (it->second.rec.from != peer || it->second.rec.hashes != f.hashes ||
                                     it->second.rec.total != f.total || it->second.rec.chunk_size != f.chunk_size)) {
-        // A different manifest for the same id, or another sender: start over with this one
-        // (the signature is checked, and the envelope is verified when complete). What it was
-        // for stays: those recipients are served by these bytes as well.
+        // A different manifest for the same id, or another sender once the first has gone idle
+        // (offer_refused): start over with this one (the signature is checked, and the envelope
+        // is verified when complete). What it was for stays: those recipients are served by
+        // these bytes as well.
         const Hash32 id = f.id;
         m_batch.writes.push_back([this, id](storage::WriteTxn& t) { return m_store->remove_transfer(t, id); });
         Transfer fresh;
@@ -177,6 +224,7 @@ Transfer& NodeImpl::open_transfer(const Bytes& rid, const std::string& peer, pro
                                         {"chunks", std::to_string(tr.rec.hashes.size())}});
     }
     tr.rid = rid;
+    tr.last_activity_ms = m_clock->now_ms();
     return tr;
 }
 
@@ -206,14 +254,22 @@ void NodeImpl::on_chunk(const Bytes& rid, const std::string& peer, protocol::Chu
     if (it == m_transfers.end() || it->second.rec.from != peer) return;  // finished, or not asked for
     Transfer& tr = it->second;
     if (f.index >= tr.have.size() || tr.have[f.index]) return;
+    if (const uint64_t expected = tr.rec.chunk_bytes(f.index); f.data.size() != expected) {
+        log_refusal("chunk_rejected", peer, "bad_chunk", hex_id(f.id),
+                    "chunk of " + std::to_string(f.data.size()) + " bytes where the manifest gives " +
+                        std::to_string(expected),
+                    {{"index", std::to_string(f.index)}});
+        tr.requested.erase(f.index);
+        return;
+    }
     if (protocol::chunk_hash(f.data) != tr.rec.hashes[f.index]) {
-        ++m_counters.rejected["bad_chunk"];
-        m_log.warn("chunk_rejected", {{"peer", peer}, {"msg", hex_id(f.id)}, {"index", std::to_string(f.index)},
-                                      {"error", "chunk does not match its hash in the manifest"}});
+        log_refusal("chunk_rejected", peer, "bad_chunk", hex_id(f.id), "chunk does not match its hash in the manifest",
+                    {{"index", std::to_string(f.index)}});
         tr.requested.erase(f.index);
         return;
     }
     tr.rid = rid;
+    tr.last_activity_ms = m_clock->now_ms();
     tr.have[f.index] = true;
     ++tr.have_count;
     tr.requested.erase(f.index);
@@ -254,8 +310,7 @@ void NodeImpl::finish_transfer(const Hash32& id) {
         tr.assembling = false;
         return;
     }
-    const auto count = static_cast<uint32_t>(tr.have.size());
-    auto envelope = m_store->env().read([&](const storage::ReadTxn& rt) { return m_store->assemble_chunks(rt, id, count); });
+    auto envelope = m_store->env().read([&](const storage::ReadTxn& rt) { return m_store->assemble_chunks(rt, tr.rec); });
     const Bytes rid = tr.rid;
     const std::string peer = tr.rec.from;
     const bool deliver_here = tr.deliver_here;
@@ -299,13 +354,27 @@ void NodeImpl::load_transfers() {
                     ++tr.stored_count;
                 }
             tr.rec = std::move(rec);
+            tr.last_activity_ms = m_clock->now_ms();  // the sender has transfer_idle_ms to offer again
             m_transfers.emplace(tr.rec.id, std::move(tr));
         }
         return 0;
     });
 }
 
+void NodeImpl::drop_transfer(const Hash32& id, std::string_view why) {
+    auto it = m_transfers.find(id);
+    if (it == m_transfers.end()) return;
+    m_log.info("transfer_dropped", {{"peer", it->second.rec.from}, {"msg", hex_id(id)},
+                                    {"have", std::to_string(it->second.stored_count)}, {"reason", why}});
+    m_transfers.erase(it);
+    m_batch.writes.push_back([this, id](storage::WriteTxn& t) { return m_store->remove_transfer(t, id); });
+}
+
 void NodeImpl::transfer_timers(uint64_t now) {
+    std::vector<Hash32> idle;
+    for (const auto& [id, tr] : m_transfers)
+        if (!tr.assembling && now >= tr.last_activity_ms + m_config.limits.transfer_idle_ms) idle.push_back(id);
+    for (const auto& id : idle) drop_transfer(id, "no offer or chunk for limits.transfer_idle_ms");
     for (auto& [id, tr] : m_transfers) {
         bool expired = false;
         for (auto r = tr.requested.begin(); r != tr.requested.end();)

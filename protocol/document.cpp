@@ -164,13 +164,37 @@ Result<DocumentContent> decode_content(ByteView bytes, const EnvelopeLimits& lim
     return c;
 }
 
-bool is_safe_file_name(std::string_view name) {
-    if (name.empty() || name.size() > 255 || name == "." || name == "..") return false;
-    if (!is_valid_utf8(name)) return false;
-    return std::none_of(name.begin(), name.end(), [](char ch) {
-        return ch == '/' || ch == '\\' || ch == '\0' || static_cast<unsigned char>(ch) < 0x20;
-    });
+namespace {
+bool is_windows_device_name(std::string_view name) {
+    // The part before the first dot, without trailing spaces, names the device: "con .txt".
+    std::string base(name.substr(0, name.find('.')));
+    while (!base.empty() && base.back() == ' ') base.pop_back();
+    std::transform(base.begin(), base.end(), base.begin(),
+                   [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; });
+    for (const char* d : {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"})
+        if (base == d) return true;
+    if (base.size() < 4 || (base.compare(0, 3, "COM") != 0 && base.compare(0, 3, "LPT") != 0)) return false;
+    const std::string_view digit = std::string_view(base).substr(3);
+    return (digit.size() == 1 && digit[0] >= '0' && digit[0] <= '9') || digit == "\u00b9" || digit == "\u00b2" ||
+           digit == "\u00b3";
 }
+}  // namespace
+
+std::string file_name_problem(std::string_view name) {
+    if (name.empty() || name == "." || name == "..") return "is not a file name";
+    if (name.size() > 255) return "is longer than 255 bytes";
+    if (!is_valid_utf8(name)) return "is not valid UTF-8";
+    if (name.back() == '.' || name.back() == ' ') return "ends in a dot or a space, which Windows drops";
+    if (std::any_of(name.begin(), name.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; }))
+        return "holds a control character";
+    if (name.find_first_of("/\\") != std::string_view::npos) return "holds a folder separator";
+    if (name.find_first_of(":*?\"<>|") != std::string_view::npos)
+        return "holds one of : * ? \" < > |, which Windows does not allow in a file name";
+    if (is_windows_device_name(name)) return "is a Windows device name (CON, PRN, AUX, NUL, COM1, LPT1, …)";
+    return "";
+}
+
+bool is_safe_file_name(std::string_view name) { return file_name_problem(name).empty(); }
 
 Status validate_meta(const DocumentMeta& m) {
     // The reader checks every text field (UTF-8, length) and list (length), naming the field:
@@ -209,8 +233,8 @@ Status validate_content(const DocumentContent& c) {
     if (c.attachments.size() > kMaxAttachments) return make_error("too many attachments");
     std::set<std::string> names;
     for (const auto& a : c.attachments) {
-        if (!is_safe_file_name(a.name))
-            return make_error("attachment name '" + a.name.substr(0, 80) + "' is not a plain file name");
+        if (const auto why = file_name_problem(a.name); !why.empty())
+            return make_error("attachment name '" + a.name.substr(0, 80) + "' " + why + "; rename the file");
         if (!names.insert(a.name).second) return make_error("attachment name '" + a.name + "' is used twice");
         if (!is_valid_utf8(a.mime) || a.mime.size() > 255)
             return make_error("attachment '" + a.name + "' has an invalid MIME type");

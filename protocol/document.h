@@ -84,7 +84,16 @@ Status validate_meta(const DocumentMeta& m);
 // The canonical plaintext that is sealed (layout above); decode also validates.
 Bytes encode_content(const DocumentContent& c);
 Result<DocumentContent> decode_content(ByteView bytes, const EnvelopeLimits& limits = {});
+// Whether an attachment name can be written as one file on Linux and on Windows, where the
+// recipients' document systems run: UTF-8, 1-255 bytes, not "." or "..", no control
+// character, none of / \ : * ? " < > |, no trailing dot or space (Windows drops them), and
+// not a Windows device name (CON, PRN, AUX, NUL, COM0-9, LPT0-9, CONIN$, CONOUT$, also with
+// an extension or the superscript digits ¹ ² ³), whatever the case. Every path a name comes in
+// by (the local API, edXML, the wire) refuses the others: a document system writing "CON.txt"
+// opens a device, "C:x" a drive, "a.txt:s" an alternate stream.
 bool is_safe_file_name(std::string_view name);
+// Why `name` is not safe ("is a Windows device name …"), or "" when it is.
+std::string file_name_problem(std::string_view name);
 
 using SealedDocument = Sealed;
 

@@ -56,7 +56,10 @@ Result<OfferFrame> read_offer(OfferFrame f, ByteView rest) {
     LT_ASSIGN(f.signature, r.fixed<64>("signature"));
     LT_TRY(r.finish());
     if (f.chunk_size == 0 || f.total == 0) return make_error("offer: total and chunk_size must be positive");
-    if (f.hashes.size() != (f.total + f.chunk_size - 1) / f.chunk_size)
+    if (f.chunk_size > kMaxChunkSize)
+        return make_error("offer: chunk_size " + std::to_string(f.chunk_size) + " is over the limit of " +
+                          std::to_string(kMaxChunkSize));
+    if (f.hashes.size() != chunk_count(f.total, f.chunk_size))
         return make_error("offer: " + std::to_string(f.hashes.size()) + " chunk hashes for " + std::to_string(f.total) +
                           " bytes in chunks of " + std::to_string(f.chunk_size));
     return f;
@@ -124,7 +127,8 @@ struct Encoder {
     Bytes operator()(const DeliverFrame& f) const { return with_envelope(1, f.envelope); }
     Bytes operator()(const AckFrame& f) const { return with_envelope(2, f.envelope); }
     Bytes operator()(const RejectFrame& f) const {
-        return Writer().array(3).u64(3).bin(f.message_id).str(f.reason).take();
+        if (!f.permanent) return Writer().array(3).u64(3).bin(f.message_id).str(f.reason).take();
+        return Writer().array(4).u64(3).bin(f.message_id).str(f.reason).boolean(true).take();
     }
     Bytes operator()(const PingFrame& f) const { return Writer().array(2).u64(4).u64(f.nonce).take(); }
     Bytes operator()(const PongFrame& f) const { return Writer().array(2).u64(5).u64(f.nonce).take(); }
@@ -204,6 +208,10 @@ constexpr std::string_view kChunkDomain = "lienthong/v1/chunk";
 
 Hash32 chunk_hash(ByteView chunk) { return hash_domain(kChunkDomain, chunk); }
 
+uint64_t chunk_count(uint64_t total, uint64_t chunk_size) {
+    return total / chunk_size + (total % chunk_size != 0 ? 1 : 0);
+}
+
 OfferFrame make_manifest(const SignSecretKey& sk, const Hash32& id, ByteView envelope, uint64_t chunk_size) {
     OfferFrame f;
     f.id = id;
@@ -252,6 +260,10 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
                 return make_error("frame header: field 'message_id' must be 32 bytes or empty");
             f.message_id.assign(id.begin(), id.end());
             LT_ASSIGN(f.reason, r.str("reason", 1024));
+            if (r.remaining() > 0) {
+                LT_ASSIGN(f.permanent, r.boolean("permanent"));
+                if (!f.permanent) return make_error("frame header: field 'permanent' is written only when true");
+            }
             out = std::move(f);
             break;
         }

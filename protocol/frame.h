@@ -5,7 +5,9 @@
 //   header = [ type : uint, ...fields ]
 //   Deliver  [1] envelope          sender → recipient: please take custody
 //   Ack      [2] envelope          recipient → sender: a signed receipt
-//   Reject   [3, message_id:bin(32)|bin(0), reason:str]   why an envelope was refused
+//   Reject   [3, message_id:bin(32)|bin(0), reason:str(, true)]   why an envelope was refused;
+//                                  the fourth field, written only as `true`, says it always will
+//                                  be: the sender stops offering it to this peer
 //   Ping     [4, nonce:uint]       liveness probe from the connecting side
 //   Pong     [5, nonce:uint]       answer to Ping
 //   Relay    [11, to:str, hops_left:uint, urgency:uint] envelope
@@ -60,6 +62,7 @@ struct AckFrame {
 struct RejectFrame {
     Bytes message_id;  // empty when the envelope could not even be parsed
     std::string reason;
+    bool permanent = false;  // sending it again cannot succeed (malformed, not addressed, …)
 };
 struct PingFrame {
     uint64_t nonce = 0;
@@ -86,7 +89,13 @@ struct SyncFrame {
 struct ReceiptWantFrame {
     std::vector<Hash32> ids;
 };
-constexpr size_t kMaxChunks = 1u << 16;  // chunks in one manifest
+constexpr size_t kMaxChunks = 1u << 16;             // chunks in one manifest
+constexpr uint64_t kMaxChunkSize = 1ull << 20;       // bytes in one chunk (senders use 64 KiB)
+// ceil(total / chunk_size) without overflow. REQUIRES: chunk_size > 0.
+uint64_t chunk_count(uint64_t total, uint64_t chunk_size);
+// Decoded offers hold: 0 < total, 0 < chunk_size <= kMaxChunkSize, and one hash per chunk
+// (hashes.size() == chunk_count(total, chunk_size) <= kMaxChunks). Whether `total` is within the
+// receiver's envelope limit is the receiver's to check.
 struct OfferFrame {
     Hash32 id{};
     uint64_t total = 0;

@@ -41,7 +41,26 @@ Result<PublicIdentity> PublicIdentity::from_line(std::string_view line) {
     id.agency = agency;
     LT_ASSIGN(id.sign_key, fixed_from_base64<32>(sign.substr(5), "sign key"));
     LT_ASSIGN(id.box_key, fixed_from_base64<32>(box.substr(4), "box key"));
+    LT_TRY(check_public_keys(id.sign_key, id.box_key));
     return id;
+}
+
+Status check_public_keys(const SignPublicKey& sign, const BoxPublicKey& box) {
+    // Small-order and non-canonical Ed25519 points verify forged signatures; a small-order
+    // X25519 point (all zeros among them) gives every party the same shared key.
+    if (crypto_core_ed25519_is_valid_point(sign.data()) != 1)
+        return make_error("the sign key is not a valid Ed25519 public key (all zeros, or of small order); copy the "
+                          "identity line again from 'lienthong-admin id' on that node");
+    static constexpr uint8_t kScalar[crypto_scalarmult_SCALARBYTES] = {
+        0x31, 0x41, 0x59, 0x26, 0x53, 0x58, 0x97, 0x93, 0x23, 0x84, 0x62, 0x64, 0x33, 0x83, 0x27, 0x95,
+        0x02, 0x88, 0x41, 0x97, 0x16, 0x93, 0x99, 0x37, 0x51, 0x05, 0x82, 0x09, 0x74, 0x94, 0x45, 0x92};
+    uint8_t shared[crypto_scalarmult_BYTES];
+    const bool small_order = crypto_scalarmult(shared, kScalar, box.data()) != 0;
+    sodium_memzero(shared, sizeof shared);
+    if (small_order)
+        return make_error("the box key is not a valid X25519 public key (all zeros, or of small order); copy the "
+                          "identity line again from 'lienthong-admin id' on that node");
+    return ok_status();
 }
 
 SecretIdentity SecretIdentity::generate(std::string agency) {

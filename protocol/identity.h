@@ -32,9 +32,14 @@ struct PublicIdentity {
     BoxPublicKey box_key{};
 
     std::string to_line() const;
+    // Refuses keys that are not usable public keys (check_public_keys).
     static Result<PublicIdentity> from_line(std::string_view line);
     bool operator==(const PublicIdentity&) const = default;
 };
+
+// Whether two public keys are real ones: an Ed25519 point of full order in canonical form, an
+// X25519 point not of small order. All-zero keys fail both.
+Status check_public_keys(const SignPublicKey& sign, const BoxPublicKey& box);
 
 struct SecretIdentity {
     PublicIdentity pub;

@@ -92,6 +92,35 @@ void apply_status(ProcessingState& s, std::string_view code) {
     }
 }
 
+namespace {
+// Where a processing code stands on the way to completion; 02 (rejected) ends the way early.
+int progress_rank(std::string_view code) {
+    static constexpr std::string_view kOrder[] = {"01", "03", "04", "05", "06"};
+    for (int i = 0; i < 5; ++i)
+        if (kOrder[i] == code) return i + 1;
+    return 0;
+}
+}  // namespace
+
+bool apply_received(ProcessingState& s, std::string_view code) {
+    if (!is_known_status_code(code) || s.recalled) return false;
+    if (code == "13") {
+        if (s.code == "02" || s.recall_requested) return false;
+    } else if (code == "15" || code == "16") {
+        if (!s.recall_requested && !s.change_pending) return false;
+    } else if (s.code == "02" || s.code == "06") {
+        return false;  // final
+    } else if (code == "02") {
+        if (progress_rank(s.code) > progress_rank("03")) return false;  // only before 04
+    } else {
+        const int now = progress_rank(s.code), next = progress_rank(code);
+        // Forward, or a repeat where the lifecycle allows one (01, 04, 05: progress notes).
+        if (next < now || (next == now && code != "01" && code != "04" && code != "05")) return false;
+    }
+    apply_status(s, code);
+    return true;
+}
+
 Status validate_status(const StatusReport& s) {
     LT_TRY(check_agency(s.reporter, "status reporter"));
     LT_TRY(check_agency(s.informed, "informed agency"));

@@ -12,8 +12,10 @@
 // `response_for` carry the edXML header fields so the report exports as edXML again.
 //
 // The lifecycle (check_status) is enforced where a report is made, so an agency cannot
-// report a status that skips or reverses it. Where a report arrives it is stored as it is:
-// reports can arrive out of order, and the receipt must not depend on their order.
+// report a status that skips or reverses it. Where a report arrives, the timeline is read in
+// the order of the reports' own signed times and replayed with apply_received: reports can
+// arrive out of order (relays, retransmission); one that cannot fit anywhere in that order
+// (a 04 signed after the 06) is refused.
 #pragma once
 
 #include <optional>
@@ -62,6 +64,12 @@ struct ProcessingState {
 Status check_status(const ProcessingState& state, std::string_view code, bool by_sender);
 // The state after `code` (REQUIRES: check_status passed, or the report is a received fact).
 void apply_status(ProcessingState& state, std::string_view code);
+// Applies a report as the agency that receives it does, replaying one recipient's reports in
+// the order of their signed times (time_ms): one that skips steps forward is taken (the steps
+// between may arrive later, or were never reported), one that would reverse the lifecycle or
+// follow a final state (02, 06, recalled) is left out. Returns whether `code` was taken. So a
+// relay that reorders honest reports changes nothing, and a late 04 cannot reopen a 06.
+bool apply_received(ProcessingState& state, std::string_view code);
 
 Status validate_status(const StatusReport& s);
 Bytes encode_status(const StatusReport& s);

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <tuple>
 
 #include "protocol/codec.h"
 #include "protocol/edxml.h"
+#include "protocol/status.h"
 #include "protocol/textfold.h"
 #include "storage/store.h"
 
@@ -212,10 +214,6 @@ Result<LifecycleEvent> decode_lifecycle(ByteView k, ByteView v) {
     return e;
 }
 
-bool is_processing_code(std::string_view c) {
-    return c.size() == 2 && c[0] == '0' && c[1] >= '1' && c[1] <= '6';
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Catalog>> Catalog::open(Env& env) {
@@ -235,7 +233,9 @@ Result<std::unique_ptr<Catalog>> Catalog::open(Env& env) {
     return c;
 }
 
-Status Catalog::put_document(WriteTxn& t, const DocSummary& d) {
+namespace {
+// check_document without the subject, which the caller folds (put_document needs the result).
+Status check_summary_fields(const DocSummary& d) {
     LT_TRY(check_key_part(d.sender, "sender"));
     for (const auto& r : d.recipients) LT_TRY(check_key_part(r, "recipient"));
     LT_TRY(check_key_part(d.document_id, "DocumentId"));
@@ -243,6 +243,43 @@ Status Catalog::put_document(WriteTxn& t, const DocSummary& d) {
          {std::pair{&d.type_code, "type code"}, std::pair{&d.type_name, "type name"},
           std::pair{&d.code_number, "code number"}, std::pair{&d.code_notation, "code notation"}})
         LT_TRY(check_text(*s, what));
+    if (d.business_type > 3) return make_error("business type " + std::to_string(d.business_type) + " is not 0-3");
+    return ok_status();
+}
+}  // namespace
+
+Status Catalog::check_document(const DocSummary& d) {
+    LT_TRY(check_summary_fields(d));
+    if (auto folded = protocol::fold(d.subject); !folded.ok())
+        return make_error("cannot index the subject: " + folded.error());
+    return ok_status();
+}
+
+Status Catalog::check_status(const StatusEvent& e) {
+    if (e.recipient.empty())
+        return make_error("a status event needs the recipient whose processing it is");
+    LT_TRY(check_key_part(e.recipient, "status recipient"));
+    if (std::find(std::begin(protocol::edxml::kStatusCodes),
+                  std::end(protocol::edxml::kStatusCodes),
+                  e.code) == std::end(protocol::edxml::kStatusCodes))
+        return make_error("unknown status code '" + e.code + "'; expected 01-06, 13, 15 or 16");
+    for (auto [s, what] :
+         {std::pair{&e.reporter, "reporter"}, std::pair{&e.description, "description"},
+          std::pair{&e.staff.department, "staff department"},
+          std::pair{&e.staff.staff, "staff name"}, std::pair{&e.staff.email, "staff email"},
+          std::pair{&e.staff.mobile, "staff mobile"}})
+        LT_TRY(check_text(*s, what));
+    return ok_status();
+}
+
+Status Catalog::check_lifecycle(const LifecycleEvent& e) {
+    LT_TRY(check_text(e.reason, "lifecycle reason"));
+    if (e.type > 3) return make_error("business type " + std::to_string(e.type) + " is not 0-3");
+    return ok_status();
+}
+
+Status Catalog::put_document(WriteTxn& t, const DocSummary& d) {
+    LT_TRY(check_summary_fields(d));
     auto folded = protocol::fold(d.subject);
     if (!folded.ok()) return make_error("cannot index the subject: " + folded.error());
 
@@ -278,19 +315,7 @@ Status Catalog::put_document(WriteTxn& t, const DocSummary& d) {
 }
 
 Result<bool> Catalog::add_status(WriteTxn& t, const StatusEvent& e, uint64_t seq) {
-    if (e.recipient.empty())
-        return make_error("a status event needs the recipient whose processing it is");
-    LT_TRY(check_key_part(e.recipient, "status recipient"));
-    if (std::find(std::begin(protocol::edxml::kStatusCodes),
-                  std::end(protocol::edxml::kStatusCodes),
-                  e.code) == std::end(protocol::edxml::kStatusCodes))
-        return make_error("unknown status code '" + e.code + "'; expected 01-06, 13, 15 or 16");
-    for (auto [s, what] :
-         {std::pair{&e.reporter, "reporter"}, std::pair{&e.description, "description"},
-          std::pair{&e.staff.department, "staff department"},
-          std::pair{&e.staff.staff, "staff name"}, std::pair{&e.staff.email, "staff email"},
-          std::pair{&e.staff.mobile, "staff mobile"}})
-        LT_TRY(check_text(*s, what));
+    LT_TRY(check_status(e));
     if (e.message_id) {
         if (t.get(m_status_msgs, *e.message_id)) return false;
         Bytes v(e.document.begin(), e.document.end());
@@ -305,8 +330,7 @@ Result<bool> Catalog::add_status(WriteTxn& t, const StatusEvent& e, uint64_t seq
 }
 
 Status Catalog::add_lifecycle(WriteTxn& t, const LifecycleEvent& e) {
-    LT_TRY(check_text(e.reason, "lifecycle reason"));
-    if (e.type > 3) return make_error("business type " + std::to_string(e.type) + " is not 0-3");
+    LT_TRY(check_lifecycle(e));
     Bytes k(e.target.begin(), e.target.end());
     append(k, e.action);
     return t.put(m_lifecycle, k,
@@ -349,8 +373,7 @@ std::vector<StatusEvent> Catalog::timeline(const ReadTxn& t, const Hash32& docum
             found.emplace_back(key->seq, std::move(e).value());
         return true;
     });
-    std::stable_sort(found.begin(), found.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    sort_by_time(found);
     std::vector<StatusEvent> out;
     out.reserve(found.size());
     for (auto& [seq, e] : found) out.push_back(std::move(e));
@@ -361,10 +384,16 @@ bool Catalog::has_status_message(const ReadTxn& t, const Hash32& message_id) con
     return t.get(m_status_msgs, message_id).has_value();
 }
 
+bool Catalog::by_target_sender(const ReadTxn& t, const LifecycleEvent& e) const {
+    const auto target = summary(t, e.target);
+    const auto action = target ? summary(t, e.action) : std::nullopt;
+    return !target || !action || target->sender == action->sender;
+}
+
 std::vector<LifecycleEvent> Catalog::lifecycle(const ReadTxn& t, const Hash32& target) const {
     std::vector<LifecycleEvent> out;
     t.scan_prefix(m_lifecycle, target, [&](ByteView k, ByteView v) {
-        if (auto e = decode_lifecycle(k, v); e.ok()) out.push_back(std::move(e).value());
+        if (auto e = decode_lifecycle(k, v); e.ok() && by_target_sender(t, *e)) out.push_back(std::move(e).value());
         return true;
     });
     std::stable_sort(out.begin(), out.end(),
@@ -376,30 +405,61 @@ bool Catalog::revoked(const ReadTxn& t, const Hash32& id) const {
     bool found = false;
     t.scan_prefix(m_lifecycle, id, [&](ByteView k, ByteView v) {
         auto e = decode_lifecycle(k, v);
-        found = e.ok() && e->type == static_cast<uint8_t>(protocol::BusinessDocType::Revoke);
+        found = e.ok() && e->type == static_cast<uint8_t>(protocol::BusinessDocType::Revoke) && by_target_sender(t, *e);
         return !found;
     });
     return found;
 }
 
-Catalog::PairState Catalog::summarize(std::string recipient,
-                                      const std::vector<StatusEvent>& events) {
+protocol::ProcessingState Catalog::replay(const std::vector<StatusEvent>& events,
+                                          const std::vector<uint64_t>& changes_recorded_ms,
+                                          const std::function<void(size_t)>& taken) {
+    protocol::ProcessingState s;
+    uint64_t last_answer_ms = 0;
+    bool answered = false;
+    const auto change_since = [&] {
+        return std::any_of(changes_recorded_ms.begin(), changes_recorded_ms.end(),
+                           [&](uint64_t ms) { return !answered || ms >= last_answer_ms; });
+    };
+    for (size_t i = 0; i < events.size(); ++i) {
+        const auto& e = events[i];
+        s.change_pending = !s.recalled && change_since();
+        if (!protocol::apply_received(s, e.code)) continue;  // cannot follow what came before it
+        if (e.code == "15" || e.code == "16") {
+            last_answer_ms = std::max(last_answer_ms, e.recorded_ms);
+            answered = true;
+        }
+        if (taken) taken(i);
+    }
+    s.change_pending = !s.recalled && change_since();
+    return s;
+}
+
+Catalog::PairState Catalog::summarize(std::string recipient, const std::vector<StatusEvent>& events,
+                                      const std::vector<uint64_t>& changes_recorded_ms) {
     PairState p;
     p.recipient = std::move(recipient);
-    for (const auto& e : events) {
-        if (is_processing_code(e.code)) p.latest = e.code;
+    const auto s = replay(events, changes_recorded_ms, [&](size_t i) {
+        const auto& e = events[i];
         if (e.code == "01" && !p.arrived_ms) p.arrived_ms = e.time_ms;
         if (e.code == "06" && !p.completed_ms) p.completed_ms = e.time_ms;
-        if (e.code == "13") p.recall_pending = true;
-        if (e.code == "15") p.recalled = true, p.recall_pending = false;
-        if (e.code == "16") p.recall_pending = false;
-    }
+    });
+    p.latest = s.code;
+    p.recalled = s.recalled;
+    p.recall_pending = s.recall_requested;
     return p;
 }
 
+void Catalog::sort_by_time(std::vector<std::pair<uint64_t, StatusEvent>>& events) {
+    std::stable_sort(events.begin(), events.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.second.time_ms, a.first) < std::tie(b.second.time_ms, b.first);
+    });
+}
+
 std::vector<Catalog::PairState> Catalog::pairs(const ReadTxn& t, const DocSummary& d) const {
-    // One scan of the document's timelines, grouped by recipient (key order is seq order).
-    std::map<std::string, std::vector<StatusEvent>> by_recipient;
+    // One scan of the document's timelines, grouped by recipient (key order is seq order),
+    // each then put in time order.
+    std::map<std::string, std::vector<std::pair<uint64_t, StatusEvent>>> found;
     std::vector<std::string> order;
     const auto n = m_numbers.find(t, d.id);
     if (n) t.scan_prefix(m_statuses, number_key(*n), [&](ByteView k, ByteView v) {
@@ -407,11 +467,22 @@ std::vector<Catalog::PairState> Catalog::pairs(const ReadTxn& t, const DocSummar
         if (!key) return true;
         auto e = decode_event(d.id, key->recipient, v);
         if (!e.ok()) return true;
-        auto [it, inserted] = by_recipient.try_emplace(key->recipient);
+        auto [it, inserted] = found.try_emplace(key->recipient);
         if (inserted) order.push_back(key->recipient);
-        it->second.push_back(std::move(e).value());
+        it->second.emplace_back(key->seq, std::move(e).value());
         return true;
     });
+    std::map<std::string, std::vector<StatusEvent>> by_recipient;
+    for (auto& [r, events] : found) {
+        sort_by_time(events);
+        auto& list = by_recipient[r];
+        for (auto& [seq, e] : events) list.push_back(std::move(e));
+    }
+    std::vector<uint64_t> changes;
+    for (const auto& l : lifecycle(t, d.id)) changes.push_back(l.recorded_ms);
+    const auto summarize = [&changes](std::string r, const std::vector<StatusEvent>& events) {
+        return Catalog::summarize(std::move(r), events, changes);
+    };
     std::vector<PairState> out;
     if (d.outgoing) {
         for (const auto& r : d.recipients) {

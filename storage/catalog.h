@@ -25,11 +25,12 @@
 // which separates them: put_document and add_status refuse such values. Folded terms never
 // contain one (they are runs of letters and digits).
 //
-// Derived per document-recipient pair ("pair"), from its timeline in seq order:
-//   latest code  the code of the last event among 01…06 ("" when none); 13, 15 and 16 do
-//                not change it;
-//   recalled     a 15 (update/recall accepted) was recorded;
-//   arrival      time_ms of the first 01; completion: time_ms of the first 06;
+// Derived per document-recipient pair ("pair"), from its timeline replayed in time order with
+// protocol::apply_received (an event that cannot follow those before it, such as a 04 after
+// the 06, counts for nothing):
+//   latest code  the last 01…06 taken ("" when none); 13, 15 and 16 do not change it;
+//   recalled     a 15 (update/recall accepted) answered a 13 or a change of the document;
+//   arrival      time_ms of the first 01; completion: time_ms of the first 06 taken;
 //   owed at now  due_ms != 0 and due_ms < now, no 06, latest code is not 02 (rejected), not
 //                recalled, and the document has no Revoke (type 1) lifecycle event.
 // An outgoing document has one pair per recipient. An incoming summary does not know which
@@ -52,6 +53,7 @@
 #include <vector>
 
 #include "protocol/official.h"
+#include "protocol/status.h"
 #include "storage/doc_numbers.h"
 #include "storage/lmdb.h"
 
@@ -140,6 +142,12 @@ class Catalog {
     // Opens (creating when missing) the catalog tables in `env`.
     static Result<std::unique_ptr<Catalog>> open(Env& env);
 
+    // What the writes below refuse, checked without a transaction: a caller checks an item
+    // before it joins a group commit, so one bad item cannot fail the others' commit.
+    static Status check_document(const DocSummary& d);
+    static Status check_status(const StatusEvent& e);
+    static Status check_lifecycle(const LifecycleEvent& e);
+
     // --- writes (inside Env::write) ---
     // Records a sent or received document and indexes it (summary, time, terms, business key;
     // no business key when document_id is empty). Idempotent for the same id: a second put
@@ -159,12 +167,15 @@ class Catalog {
     std::vector<std::pair<Hash32, uint8_t>> by_business_key(const ReadTxn& t,
                                                             const std::string& sender,
                                                             const std::string& document_id) const;
-    // Events of one recipient's timeline (or of all recipients when `recipient` is empty),
-    // in the order recorded (by seq).
+    // Events of one recipient's timeline (or of all recipients when `recipient` is empty), in
+    // the order of their reported times (time_ms), events of the same time in the order
+    // recorded (seq).
     std::vector<StatusEvent> timeline(const ReadTxn& t, const Hash32& document,
                                       const std::string& recipient) const;
     bool has_status_message(const ReadTxn& t, const Hash32& message_id) const;
-    // Actions recorded against `target`, oldest first.
+    // Actions recorded against `target`, oldest first, but for those whose action was sent by
+    // another agency than the target (a node refuses them on arrival; one that arrived before
+    // its target, or was stored by an older version, is ignored here).
     std::vector<LifecycleEvent> lifecycle(const ReadTxn& t, const Hash32& target) const;
 
     std::vector<DocSummary> query(const ReadTxn& t, const DocFilter& f, uint64_t now_ms) const;
@@ -182,13 +193,25 @@ class Catalog {
         bool recalled = false, recall_pending = false;
         std::optional<uint64_t> arrived_ms, completed_ms;
     };
-    // REQUIRES: `events` are one recipient's, in seq order.
-    static PairState summarize(std::string recipient, const std::vector<StatusEvent>& events);
+    // One recipient's timeline replayed with protocol::apply_received: `events` in time order
+    // (timeline()), `changes_recorded_ms` when the document's revokes, updates and replaces
+    // were recorded here (a 15 or 16 may answer a change recorded after the previous answer).
+    // Calls taken(i) for each event taken; returns the state at the end.
+    static protocol::ProcessingState replay(const std::vector<StatusEvent>& events,
+                                            const std::vector<uint64_t>& changes_recorded_ms,
+                                            const std::function<void(size_t)>& taken = {});
+    // REQUIRES: as replay.
+    static PairState summarize(std::string recipient, const std::vector<StatusEvent>& events,
+                               const std::vector<uint64_t>& changes_recorded_ms = {});
 
   private:
+    // Orders (seq, event) pairs by the event's reported time, then by seq.
+    static void sort_by_time(std::vector<std::pair<uint64_t, StatusEvent>>& events);
     // The pairs of `d`, in the order of d.recipients.
     std::vector<PairState> pairs(const ReadTxn& t, const DocSummary& d) const;
     bool revoked(const ReadTxn& t, const Hash32& id) const;
+    // False when both summaries are stored and their senders differ: such an action never counts.
+    bool by_target_sender(const ReadTxn& t, const LifecycleEvent& e) const;
     // Calls fn for every decodable summary registered in [from_ms, to_ms), newest first, while
     // fn returns true.
     void scan_by_time(const ReadTxn& t, uint64_t from_ms, uint64_t to_ms,

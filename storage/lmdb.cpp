@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cerrno>
 #include <cstring>
@@ -21,6 +22,26 @@ ByteView from_val(const MDB_val& v) { return {static_cast<const uint8_t*>(v.mv_d
 std::string lmdb_error(int rc) {
     if (rc == ENOSPC) return "the disk is full; free space and the node will continue";
     return mdb_strerror(rc);
+}
+
+std::string storage_failure_text(int rc, std::optional<uint64_t> free_bytes, const std::string& dir) {
+    constexpr uint64_t kNearlyFull = 64ull << 20;
+    const bool full = rc == ENOSPC || ((rc == EIO || rc == EFBIG || rc == EDQUOT) && free_bytes && *free_bytes < kNearlyFull);
+    if (full)
+        return "the disk holding '" + dir + "' is full (" + (free_bytes ? std::to_string(*free_bytes >> 20) : "?") +
+               " MiB free): free space there (old backups, logs, other files); the node keeps what it has and "
+               "continues on its own once there is room";
+    if (rc == EIO)
+        return std::string(mdb_strerror(rc)) + " writing to '" + dir +
+               "': the disk or file system failed (see the kernel log, dmesg); the node keeps what it committed "
+               "and tries again";
+    return mdb_strerror(rc);
+}
+
+std::optional<uint64_t> free_disk_bytes(const std::string& dir) {
+    struct statvfs s {};
+    if (::statvfs(dir.c_str(), &s) != 0) return std::nullopt;
+    return uint64_t(s.f_bavail) * s.f_frsize;
 }
 
 ReadTxn::~ReadTxn() {
@@ -169,7 +190,8 @@ Status Env::write_once(const std::function<Status(WriteTxn&)>& fn, bool& map_ful
         txn.m_txn = nullptr;
         rc = mdb_txn_commit(raw);
         if (rc == 0) return ok_status();
-        if (rc != MDB_MAP_FULL) return make_error("storage commit failed: " + lmdb_error(rc));
+        if (rc != MDB_MAP_FULL)
+            return make_error("storage commit failed: " + storage_failure_text(rc, free_disk_bytes(m_dir), m_dir));
         map_full = true;
     }
     if (map_full) return make_error("storage map is full");

@@ -127,5 +127,11 @@ private:
 };
 
 std::string lmdb_error(int rc);
+// What to tell the admin when a write to the database in `dir` failed with `rc`, given the
+// space left there. LMDB reports a short write to a full disk as EIO (it sees the failed
+// write, not why), so an I/O error with little space left is reported as a full disk.
+std::string storage_failure_text(int rc, std::optional<uint64_t> free_bytes, const std::string& dir);
+// Bytes available to this process on the file system holding `dir`.
+std::optional<uint64_t> free_disk_bytes(const std::string& dir);
 
 }  // namespace lienthong::storage

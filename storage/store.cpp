@@ -286,7 +286,8 @@ Result<bool> Store::record_receipt(WriteTxn& t, const Hash32& id, const std::str
     auto raw = t.get(m_deliveries, key);
     if (!raw) return false;
     LT_ASSIGN(auto d, decode_delivery(recipient, *raw));
-    if (d.state != DeliveryState::pending) return false;
+    if (d.state == DeliveryState::delivered) return false;
+    // A receipt outweighs a refusal: the recipient has the document after all.
     d.state = DeliveryState::delivered;
     d.receipt_ms = receipt_ms;
     d.acked_ms = acked_ms;
@@ -303,12 +304,28 @@ Result<bool> Store::record_custody(WriteTxn& t, const Hash32& id, const std::str
     if (!n) return false;
     const Bytes key = number_key(*n, protocol::as_bytes(recipient));
     auto raw = t.get(m_deliveries, key);
-    if (!raw) return false;
+    if (!raw) return transit_custody(t, id, recipient, via, now_ms);  // carried here as a relay
     LT_ASSIGN(auto d, decode_delivery(recipient, *raw));
     if (d.state != DeliveryState::pending || d.custody_ms != 0) return false;
     d.via = via;
     d.custody_ms = now_ms;
     d.last_error.clear();
+    LT_TRY(t.put(m_deliveries, key, encode(d)));
+    LT_TRY(t.del(m_outbox, outbox_key(recipient, d.urgency, d.outbox_seq)));
+    return true;
+}
+
+Result<bool> Store::refuse_delivery(WriteTxn& t, const Hash32& id, const std::string& recipient,
+                                    const std::string& reason) {
+    const auto n = number_of(t, id);
+    if (!n) return false;
+    const Bytes key = number_key(*n, protocol::as_bytes(recipient));
+    auto raw = t.get(m_deliveries, key);
+    if (!raw) return refuse_transit(t, id, recipient);
+    LT_ASSIGN(auto d, decode_delivery(recipient, *raw));
+    if (d.state != DeliveryState::pending) return false;
+    d.state = DeliveryState::refused;
+    d.last_error = reason.substr(0, 4000);
     LT_TRY(t.put(m_deliveries, key, encode(d)));
     LT_TRY(t.del(m_outbox, outbox_key(recipient, d.urgency, d.outbox_seq)));
     return true;

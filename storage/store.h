@@ -25,8 +25,10 @@
 // | directory   | record id (32)              | kind (u8: 1 node 2 issuer 3 revocation 4 cross-trust) + wire |
 // |             |                             |   bytes (protocol/trust.h); only records that verified       |
 // | transit     | message id (32) + agency    | [from_hop, origin, received_ms, seq, urgency, state (0 pending,  |
-// |             |                             |  1 delivered), receipt id (0 or 32), hops_left]: envelopes this node |
-// |             |                             |  carries for others as a relay (the bytes are in documents)  |
+// |             |                             |  1 delivered, 2 refused), receipt id (0 or 32), hops_left, via, |
+// |             |                             |  custody_ms]: envelopes this node carries for others as a relay |
+// |             |                             |  (the bytes are in documents; records before issue 16 end at |
+// |             |                             |  hops_left)                                                   |
 // | forward     | agency 0x00 receipt id (32) | empty: receipts to pass back to that previous hop            |
 // | transfers   | message id (32)             | [from, total, chunk_size, [chunk hash (32)...], started_ms]:   |
 // |             |                             |  a large envelope arriving in chunks (node/transfer.cpp)     |
@@ -39,7 +41,9 @@
 // A relay's outbox holds the envelopes in its transit table the same way.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -58,7 +62,8 @@ using protocol::Hash32;
 // 3: per-document tables keyed by the local document number (doc_numbers.h), not the id.
 constexpr uint32_t kSchemaVersion = 3;
 
-enum class DeliveryState : uint8_t { pending = 0, delivered = 1 };
+// refused: the recipient (or a relay on the way) said sending it again cannot succeed.
+enum class DeliveryState : uint8_t { pending = 0, delivered = 1, refused = 2 };
 
 struct SentRecord {
     Hash32 id{};
@@ -97,8 +102,17 @@ struct TransitRecord {
     uint64_t seq = 0;
     uint64_t urgency = 0;
     bool delivered = false;
+    bool refused = false;  // the next hop refused it for good: no longer carried
     std::optional<Hash32> receipt_id;
     uint64_t hops_left = 0;  // relays it may still pass through after this node
+    std::string via;          // the next relay that took custody of it, or empty
+    uint64_t custody_ms = 0;  // our time when it did; 0: not handed to a relay
+};
+
+// What one previous hop has left in this relay's custody, undelivered: envelopes and bytes.
+struct CustodyUsage {
+    uint64_t count = 0;
+    uint64_t bytes = 0;
 };
 
 struct InboxRecord {
@@ -121,6 +135,8 @@ struct TransferRecord {
     uint64_t chunk_size = 0;
     std::vector<Hash32> hashes;
     uint64_t started_ms = 0;
+    // The exact size of chunk `index`: chunk_size, less for the last; 0 out of range.
+    uint64_t chunk_bytes(uint32_t index) const;
 };
 
 // A message by (the sender's creation time, id): the items the two ends of a link reconcile.
@@ -163,8 +179,14 @@ public:
                         const std::string& error);
     // A relay took custody of (id, recipient): the outbox entry goes (the relay carries it
     // on), the delivery stays pending until the receipt. False if not pending or relayed already.
+    // For an envelope this node carries as a relay itself, the same for its transit record.
     Result<bool> record_custody(WriteTxn& t, const Hash32& id, const std::string& recipient,
                                 const std::string& via, uint64_t now_ms);
+    // The recipient, or a relay on the way, refused (id, recipient) for good: the delivery (or
+    // the transit, at a relay) ends refused with `reason` and its outbox entry goes. A receipt
+    // that comes later still counts. False if it was not pending.
+    Result<bool> refuse_delivery(WriteTxn& t, const Hash32& id, const std::string& recipient,
+                                 const std::string& reason);
     // Takes custody as a relay: the envelope, an outbox entry for rec.to and the transit
     // record. Fills rec.seq. False (nothing written) when (id, to) is already in transit.
     Result<bool> add_transit(WriteTxn& t, TransitRecord& rec, ByteView envelope);
@@ -200,8 +222,9 @@ public:
     std::vector<TransferRecord> transfers(const ReadTxn& t) const;
     // Indices of the chunks stored for `id`.
     std::vector<uint32_t> chunk_indices(const ReadTxn& t, const Hash32& id) const;
-    // The chunks of `id` concatenated in order; nullopt unless all `count` are stored.
-    std::optional<Bytes> assemble_chunks(const ReadTxn& t, const Hash32& id, uint32_t count) const;
+    // The chunks of `rec` concatenated in order, `rec.total` bytes; nullopt unless every chunk is
+    // stored with its exact size.
+    std::optional<Bytes> assemble_chunks(const ReadTxn& t, const TransferRecord& rec) const;
     std::optional<TransitRecord> transit(const ReadTxn& t, const Hash32& id, const std::string& to) const;
     // Every transit record of message `id` (one per recipient it is carried to).
     std::vector<TransitRecord> transits(const ReadTxn& t, const Hash32& id) const;
@@ -212,11 +235,17 @@ public:
     std::optional<std::vector<TimedId>> sent_to_since(const ReadTxn& t, const std::string& agency, uint64_t from_seq,
                                                       uint64_t since_ms, size_t max) const;
     // Those received from `sender` created at or after `since_ms` (the inbox read newest first
-    // down to received_ms < since_ms - skew_ms); at most `max` (nullopt when there are more).
+    // down to received_ms < since_ms - skew_ms); at most `max`, looking at no more than
+    // `scan_budget` inbox entries (nullopt when there are more, or the budget ran out).
     std::optional<std::vector<TimedId>> received_from_since(const ReadTxn& t, const std::string& sender,
-                                                            uint64_t since_ms, uint64_t skew_ms, size_t max) const;
+                                                            uint64_t since_ms, uint64_t skew_ms, size_t max,
+                                                            size_t scan_budget = SIZE_MAX) const;
     // The recipients of every transit not yet delivered.
     std::set<std::string> transit_destinations(const ReadTxn& t) const;
+    // Per previous hop, the transits still pending (not delivered, not refused).
+    std::map<std::string, CustodyUsage> custody_usage(const ReadTxn& t) const;
+    // Pending transits received before `before_ms`, at most `max`.
+    std::vector<TransitRecord> pending_transits_before(const ReadTxn& t, uint64_t before_ms, size_t max) const;
     // Calls fn(outbox key, message id) for pending entries of `agency` strictly after
     // `after_key` (empty = from the start), in delivery order, while fn returns true.
     void scan_outbox(const ReadTxn& t, const std::string& agency, ByteView after_key,
@@ -239,6 +268,9 @@ public:
 private:
     Status check_schema(const std::string& agency);
     Status migrate_from_2();  // store_migrate.cpp
+    Result<bool> transit_custody(WriteTxn& t, const Hash32& id, const std::string& to, const std::string& via,
+                                 uint64_t now_ms);
+    Result<bool> refuse_transit(WriteTxn& t, const Hash32& id, const std::string& to);
 
     std::unique_ptr<Env> m_env;
     MDB_dbi m_meta{}, m_documents{}, m_sent{}, m_sent_info{}, m_deliveries{}, m_outbox{},

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "protocol/codec.h"
+#include "protocol/frame.h"
 #include "storage/store.h"
 #include "storage/store_keys.h"
 
@@ -16,15 +17,17 @@ namespace {
 
 Bytes encode(const TransitRecord& r) {
     return Writer()
-        .array(8)
+        .array(10)
         .str(r.from_hop)
         .str(r.origin)
         .u64(r.received_ms)
         .u64(r.seq)
         .u64(r.urgency)
-        .u64(r.delivered ? 1 : 0)
+        .u64(r.delivered ? 1 : r.refused ? 2 : 0)
         .bin(r.receipt_id ? ByteView(*r.receipt_id) : ByteView())
         .u64(r.hops_left)
+        .str(r.via)
+        .u64(r.custody_ms)
         .take();
 }
 
@@ -41,11 +44,26 @@ Result<TransitRecord> decode_transit(const Hash32& id, std::string to, ByteView 
     LT_ASSIGN(out.urgency, r.u64("urgency"));
     LT_ASSIGN(auto state, r.u64("state"));
     out.delivered = state == 1;
+    out.refused = state == 2;
     LT_ASSIGN(auto rid, r.bin("receipt_id", 32));
     if (rid.size() == 32) out.receipt_id = to_hash(rid);
     LT_ASSIGN(out.hops_left, r.u64("hops_left"));
+    if (r.remaining() > 0) {  // records written before issue 16 end here
+        LT_ASSIGN(out.via, r.str("via", protocol::kMaxAgencyLength));
+        LT_ASSIGN(out.custody_ms, r.u64("custody_ms"));
+    }
     return out;
 }
+
+}  // namespace
+
+uint64_t TransferRecord::chunk_bytes(uint32_t index) const {
+    const uint64_t start = uint64_t(index) * chunk_size;
+    if (index >= hashes.size() || start >= total) return 0;
+    return std::min(chunk_size, total - start);
+}
+
+namespace {
 
 Bytes encode(const TransferRecord& r) {
     Writer w;
@@ -71,6 +89,10 @@ Result<TransferRecord> decode_transfer(const Hash32& id, ByteView v) {
         out.hashes.push_back(h);
     }
     LT_ASSIGN(out.started_ms, r.u64("started_ms"));
+    // The manifest's rules (protocol/frame.h), so chunk_bytes() and assembly can trust it.
+    if (out.total == 0 || out.chunk_size == 0 || out.chunk_size > protocol::kMaxChunkSize ||
+        out.hashes.size() != protocol::chunk_count(out.total, out.chunk_size))
+        return make_error("transfer record's sizes do not agree with its chunk hashes");
     return out;
 }
 
@@ -99,6 +121,32 @@ Result<bool> Store::add_transit(WriteTxn& t, TransitRecord& rec, ByteView envelo
     return true;
 }
 
+Result<bool> Store::transit_custody(WriteTxn& t, const Hash32& id, const std::string& to, const std::string& via,
+                                    uint64_t now_ms) {
+    const Bytes key = id_agency_key(id, to);
+    auto raw = t.get(m_transit, key);
+    if (!raw) return false;
+    LT_ASSIGN(auto rec, decode_transit(id, to, *raw));
+    if (rec.delivered || rec.refused || rec.custody_ms != 0) return false;
+    rec.via = via;
+    rec.custody_ms = now_ms;
+    LT_TRY(t.put(m_transit, key, encode(rec)));
+    LT_TRY(t.del(m_outbox, outbox_key(to, rec.urgency, rec.seq)));
+    return true;
+}
+
+Result<bool> Store::refuse_transit(WriteTxn& t, const Hash32& id, const std::string& to) {
+    const Bytes key = id_agency_key(id, to);
+    auto raw = t.get(m_transit, key);
+    if (!raw) return false;
+    LT_ASSIGN(auto rec, decode_transit(id, to, *raw));
+    if (rec.delivered || rec.refused) return false;
+    rec.refused = true;
+    LT_TRY(t.put(m_transit, key, encode(rec)));
+    LT_TRY(t.del(m_outbox, outbox_key(to, rec.urgency, rec.seq)));
+    return true;
+}
+
 Result<bool> Store::complete_transit(WriteTxn& t, const Hash32& id, const std::string& to,
                                      const Hash32& receipt_id) {
     const Bytes key = id_agency_key(id, to);
@@ -106,6 +154,7 @@ Result<bool> Store::complete_transit(WriteTxn& t, const Hash32& id, const std::s
     if (!raw) return false;
     LT_ASSIGN(auto rec, decode_transit(id, to, *raw));
     if (rec.delivered) return false;
+    rec.refused = false;  // a receipt outweighs a relay's refusal
     rec.delivered = true;
     rec.receipt_id = receipt_id;
     LT_TRY(t.put(m_transit, key, encode(rec)));
@@ -161,11 +210,17 @@ std::optional<std::vector<TimedId>> Store::sent_to_since(const ReadTxn& t, const
 }
 
 std::optional<std::vector<TimedId>> Store::received_from_since(const ReadTxn& t, const std::string& sender,
-                                                               uint64_t since_ms, uint64_t skew_ms, size_t max) const {
+                                                               uint64_t since_ms, uint64_t skew_ms, size_t max,
+                                                               size_t scan_budget) const {
     std::vector<TimedId> out;
     bool more = false;
     const uint64_t stop = since_ms > skew_ms ? since_ms - skew_ms : 0;
+    size_t scanned = 0;
     t.scan_reverse(m_inbox, [&](ByteView, ByteView idv) {
+        if (++scanned > scan_budget) {
+            more = true;
+            return false;
+        }
         auto rec = inbox_record(t, to_hash(idv));
         if (!rec) return true;
         if (rec->received_ms < stop) return false;
@@ -186,8 +241,34 @@ std::set<std::string> Store::transit_destinations(const ReadTxn& t) const {
     t.scan_prefix(m_transit, ByteView(), [&](ByteView k, ByteView v) {
         if (k.size() <= 32) return true;
         auto r = decode_transit(to_hash(k.first(32)), std::string(k.begin() + 32, k.end()), v);
-        if (r.ok() && !r->delivered) out.insert(r->to);
+        if (r.ok() && !r->delivered && !r->refused && r->custody_ms == 0) out.insert(r->to);
         return true;
+    });
+    return out;
+}
+
+std::map<std::string, CustodyUsage> Store::custody_usage(const ReadTxn& t) const {
+    std::map<std::string, CustodyUsage> out;
+    t.scan_prefix(m_transit, ByteView(), [&](ByteView k, ByteView v) {
+        if (k.size() <= 32) return true;
+        const Hash32 id = to_hash(k.first(32));
+        auto r = decode_transit(id, std::string(k.begin() + 32, k.end()), v);
+        if (!r.ok() || r->delivered || r->refused) return true;
+        auto& u = out[r->from_hop];
+        ++u.count;
+        u.bytes += document_size(t, id).value_or(0);
+        return true;
+    });
+    return out;
+}
+
+std::vector<TransitRecord> Store::pending_transits_before(const ReadTxn& t, uint64_t before_ms, size_t max) const {
+    std::vector<TransitRecord> out;
+    t.scan_prefix(m_transit, ByteView(), [&](ByteView k, ByteView v) {
+        if (k.size() <= 32) return true;
+        auto r = decode_transit(to_hash(k.first(32)), std::string(k.begin() + 32, k.end()), v);
+        if (r.ok() && !r->delivered && !r->refused && r->received_ms < before_ms) out.push_back(std::move(r).value());
+        return out.size() < max;
     });
     return out;
 }
@@ -240,18 +321,21 @@ std::vector<uint32_t> Store::chunk_indices(const ReadTxn& t, const Hash32& id) c
     return out;
 }
 
-std::optional<Bytes> Store::assemble_chunks(const ReadTxn& t, const Hash32& id, uint32_t count) const {
+std::optional<Bytes> Store::assemble_chunks(const ReadTxn& t, const TransferRecord& rec) const {
     Bytes out;
+    out.reserve(rec.total);  // at most total bytes are appended: each chunk has its exact size
     uint32_t next = 0;
-    t.scan_prefix(m_chunks, id, [&](ByteView k, ByteView v) {
+    bool sizes_ok = true;
+    t.scan_prefix(m_chunks, rec.id, [&](ByteView k, ByteView v) {
         if (k.size() != 36) return true;
         const uint32_t index = (uint32_t(k[32]) << 24) | (uint32_t(k[33]) << 16) | (uint32_t(k[34]) << 8) | k[35];
         if (index != next) return false;
+        if (v.size() != rec.chunk_bytes(index)) return sizes_ok = false;
         out.insert(out.end(), v.begin(), v.end());
         ++next;
         return true;
     });
-    if (next != count) return std::nullopt;
+    if (!sizes_ok || next != rec.hashes.size() || out.size() != rec.total) return std::nullopt;
     return out;
 }
 

@@ -73,13 +73,28 @@ struct Fixture {
     }
 
     void revoke(const Hash32& target, const Hash32& action, uint64_t at) {
-        LifecycleEvent e;
-        e.target = target;
-        e.action = action;
-        e.type = static_cast<uint8_t>(protocol::BusinessDocType::Revoke);
-        e.recorded_ms = at;
-        e.reason = "Thu hồi do sai sót";
-        REQUIRE(env->write([&](WriteTxn& t) { return cat->add_lifecycle(t, e); }).ok());
+        act(LifecycleEvent{target, action, static_cast<uint8_t>(protocol::BusinessDocType::Revoke), at,
+                           "Thu hồi do sai sót"});
+    }
+
+    // Records `e`; with `sender`, also the summary of its action as sent by `sender`.
+    void act(const LifecycleEvent& e, std::optional<std::string> sender = std::nullopt) {
+        auto st = env->write([&](WriteTxn& t) -> Status {
+            if (auto target = cat->summary(t, e.target); target && sender) {
+                DocSummary a = *target;
+                a.id = e.action;
+                a.sender = *sender;
+                a.registered_ms = e.recorded_ms;
+                a.subject = "Văn bản thu hồi, cập nhật";
+                a.document_id.clear();
+                a.due_ms = 0;
+                a.business_type = e.type;
+                a.acts_on = e.target;
+                LT_TRY(cat->put_document(t, a));
+            }
+            return cat->add_lifecycle(t, e);
+        });
+        REQUIRE(st.ok());
     }
 
     std::vector<DocSummary> query(const DocFilter& f, uint64_t now_ms = 0) {

@@ -44,8 +44,7 @@ TEST_CASE(
 
     // Recorded out of id order: the chain reads oldest first.
     f.revoke(original.id, id_of(9), 5000);
-    LifecycleEvent upd{original.id, id_of(8), 2, 3000, "Cập nhật nơi nhận"};
-    REQUIRE(f.env->write([&](WriteTxn& t) { return f.cat->add_lifecycle(t, upd); }).ok());
+    f.act(LifecycleEvent{original.id, id_of(8), 2, 3000, "Cập nhật nơi nhận"});
     auto chain = f.env->read([&](const ReadTxn& t) { return f.cat->lifecycle(t, original.id); });
     REQUIRE(chain.size() == 2);
     CHECK(chain[0].action == id_of(8));
@@ -68,6 +67,21 @@ TEST_CASE(
     CHECK(ids(f.query(q)) == std::set<Hash32>{original.id});
     DocFilter all;
     CHECK(f.query(all).size() == 3);
+}
+
+TEST_CASE("a lifecycle action counts only when its sender is the target's", "[storage][catalog]") {
+    Fixture f;
+    f.put(incoming(1, "000.00.02.B", 1000, 5 * kDay));
+    // Another agency's revoke of B's document: recorded (an older node stored such), never shown.
+    f.act(LifecycleEvent{id_of(1), id_of(9), 1, 2000, "giả mạo"}, "000.00.03.C");
+    CHECK(f.env->read([&](const ReadTxn& t) { return f.cat->lifecycle(t, id_of(1)); }).empty());
+    CHECK(f.overdue(false, 10 * kDay).size() == 1);  // still owed: not revoked
+    // B's own revoke counts.
+    f.act(LifecycleEvent{id_of(1), id_of(8), 1, 3000, "thu hồi"}, "000.00.02.B");
+    const auto chain = f.env->read([&](const ReadTxn& t) { return f.cat->lifecycle(t, id_of(1)); });
+    REQUIRE(chain.size() == 1);
+    CHECK(chain[0].action == id_of(8));
+    CHECK(f.overdue(false, 10 * kDay).empty());
 }
 
 TEST_CASE("add_status ignores a status message it has already recorded", "[storage][catalog]") {
@@ -93,9 +107,11 @@ TEST_CASE("add_status ignores a status message it has already recorded", "[stora
     CHECK(a[1].recorded_ms == 3001);
     auto both = f.env->read([&](const ReadTxn& t) { return f.cat->timeline(t, id_of(1), ""); });
     REQUIRE(both.size() == 3);
-    CHECK(both[0].recipient == "A");  // in the order recorded, across recipients
-    CHECK(both[1].recipient == "A");
-    CHECK(both[2].recipient == "AB");
+    // In the order of the reported times, across recipients (A 01 at 2000, AB 01 at 2500, A 03 at 3000).
+    CHECK(both[0].recipient == "A");
+    CHECK(both[1].recipient == "AB");
+    CHECK(both[2].recipient == "A");
+    CHECK(both[2].code == "03");
 
     StatusEvent bad;
     bad.document = id_of(1);

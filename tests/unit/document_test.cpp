@@ -552,9 +552,13 @@ TEST_CASE("validate_content refuses what a sender must not send", "[protocol][do
     refused([](DocumentContent& c) { c.recipients.clear(); }, "no recipients");
     refused([](DocumentContent& c) { c.recipients.push_back("bad agency"); }, "agency");
     refused([](DocumentContent& c) { c.sender = "bad/sender"; }, "agency");
-    refused([](DocumentContent& c) { c.attachments[0].name = "../x"; }, "not a plain file name");
-    refused([](DocumentContent& c) { c.attachments[0].name = "a/b"; }, "not a plain file name");
-    refused([](DocumentContent& c) { c.attachments[0].name = ""; }, "not a plain file name");
+    refused([](DocumentContent& c) { c.attachments[0].name = "../x"; }, "folder separator");
+    refused([](DocumentContent& c) { c.attachments[0].name = "a/b"; }, "folder separator");
+    refused([](DocumentContent& c) { c.attachments[0].name = ""; }, "is not a file name");
+    refused([](DocumentContent& c) { c.attachments[0].name = "CON.txt"; }, "Windows device name");
+    refused([](DocumentContent& c) { c.attachments[0].name = "C:evil.txt"; }, "Windows does not allow");
+    refused([](DocumentContent& c) { c.attachments[0].name = "a.txt:stream"; }, "Windows does not allow");
+    refused([](DocumentContent& c) { c.attachments[0].name = "report.pdf."; }, "ends in a dot");
     refused([](DocumentContent& c) { c.attachments[1].name = c.attachments[0].name; }, "used twice");
     refused([](DocumentContent& c) { c.meta.urgency = 4; }, "urgency");
     refused([](DocumentContent& c) { c.meta.confidentiality = 4; }, "confidentiality");
@@ -590,5 +594,28 @@ TEST_CASE("is_safe_file_name allows plain names only", "[protocol][document]") {
     CHECK_FALSE(is_safe_file_name("line\nbreak"));
     CHECK_FALSE(is_safe_file_name("\xc0\xaf"));
     CHECK_FALSE(is_safe_file_name(std::string(256, 'n')));
+}
+
+TEST_CASE("is_safe_file_name refuses what Windows would take for a device, drive or stream", "[protocol][document]") {
+    for (const char* name : {"CON", "con", "CON.txt", "con.tar.gz", "Con .txt", "PRN", "aux.doc", "NUL", "nul.pdf",
+                             "COM1", "com9.log", "LPT1", "lpt0.txt", "COM\u00b9.txt", "LPT\u00b3", "CONIN$", "conout$.x"}) {
+        INFO(name);
+        CHECK_FALSE(is_safe_file_name(name));
+        CHECK_THAT(file_name_problem(name), Catch::Contains("device name"));
+    }
+    for (const char* name : {"C:evil.txt", "a.txt:stream", "a*b", "what?.pdf", "a<b", "a>b", "a|b", "say \"hi\""}) {
+        INFO(name);
+        CHECK_FALSE(is_safe_file_name(name));
+    }
+    for (const char* name : {"report.", "report ", "report.pdf.", "a. ", "x\x7f"}) {
+        INFO(name);
+        CHECK_FALSE(is_safe_file_name(name));
+    }
+    // Names that only look like devices are plain names.
+    for (const char* name : {"CONTENT.txt", "console.log", "COM10", "LPT", "COMX.txt", "auxiliary.pdf", "nul_x",
+                             "Công văn.docx", ".config", "a.b.c"}) {
+        INFO(name);
+        CHECK(is_safe_file_name(name));
+    }
 }
 

@@ -62,6 +62,13 @@ TEST_CASE("envelope-carrying frames are the header followed directly by the enve
     CHECK(encode_frame(PingFrame{5}) == bytes_of({0x92, 0x04, 0x05}));
     CHECK(encode_frame(PongFrame{0x1234}) == bytes_of({0x92, 0x05, 0xcd, 0x12, 0x34}));
     CHECK(encode_frame(RejectFrame{{}, "x"}) == bytes_of({0x93, 0x03, 0xc4, 0x00, 0xa1, 'x'}));
+    CHECK(encode_frame(RejectFrame{{}, "x", true}) == bytes_of({0x94, 0x03, 0xc4, 0x00, 0xa1, 'x', 0xc3}));
+    auto permanent = decode(bytes_of({0x94, 0x03, 0xc4, 0x00, 0xa1, 'x', 0xc3}));
+    REQUIRE(permanent.ok());
+    CHECK(std::get<RejectFrame>(*permanent).permanent);
+    CHECK_FALSE(std::get<RejectFrame>(decode(encode_frame(RejectFrame{{}, "x"})).value()).permanent);
+    // `false` is never written: a second encoding of the same frame is refused.
+    CHECK_FALSE(decode(bytes_of({0x94, 0x03, 0xc4, 0x00, 0xa1, 'x', 0xc2})).ok());
 
     // A large envelope is carried as is: the frame is exactly 2 header bytes longer.
     const Bytes big = pattern_bytes(200000, 3);

@@ -111,3 +111,22 @@ TEST_CASE("the domain separator stops a signature moving across the boundary", "
     CHECK_FALSE(verify_domain(a.pub.sign_key, "a", as_bytes("bc"), sig));
     CHECK_FALSE(verify_domain(a.pub.sign_key, "abc", {}, sig));
 }
+
+TEST_CASE("an identity line with an all-zero or small-order key is refused", "[protocol][identity]") {
+    const auto id = seeded_identity("H14", 1).pub;
+    const std::string sign = to_base64(id.sign_key), box = to_base64(id.box_key);
+    const std::string zero = to_base64(Bytes(32, 0));
+    // The Ed25519 identity point (1, 0 ...) and the X25519 point of order 1 (u = 1).
+    Bytes one(32, 0);
+    one[0] = 1;
+    for (const auto& line : {"lienthong-id v1 H14 sign:" + zero + " box:" + box,
+                             "lienthong-id v1 H14 sign:" + sign + " box:" + zero,
+                             "lienthong-id v1 H14 sign:" + to_base64(one) + " box:" + box,
+                             "lienthong-id v1 H14 sign:" + sign + " box:" + to_base64(one)}) {
+        INFO(line);
+        auto r = PublicIdentity::from_line(line);
+        REQUIRE_FALSE(r.ok());
+        CHECK_THAT(r.error(), Catch::Contains("not a valid"));
+    }
+    CHECK(check_public_keys(id.sign_key, id.box_key).ok());
+}

@@ -213,3 +213,20 @@ TEST_CASE("committed data survives closing and reopening the environment", "[sto
     REQUIRE(t.ok());
     CHECK(get_copy(**env, *t, "k") == pattern_bytes(3000000, 3));
 }
+
+TEST_CASE("a failed write on a nearly full disk is reported as a full disk, with what to do", "[storage][lmdb]") {
+    // LMDB turns a short write to a full disk into EIO.
+    const std::string full = storage_failure_text(EIO, 4u << 20, "/var/lib/lienthong/data");
+    CHECK_THAT(full, Catch::Contains("disk holding '/var/lib/lienthong/data' is full (4 MiB free)"));
+    CHECK_THAT(full, Catch::Contains("free space there"));
+    CHECK_THAT(storage_failure_text(ENOSPC, std::nullopt, "/d"), Catch::Contains("is full (? MiB free)"));
+    CHECK_THAT(storage_failure_text(EDQUOT, 0, "/d"), Catch::Contains("is full"));
+    // An I/O error with room left is a failing disk, not a full one.
+    const std::string io = storage_failure_text(EIO, 50ull << 30, "/d");
+    CHECK_THAT(io, Catch::Contains("Input/output error"));
+    CHECK_THAT(io, Catch::Contains("dmesg"));
+    CHECK(io.find("full") == std::string::npos);
+    TempDir dir;
+    CHECK(free_disk_bytes(dir.path()).has_value());
+    CHECK_FALSE(free_disk_bytes(dir.path() + "/missing").has_value());
+}
