@@ -17,6 +17,7 @@
 #include "admin/trust_files.h"
 #include "protocol/cross_trust.h"
 #include "protocol/trust.h"
+#include "protocol/trust_file.h"
 
 namespace lienthong::admin {
 
@@ -107,34 +108,20 @@ std::vector<DirectoryItem> read_directory_files(const std::vector<std::string>& 
     std::vector<DirectoryItem> items;
     for (const auto& file : files) {
         auto text = read_file(file);
-        auto blocks =
-            text.ok() ? dearmor_all(*text) : Result<std::vector<ArmorBlock>>(text.take_error());
+        auto blocks = text.ok() ? read_trust_file(*text)
+                                : Result<std::vector<TrustFileBlock>>(text.take_error());
         if (!blocks.ok()) {
             items.push_back({file, blocks.error()});
             continue;
         }
         for (size_t i = 0; i < blocks->size(); ++i) {
-            const auto& b = (*blocks)[i];
+            auto& b = (*blocks)[i];
             DirectoryItem item{blocks->size() > 1 ? file + "#" + std::to_string(i + 1) : file,
                                std::string()};
-            const auto decode = [&](auto r) {
-                if (r.ok())
-                    item.record = std::move(r).value();
-                else
-                    item.record = "malformed: " + r.error();
-            };
-            if (b.label == IssuerRecord::kLabel)
-                decode(IssuerRecord::decode(b.data));
-            else if (b.label == NodeRecord::kLabel)
-                decode(NodeRecord::decode(b.data));
-            else if (b.label == EnrollmentRequest::kLabel)
-                decode(EnrollmentRequest::decode(b.data));
-            else if (b.label == Revocation::kLabel)
-                decode(Revocation::decode(b.data));
-            else if (b.label == CrossTrust::kLabel)
-                decode(CrossTrust::decode(b.data));
+            if (b.record.ok())
+                std::visit([&](auto& r) { item.record = std::move(r); }, b.record.value());
             else
-                item.record = "not a trust record: '" + b.label + "' block";
+                item.record = b.record.error();
             items.push_back(std::move(item));
         }
     }

@@ -239,7 +239,7 @@ Bytes write(const Document& d) {
         w.opt(n, "FullName", d.signer.full_name);
     }
     w.opt(mh, "DueDate", d.due_date);
-    if (d.other != OtherInfo{}) {
+    if (d.other != OtherInfo{} || !d.priority.empty()) {  // Priority lives in OtherInfo
         xmlNode* n = w.node(mh, "OtherInfo");
         w.opt(n, "Priority", d.priority);
         w.opt(n, "SphereOfPromulgation", d.other.sphere_of_promulgation);

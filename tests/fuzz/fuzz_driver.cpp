@@ -2,13 +2,16 @@
 // without libFuzzer (g++). Usage:
 //   <target>_fuzz [--iterations N] [--seed S] [--write-corpus DIR] [FILE...]
 // With FILEs, runs each once (replaying a crash found elsewhere). Otherwise runs every seed
-// from lienthong_fuzz_seeds() and then N mutants (byte flips, truncations, insertions,
+// from lienthong_fuzz_seeds() and every file of the target's checked-in corpus
+// (tests/fuzz/corpus/<target>/, named by LIENTHONG_FUZZ_CORPUS_DIR: real samples and what
+// libFuzzer runs found), then N mutants of them (byte flips, truncations, insertions,
 // deletions, splices, interesting msgpack bytes) drawn from a fixed-seed PRNG, so a failure
-// reproduces exactly. libsodium's RNG is made deterministic too, so sealed seeds repeat.
+// reproduces exactly. --write-corpus writes the seeds only. libsodium's RNG is made deterministic too, so sealed seeds repeat.
 // A crash, sanitizer report, escaped exception or broken invariant fails the ctest test;
 // the mutant is written to fuzz-crash-<target>.bin in the working directory first.
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -120,6 +123,25 @@ private:
     const std::vector<Input>& m_corpus;
 };
 
+// The files of the checked-in corpus directory, in name order; none when there is none.
+std::vector<Input> read_corpus_dir() {
+    std::vector<Input> out;
+#ifdef LIENTHONG_FUZZ_CORPUS_DIR
+    const std::filesystem::path dir = LIENTHONG_FUZZ_CORPUS_DIR;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) return out;
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        if (e.is_regular_file()) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+        std::ifstream in(f, std::ios::binary);
+        out.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+#endif
+    return out;
+}
+
 std::string g_crash_path;
 Input g_current;
 
@@ -194,7 +216,7 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    const auto corpus = lienthong_fuzz_seeds();
+    auto corpus = lienthong_fuzz_seeds();
     if (corpus.empty()) {
         std::cerr << name << ": no seeds\n";
         return 2;
@@ -209,12 +231,15 @@ int main(int argc, char** argv) {
         return 0;
     }
 
+    const size_t seeds = corpus.size();
+    for (auto& f : read_corpus_dir()) corpus.push_back(std::move(f));
     const auto start = std::chrono::steady_clock::now();
     for (const auto& s : corpus) run(s);
     Mutator m(seed, corpus);
     for (uint64_t i = 0; i < iterations; ++i) run(m.next());
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-    std::cout << name << ": " << corpus.size() << " seeds and " << iterations << " mutants (seed " << seed
+    std::cout << name << ": " << seeds << " seeds, " << corpus.size() - seeds << " corpus files and "
+              << iterations << " mutants (seed " << seed
               << ") in " << ms.count() << " ms, no failure\n";
     return 0;
 }

@@ -314,6 +314,21 @@ TEST_CASE("edXML write escapes markup and never emits text XML cannot carry", "[
     CHECK(std::get<Status>(parse_ok(as_chars(write(s)))) == s);
 }
 
+TEST_CASE("edXML write keeps a Priority that is all OtherInfo holds", "[protocol][edxml]") {
+    // A hỏa tốc document with no other OtherInfo field (as from_content makes of one submitted
+    // through the API) must not lose its urgency on export.
+    Document d;
+    d.from.organ_id = "000.00.31.H14";
+    d.to.resize(1);
+    d.to[0].organ_id = "000.00.00.H41";
+    d.document_id = "id-1";
+    d.promulgation.date = "2024/02/29";
+    d.priority = "3";
+    Message back = parse_ok(as_chars(write(d)));
+    CHECK(std::get<Document>(back).priority == "3");
+    CHECK(std::get<Document>(back) == d);
+}
+
 TEST_CASE("edXML files found broken in the wild are refused, naming line and problem",
           "[protocol][edxml]") {
     if (!have_samples()) return;

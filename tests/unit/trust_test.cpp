@@ -2,12 +2,14 @@
 // armored form, and every kind of malformed input they refuse (verification: trust_verify_test).
 #include <catch2/catch.hpp>
 
+#include "protocol/trust_file.h"
 #include "trust_fixture.h"
 
 using namespace lienthong;
 using namespace lienthong::protocol;
 using namespace lienthong::testing;
 using Catch::Contains;
+using Catch::StartsWith;
 
 namespace {
 
@@ -252,6 +254,35 @@ TEST_CASE("dearmor_all reads a directory of concatenated blocks", "[protocol][tr
     CHECK((*blocks)[2].label == Revocation::kLabel);
     CHECK(IssuerRecord::decode((*blocks)[1].data)->encode() == f.issuers[1].encode());
     CHECK_THAT(dearmor_all(text, 2).error(), Contains("more than 2"));
+}
+
+TEST_CASE("a trust file's blocks are each decoded by label, a bad block keeping its reason",
+          "[protocol][trust]") {
+    Federation f;
+    const auto commune = seeded_identity("000.00.31.H14.01.05", 5);
+    const NodeRecord node = Federation::node(f.group, commune);
+    const std::string text = f.issuers[0].armor() + node.armor() +
+                             armor(NodeRecord::kLabel, Bytes{0x93, 0x01}) +
+                             armor("LIENTHONG SOMETHING ELSE", Bytes{1, 2, 3}) +
+                             sample_request(commune).armor();
+    auto blocks = read_trust_file(text);
+    REQUIRE(blocks.ok());
+    REQUIRE(blocks->size() == 5);
+    REQUIRE((*blocks)[0].record.ok());
+    CHECK(std::get<IssuerRecord>(*(*blocks)[0].record).encode() == f.issuers[0].encode());
+    REQUIRE((*blocks)[1].record.ok());
+    CHECK(std::get<NodeRecord>(*(*blocks)[1].record).encode() == node.encode());
+    CHECK((*blocks)[2].label == NodeRecord::kLabel);
+    REQUIRE_FALSE((*blocks)[2].record.ok());
+    CHECK_THAT((*blocks)[2].record.error(), StartsWith("malformed: "));
+    REQUIRE_FALSE((*blocks)[3].record.ok());
+    CHECK((*blocks)[3].record.error() == "not a trust record: 'LIENTHONG SOMETHING ELSE' block");
+    REQUIRE((*blocks)[4].record.ok());
+    CHECK(std::holds_alternative<EnrollmentRequest>(*(*blocks)[4].record));
+    // Text that is not armor fails as a whole, with dearmor_all's error.
+    auto bad = read_trust_file("hello\n" + text);
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(bad.error(), Contains("line 1"));
 }
 
 TEST_CASE("malformed binary records are refused with the field named", "[protocol][trust]") {
