@@ -143,7 +143,7 @@ json NodeImpl::api_outbox(const json& req) {
             for (const auto& d : m_store->deliveries(t, s.id)) {
                 pending |= d.state == storage::DeliveryState::pending;
                 recips.push_back({{"agency", d.recipient},
-                                  {"state", d.state == storage::DeliveryState::pending ? "pending" : "delivered"},
+                                  {"state", storage::delivery_state_name(d.state)},
                                   {"receipt_ms", d.receipt_ms},
                                   {"last_error", d.last_error}});
             }

@@ -129,7 +129,7 @@ json NodeImpl::api_show(const json& req, bool with_content) {
     json dels = json::array();
     for (const auto& d : m->deliveries)
         dels.push_back({{"agency", d.recipient},
-                        {"state", d.state == storage::DeliveryState::pending ? "pending" : "delivered"},
+                        {"state", storage::delivery_state_name(d.state)},
                         {"queued_ms", d.queued_ms},
                         {"receipt_ms", d.receipt_ms},
                         {"acked_ms", d.acked_ms},

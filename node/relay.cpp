@@ -284,11 +284,14 @@ void NodeImpl::on_forwarded_receipt(const Bytes& rid, const std::string& peer, B
     auto outcome = queue_receipt(signer, std::move(*se), std::move(receipt).value());
     m_batch.after.push_back([this, rid, peer, signer, receipt_id, outcome](bool ok, const std::string&) {
         if (!ok) return;  // not answered: the relay passes it again
-        if (outcome->delivered.empty() && outcome->known.empty() && outcome->relayed.empty())
-            return reject(rid, peer, "unknown_receipt",
-                          "the receipt names no document this node sent or carries (" +
-                              std::to_string(outcome->unknown.size() + outcome->mismatched.size()) + " listed)",
-                          Bytes(receipt_id.begin(), receipt_id.end()), true);
+        log_receipt_misses(peer, receipt_id, *outcome);
+        if (outcome->delivered.empty() && outcome->known.empty() && outcome->relayed.empty()) {
+            // Logged above, once: the refusal itself is only sent.
+            const std::string why = "the receipt names no document this node sent or carries (" +
+                                    std::to_string(outcome->unknown.size() + outcome->mismatched.size()) + " listed)";
+            send_frame(*m_router, protocol::RejectFrame{Bytes(receipt_id.begin(), receipt_id.end()), why, true}, rid);
+            return;
+        }
         send_frame(*m_router, protocol::CustodyFrame{receipt_id, ""}, rid);
         for (const auto& [hop, bytes] : outcome->released) release_custody(hop, bytes);
         m_counters.receipts += outcome->delivered.size();
@@ -299,7 +302,6 @@ void NodeImpl::on_forwarded_receipt(const Bytes& rid, const std::string& peer, B
             m_log.info("relay_delivered", {{"peer", signer}, {"via", peer}, {"msg", hex_id(id)}});
         for (const auto& hop : outcome->forward_to)
             if (auto h = m_links.find(hop); h != m_links.end()) h->second.next_forward_ms = 0;
-        log_receipt_misses(peer, receipt_id, *outcome);
     });
 }
 

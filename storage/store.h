@@ -64,6 +64,9 @@ constexpr uint32_t kSchemaVersion = 3;
 
 // refused: the recipient (or a relay on the way) said sending it again cannot succeed.
 enum class DeliveryState : uint8_t { pending = 0, delivered = 1, refused = 2 };
+inline const char* delivery_state_name(DeliveryState s) {
+    return s == DeliveryState::pending ? "pending" : s == DeliveryState::delivered ? "delivered" : "refused";
+}
 
 struct SentRecord {
     Hash32 id{};

@@ -389,7 +389,56 @@ FakePeer::FakePeer(std::string agency) : m_identity(protocol::SecretIdentity::ge
     m_dead_port = free_port();
 }
 
-FakePeer::~FakePeer() { m_dealer.reset(); }
+FakePeer::~FakePeer() {
+    m_dealer.reset();
+    m_router.reset();
+}
+
+void FakePeer::listen() {
+    m_router = std::make_unique<zmq::socket_t>(m_ctx, zmq::socket_type::router);
+    m_router->set(zmq::sockopt::linger, 0);
+    m_router->set(zmq::sockopt::curve_server, 1);
+    m_router->set(zmq::sockopt::curve_secretkey, z85(m_identity.box_secret));
+    m_router->bind("tcp://127.0.0.1:" + std::to_string(m_dead_port));
+}
+
+std::optional<FakePeer::Listened> FakePeer::recv_listened(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (int turns = 0; turns < 10000; ++turns) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return std::nullopt;
+        zmq::pollitem_t item{m_router->handle(), 0, ZMQ_POLLIN, 0};
+        if (zmq::poll(&item, 1, left) <= 0) return std::nullopt;
+        zmq::message_t rid, body;
+        if (!m_router->recv(rid, zmq::recv_flags::dontwait) || !rid.more()) continue;
+        if (!m_router->recv(body, zmq::recv_flags::dontwait)) continue;
+        Listened out;
+        out.routing_id.assign(rid.data<uint8_t>(), rid.data<uint8_t>() + rid.size());
+        m_last_rid = out.routing_id;
+        out.frame = protocol::decode_frame(protocol::ByteView(body.data<uint8_t>(), body.size()), 64u << 20);
+        if (out.frame.ok())
+            if (const auto* ping = std::get_if<protocol::PingFrame>(&*out.frame)) {
+                send_listened(out.routing_id, protocol::PongFrame{ping->nonce});
+                continue;
+            }
+        return out;
+    }
+    return std::nullopt;
+}
+
+void FakePeer::send_listened(const protocol::Bytes& routing_id, const protocol::Frame& f) {
+    const auto bytes = protocol::encode_frame(f);
+    m_router->send(zmq::buffer(routing_id), zmq::send_flags::sndmore);
+    m_router->send(zmq::buffer(bytes), zmq::send_flags::none);
+}
+
+size_t table_entries(const TestNode& node, const std::string& table) {
+    const auto r = run_process({"/usr/bin/mdb_stat", "-s", table, node.dir() + "/data"}, 10s);
+    const auto at = r.out.find("Entries: ");
+    if (r.exit_code != 0 || at == std::string::npos)
+        throw std::runtime_error("mdb_stat -s " + table + " failed (exit " + std::to_string(r.exit_code) + "): " + r.err);
+    return std::stoull(r.out.substr(at + 9));
+}
 
 PeerEntry FakePeer::as_peer() const {
     return PeerEntry{m_identity.pub.agency, "tcp://127.0.0.1:" + std::to_string(m_dead_port), m_identity.pub.to_line()};

@@ -170,12 +170,33 @@ public:
     // Waits up to `timeout` for one message and decodes it as a frame.
     std::optional<Result<protocol::Frame>> recv_frame(std::chrono::milliseconds timeout);
 
+    // The other direction: listens (CURVE server, this identity's keys) on the endpoint
+    // as_peer() gives, where a node that has this fake peer configured connects its link.
+    void listen();
+    struct Listened {
+        protocol::Bytes routing_id;
+        Result<protocol::Frame> frame = make_error("nothing");
+    };
+    // The next frame the node sends on its link to us, within `timeout`; Pings are answered
+    // and skipped.
+    std::optional<Listened> recv_listened(std::chrono::milliseconds timeout);
+    // Sends `f` to the node over its own link (to the connection `routing_id`).
+    void send_listened(const protocol::Bytes& routing_id, const protocol::Frame& f);
+    // The connection the last frame came on (Pings included); empty before any.
+    const protocol::Bytes& last_routing_id() const { return m_last_rid; }
+
 private:
     protocol::SecretIdentity m_identity;
     uint16_t m_dead_port = 0;
     zmq::context_t m_ctx{1};
     std::unique_ptr<zmq::socket_t> m_dealer;
+    std::unique_ptr<zmq::socket_t> m_router;
+    protocol::Bytes m_last_rid;
 };
+
+// Entries in one LMDB table of a node's database (read with mdb_stat while it runs); 0 when
+// the table does not exist.
+size_t table_entries(const TestNode& node, const std::string& table);
 
 std::string z85(const std::array<uint8_t, 32>& key);
 
