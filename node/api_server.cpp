@@ -42,8 +42,8 @@ void NodeImpl::on_api_readable() {
         if (count < 2) continue;  // no routing id: nothing to answer
         const Bytes rid(parts[0].data<uint8_t>(), parts[0].data<uint8_t>() + parts[0].size());
         if (count != 3 || parts[1].size() != 0) {
-            api_reply(rid, fail("request must be one message part (a REQ socket's envelope); got " +
-                                std::to_string(count - 1) + " parts"));
+            api_reply(rid, fail("request must be an empty part and one msgpack part (what a REQ socket sends); got " +
+                                std::to_string(count - 1) + (count == 2 ? " part" : " parts")));
             continue;
         }
         auto parsed = json_from_msgpack(ByteView(parts[2].data<uint8_t>(), parts[2].size()));

@@ -48,11 +48,9 @@ void NodeImpl::set_previous_keys(std::vector<protocol::SecretIdentity> previous)
 // Verifies `se` as signed by `agency`: with the key its link uses, else with the key of any
 // directory record of that agency that is not revoked (a key rotated since, or one the
 // directory has already replaced while our link still uses the old one). The key of an
-// expired record still counts, for kExpiredKeyGraceMs after it expired, for an envelope it
-// made while valid (one that waited in queues and relays): never for one made later.
+// expired record still counts, within protocol::expired_key_still_verifies.
 bool NodeImpl::verify_from(const protocol::SignedEnvelope& se, const std::string& agency,
                            const protocol::SignPublicKey& link_key) {
-    constexpr uint64_t kExpiredKeyGraceMs = 7ull * 86400000;
     if (protocol::verify_envelope(se, link_key)) return true;
     const uint64_t now = m_clock->now_ms();
     const auto view = dir_view(now);
@@ -61,7 +59,7 @@ bool NodeImpl::verify_from(const protocol::SignedEnvelope& se, const std::string
         const auto v = protocol::verify_node_record(rec, view);
         if (!v.ok()) {
             if (v.error().failure != protocol::TrustFailure::expired) continue;
-            if (se.env.created_ms >= rec.valid_until_ms || now >= rec.valid_until_ms + kExpiredKeyGraceMs) continue;
+            if (!protocol::expired_key_still_verifies(se.env.created_ms, rec.valid_until_ms, now)) continue;
         }
         if (protocol::verify_envelope(se, rec.sign_key)) return true;
     }

@@ -330,6 +330,16 @@ inline TrustResult<VerifiedChain> verify_node_record(const NodeRecord& r,
     return verify_node_record(r, TrustView{roots, issuers, revocations, now_ms, max_depth});
 }
 
+// An expired node record's key still verifies an envelope that key made while the record was
+// valid (created_ms < valid_until_ms), for kExpiredKeyGraceMs after expiry: a document that
+// waited in queues and relays is not lost to a renewal. Never one made after expiry (a stolen
+// old key cannot sign new documents), never after the grace. `created_ms` is what the envelope
+// claims; a key's holder could backdate it only within the grace, and only until then.
+constexpr uint64_t kExpiredKeyGraceMs = 7ull * 86400000;
+inline bool expired_key_still_verifies(uint64_t created_ms, uint64_t valid_until_ms, uint64_t now_ms) {
+    return created_ms < valid_until_ms && now_ms < valid_until_ms + kExpiredKeyGraceMs;
+}
+
 // "Highest valid serial wins": `a` replaces `b` (same agency) when its serial is higher; at
 // equal serials (an issuer's mistake) the smaller id() wins, so every node picks the same.
 bool supersedes(const NodeRecord& a, const NodeRecord& b);

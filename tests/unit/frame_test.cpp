@@ -323,6 +323,22 @@ TEST_CASE("chunked transfer frames refuse bad manifests and headers", "[protocol
     offer = sample_offer();
     offer.chunk_size = 0;
     CHECK_FALSE(decode(encode_frame(offer)).ok());
+    // A total near 2^64 in tiny chunks: the chunk count must not overflow into a small number.
+    offer = sample_offer();
+    offer.total = UINT64_MAX;
+    offer.chunk_size = 2;
+    offer.hashes.clear();
+    CHECK_FALSE(decode(encode_frame(offer)).ok());
+    offer.chunk_size = 1;
+    CHECK_FALSE(decode(encode_frame(offer)).ok());
+    // Chunks over the protocol's bound, even with the right hash count.
+    offer = sample_offer();
+    offer.chunk_size = kMaxChunkSize + 1;
+    offer.total = 2 * offer.chunk_size + 10;
+    CHECK_FALSE(decode(encode_frame(offer), 8u << 20).ok());
+    offer.chunk_size = kMaxChunkSize;
+    offer.total = 2 * offer.chunk_size + 10;
+    CHECK(decode(encode_frame(offer), 8u << 20).ok());
     // A relayed offer's hop limit, urgency and recipient code are checked as a Relay's are.
     offer = sample_offer();
     CHECK_FALSE(decode(encode_frame(RelayOfferFrame{"000.00.00.P01", 0, 0, offer})).ok());

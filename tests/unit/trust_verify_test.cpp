@@ -322,3 +322,17 @@ TEST_CASE("the highest valid serial wins", "[protocol][trust]") {
     CHECK(supersedes(Federation::node(g.group, kCommune, 8), a));
     CHECK_FALSE(supersedes(Federation::node(g.group, kCommune, 6), a));
 }
+
+TEST_CASE("an expired key verifies only what it made while valid, and only for a week", "[protocol][trust]") {
+    constexpr uint64_t until = 1767225600000ull, day = 86400000;
+    // Made before expiry, checked within the grace: still verifies.
+    CHECK(expired_key_still_verifies(until - 1, until, until));
+    CHECK(expired_key_still_verifies(until - day, until, until + 6 * day));
+    CHECK(expired_key_still_verifies(0, until, until + kExpiredKeyGraceMs - 1));
+    // Made at or after expiry: never.
+    CHECK_FALSE(expired_key_still_verifies(until, until, until));
+    CHECK_FALSE(expired_key_still_verifies(until + 1, until, until + 1));
+    // The grace is over: never, however old the envelope.
+    CHECK_FALSE(expired_key_still_verifies(until - 1, until, until + kExpiredKeyGraceMs));
+    CHECK_FALSE(expired_key_still_verifies(0, until, UINT64_MAX - kExpiredKeyGraceMs));
+}
