@@ -390,3 +390,51 @@ TEST_CASE("a peer's delivery sync is answered from one read of the inbox, not on
     CHECK(rejected_of(status(t.a), "delivery_sync") == 1);
     real_document_arrives(t.b, t.a, 10);
 }
+
+TEST_CASE("a relay holds a bounded number of envelopes per previous hop, and stops at a permanent refusal",
+          "[e2e][faults]") {
+    // A relays for Y to X (a fake peer that listens, so A has a link to it and delivers there).
+    Attacked t("H75", "relay:\n  custody_per_peer: 2\n", true);
+    const auto to_x = [&](int n) { return seal_as(t.y.identity(), {t.x.identity().pub}, n); };
+    const auto relay = [&](const protocol::SealedDocument& d) {
+        t.y.send_frame(protocol::RelayFrame{t.x.identity().pub.agency, 2, 0, d.envelope.wire});
+    };
+    const auto d1 = to_x(1), d2 = to_x(2), d3 = to_x(3);
+    relay(d1);
+    REQUIRE(std::holds_alternative<protocol::CustodyFrame>(next_frame(t.y)));
+    relay(d2);
+    REQUIRE(std::holds_alternative<protocol::CustodyFrame>(next_frame(t.y)));
+    expect_refused(t.a, t.y, protocol::RelayFrame{t.x.identity().pub.agency, 2, 0, d3.envelope.wire}, "custody_quota",
+                   "relay.custody_per_peer");
+    CHECK(table_entries(t.a, "transit") == 2);
+    // X refuses d1 for good: A stops carrying it, and the room it took is Y's again.
+    std::optional<FakePeer::Listened> got;
+    REQUIRE(wait_until(
+        [&] {
+            got = t.x.recv_listened(200ms);
+            return got && got->frame.ok() && std::holds_alternative<protocol::DeliverFrame>(*got->frame) &&
+                   protocol::decode_envelope(std::get<protocol::DeliverFrame>(*got->frame).envelope, {}).value().id ==
+                       d1.envelope.id;
+        },
+        15s, 1ms));
+    t.x.send_listened(got->routing_id, protocol::RejectFrame{id_bytes(d1.envelope.id), "not ours to take", true});
+    REQUIRE(wait_until(
+        [&] {
+            relay(d3);
+            auto f = next_frame(t.y);
+            return std::holds_alternative<protocol::CustodyFrame>(f);
+        },
+        10s, 100ms));
+    // d1 is never handed to X again (retry.max_ms is 1 s); d2 and d3 are, until X answers.
+    bool d1_again = false;
+    const auto until = std::chrono::steady_clock::now() + 3s;
+    while (std::chrono::steady_clock::now() < until) {
+        auto f = t.x.recv_listened(200ms);
+        if (f && f->frame.ok() && std::holds_alternative<protocol::DeliverFrame>(*f->frame))
+            d1_again |= protocol::decode_envelope(std::get<protocol::DeliverFrame>(*f->frame).envelope, {}).value().id ==
+                        d1.envelope.id;
+    }
+    CHECK_FALSE(d1_again);
+    CHECK(t.a.log_contains("event=document_refused_by_peer peer=" + t.x.identity().pub.agency));
+    real_document_arrives(t.b, t.a, 11);
+}
