@@ -301,6 +301,7 @@ json NodeImpl::api_peer_list() {
                              {"down_since_ms", l.connected ? 0 : l.down_since_ms},
                              {"relay_in_flight", l.relay_inflight.size()},
                              {"chunk_bytes_sent", l.chunk_bytes_sent},
+                             {"bytes_sent", l.bytes_sent},
                              {"retry_in_ms", retry_in_ms},
                              {"last_contact_ms", l.last_contact_ms},
                              {"queue", m_store->outbox_depth(t, agency)},

@@ -85,16 +85,21 @@ json NodeImpl::api_show(const json& req, bool with_content) {
     if (!format->empty() && *format != "edxml" && *format != "raw")
         return fail("field 'format' must be raw or edxml, not '" + *format + "'");
     // A document this node only carries as a relay: it cannot read it, it says where it goes.
+    uint64_t held_bytes = 0;  // the relay's copy; deleted once every recipient has it
     const auto carried = m_store->env().read([&](const storage::ReadTxn& t) {
         const bool own = m_store->sent_record(t, *id) || m_store->inbox_record(t, *id);
-        return own ? std::vector<storage::TransitRecord>{} : m_store->transits(t, *id);
+        if (own) return std::vector<storage::TransitRecord>{};
+        held_bytes = m_store->document_size(t, *id).value_or(0);
+        return m_store->transits(t, *id);
     });
     if (!carried.empty()) {
         json transit = json::array();
         for (const auto& tr : carried)
             transit.push_back({{"to", tr.to}, {"from_hop", tr.from_hop}, {"origin", tr.origin},
-                               {"received_ms", tr.received_ms}, {"state", tr.delivered ? "delivered" : "pending"}});
-        return json{{"ok", true}, {"id", hex_id(*id)}, {"direction", "transit"}, {"transit", transit}};
+                               {"received_ms", tr.received_ms}, {"via", tr.via}, {"custody_ms", tr.custody_ms},
+                               {"state", tr.delivered ? "delivered" : tr.refused ? "refused" : "pending"}});
+        return json{{"ok", true}, {"id", hex_id(*id)}, {"direction", "transit"}, {"envelope_bytes", held_bytes},
+                    {"transit", transit}};
     }
     auto m = open_stored(*id);
     if (!m.ok()) return fail(m.error());
@@ -105,6 +110,7 @@ json NodeImpl::api_show(const json& req, bool with_content) {
              {"sender", m->envelope.env.from},
              {"recipients", m->envelope.env.to},
              {"created_ms", m->envelope.env.created_ms},
+             {"envelope_bytes", m->envelope.wire.size()},
              {"signatures",
               {{"sender_key_known", m->key_known},
                {"envelope_valid", m->signature_valid},

@@ -164,6 +164,7 @@ struct PeerLink {
     std::unique_ptr<DirSync> dir_sync;
     std::unique_ptr<DeliverySync> sync;  // while set, the outbox waits
     uint64_t chunk_bytes_sent = 0;
+    uint64_t bytes_sent = 0;  // envelope bytes handed to this link: whole, relayed and in chunks
     // Envelopes offered on this link by their manifest (transfer.cpp), with how often each
     // chunk was served since the offer: ChunkWant gets only these, each chunk a few times.
     std::map<Hash32, std::vector<uint8_t>, HashLess> offered;

@@ -158,6 +158,7 @@ void NodeImpl::pump(PeerLink& link) {
             return;  // socket full or link went down; resume from the cursor later
         }
         if (chunks > 0) link.offered[it.id].assign(chunks, 0);
+        else link.bytes_sent += size;
         if (link.inflight.empty()) link.last_progress_ms = now;
         link.inflight.emplace(it.id, InFlight{it.key, size, now});
         link.inflight_bytes += size;
@@ -308,13 +309,20 @@ void NodeImpl::on_reject(PeerLink& link, const protocol::RejectFrame& f) {
     std::vector<std::string> recipients{agency};
     for (auto it = link.relay_inflight.lower_bound({id, std::string()}); it != link.relay_inflight.end() && it->first.first == id; ++it)
         if (it->first.second != agency) recipients.push_back(it->first.second);
-    auto refused = std::make_shared<std::vector<std::string>>();
+    // Each delivery refused for good, and for one we carried as a relay, the custody it frees.
+    struct Refused {
+        std::string recipient, from_hop;
+        uint64_t bytes = 0;
+    };
+    auto refused = std::make_shared<std::vector<Refused>>();
     m_batch.writes.push_back([this, id, agency, recipients, err, refused](storage::WriteTxn& t) -> Status {
         refused->clear();
         LT_TRY(m_store->remove_forward(t, agency, id));  // a receipt we passed back, refused for good
+        const uint64_t size = m_store->document_size(t, id).value_or(0);  // before a relay's copy goes
         for (const auto& r : recipients) {
+            const auto tr = m_store->transit(t, id, r);
             LT_ASSIGN(const bool done, m_store->refuse_delivery(t, id, r, err));
-            if (done) refused->push_back(r);
+            if (done) refused->push_back({r, tr ? tr->from_hop : std::string(), size});
         }
         return ok_status();
     });
@@ -328,11 +336,8 @@ void NodeImpl::on_reject(PeerLink& link, const protocol::RejectFrame& f) {
             l.inflight.erase(flight);
         }
         l.offered.erase(id);
-        const auto transits = m_store->env().read([&](const storage::ReadTxn& t) { return m_store->transits(t, id); });
-        const auto size = m_store->env().read([&](const storage::ReadTxn& t) { return m_store->document_size(t, id); });
-        for (const auto& r : *refused) {
-            for (const auto& tr : transits)
-                if (tr.to == r) release_custody(tr.from_hop, size.value_or(0));
+        for (const auto& [r, from_hop, bytes] : *refused) {
+            if (!from_hop.empty()) release_custody(from_hop, bytes);
             l.relay_inflight.erase({id, r});
             m_log.warn("delivery_refused", {{"peer", agency}, {"to", r}, {"msg", hex_id(id)}, {"reason", reason},
                                             {"note", "refused for good: not sent again; see 'lienthong-admin show'"}});

@@ -91,6 +91,7 @@ void NodeImpl::pump_relays(PeerLink& via) {
         if (!send_frame(*via.dealer, it.frame)) break;
         via.relay_inflight[{it.id, it.to}] = RelayInFlight{now, it.offered};
         if (it.offered) via.offered[it.id].assign(std::get<protocol::RelayOfferFrame>(it.frame).offer.hashes.size(), 0);
+        else via.bytes_sent += std::get<protocol::RelayFrame>(it.frame).envelope.size();
         m_log.debug("relay_sent", {{"peer", via_agency}, {"to", it.to}, {"msg", hex_id(it.id)}});
     }
 }
@@ -344,9 +345,10 @@ Status NodeImpl::apply_receipt(storage::WriteTxn& t, const std::string& recipien
                 out.unknown.push_back(e.message_id);
                 continue;
             }
+            const uint64_t size = m_store->document_size(t, e.message_id).value_or(0);  // before the bytes go
             LT_ASSIGN(bool done, m_store->complete_transit(t, e.message_id, recipient, receipt_id));
             if (done) {
-                if (!tr->refused) out.released.emplace_back(tr->from_hop, m_store->document_size(t, e.message_id).value_or(0));
+                if (!tr->refused) out.released.emplace_back(tr->from_hop, size);
                 LT_TRY(m_store->add_forward(t, tr->from_hop, receipt_id));
                 out.relayed.push_back(e.message_id);
                 out.forward_to.insert(tr->from_hop);

@@ -93,6 +93,7 @@ void NodeImpl::on_chunk_want(PeerLink& link, const protocol::ChunkWantFrame& f) 
         });
         if (!bytes || bytes->empty()) return;  // delivered and gone, or not ours
         link.chunk_bytes_sent += bytes->size();
+        link.bytes_sent += bytes->size();
         if (!send_frame(*link.dealer, protocol::ChunkFrame{f.id, index, std::move(*bytes)})) return;
     }
 }
@@ -160,15 +161,22 @@ void NodeImpl::on_relay_offer(const Bytes& rid, const std::string& peer, protoco
     if (offer_refused(rid, peer, f.offer)) return;
     const Hash32 id = f.offer.id;
     const Bytes mid(id.begin(), id.end());
-    bool ours = false, stored = false;
+    bool ours = false, stored = false, held = false;
     std::optional<Result<protocol::SignedEnvelope>> decoded;
     m_store->env().read([&](const storage::ReadTxn& t) {
         ours = m_store->sent_record(t, id).has_value();
-        if (!ours)
+        held = m_store->transit(t, id, f.to).has_value();
+        if (!ours && !held)
             stored = m_store->with_document(t, id, [&](ByteView wire) { decoded = protocol::decode_envelope(wire, m_limits); });
         return 0;
     });
     if (ours) return reject(rid, peer, "relay_loop", "the envelope came back to its sender: check the relay routes", mid);
+    // Carried for this recipient already (perhaps delivered, its bytes gone): custody again,
+    // without pulling megabytes to find that out.
+    if (held) {
+        send_frame(*m_router, protocol::CustodyFrame{id, f.to}, rid);
+        return;
+    }
     if (stored) {
         // We hold these bytes already (carried for another recipient, or received): custody
         // from them, or custody again if we hold it for this recipient too.

@@ -534,11 +534,20 @@ std::vector<DirectoryEntry> Store::directory_records(const ReadTxn& t) const {
 
 std::vector<Hash32> Store::ids_with_prefix(const ReadTxn& t, ByteView prefix, size_t max) const {
     // A number is also given to an id the catalog hears of (a status report) before or
-    // without its document: only stored documents count.
+    // without its document: only stored documents count, and those a relay carries or carried
+    // (whose bytes it deletes once delivered).
     std::vector<Hash32> out;
     if (max == 0) return out;
+    const auto carried = [&](const Hash32& id) {
+        bool any = false;
+        t.scan_prefix(m_transit, id, [&](ByteView, ByteView) {
+            any = true;
+            return false;  // one is enough
+        });
+        return any;
+    };
     m_numbers.scan_prefix(t, prefix, [&](const Hash32& id, uint64_t n) {
-        if (t.get(m_documents, number_key(n))) out.push_back(id);
+        if (t.get(m_documents, number_key(n)) || carried(id)) out.push_back(id);
         return out.size() < max;
     });
     return out;

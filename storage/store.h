@@ -193,7 +193,8 @@ public:
     // Takes custody as a relay: the envelope, an outbox entry for rec.to and the transit
     // record. Fills rec.seq. False (nothing written) when (id, to) is already in transit.
     Result<bool> add_transit(WriteTxn& t, TransitRecord& rec, ByteView envelope);
-    // The receipt for a transit came back: its outbox entry goes. False if not pending.
+    // The receipt for a transit came back: its outbox entry goes, and the envelope's bytes
+    // when no one else needs them (drop_carried_envelope). False if not pending.
     Result<bool> complete_transit(WriteTxn& t, const Hash32& id, const std::string& to,
                                   const Hash32& receipt_id);
     Status add_forward(WriteTxn& t, const std::string& hop, const Hash32& receipt_id);
@@ -274,6 +275,10 @@ private:
     Result<bool> transit_custody(WriteTxn& t, const Hash32& id, const std::string& to, const std::string& via,
                                  uint64_t now_ms);
     Result<bool> refuse_transit(WriteTxn& t, const Hash32& id, const std::string& to);
+    // A relay keeps an envelope's bytes only while it carries them: once every transit of `id`
+    // is delivered or refused, and this node neither sent nor received it, they are deleted.
+    // The transit records stay (small): a previous hop asking again is answered with custody.
+    Status drop_carried_envelope(WriteTxn& t, const Hash32& id);
 
     std::unique_ptr<Env> m_env;
     MDB_dbi m_meta{}, m_documents{}, m_sent{}, m_sent_info{}, m_deliveries{}, m_outbox{},

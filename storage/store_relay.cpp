@@ -144,6 +144,7 @@ Result<bool> Store::refuse_transit(WriteTxn& t, const Hash32& id, const std::str
     rec.refused = true;
     LT_TRY(t.put(m_transit, key, encode(rec)));
     LT_TRY(t.del(m_outbox, outbox_key(to, rec.urgency, rec.seq)));
+    LT_TRY(drop_carried_envelope(t, id));
     return true;
 }
 
@@ -159,7 +160,17 @@ Result<bool> Store::complete_transit(WriteTxn& t, const Hash32& id, const std::s
     rec.receipt_id = receipt_id;
     LT_TRY(t.put(m_transit, key, encode(rec)));
     LT_TRY(t.del(m_outbox, outbox_key(to, rec.urgency, rec.seq)));
+    LT_TRY(drop_carried_envelope(t, id));
     return true;
+}
+
+Status Store::drop_carried_envelope(WriteTxn& t, const Hash32& id) {
+    if (sent_record(t, id) || inbox_record(t, id)) return ok_status();
+    for (const auto& tr : transits(t, id))
+        if (!tr.delivered && !tr.refused) return ok_status();
+    const auto n = number_of(t, id);
+    if (!n) return ok_status();
+    return t.del(m_documents, number_key(*n));
 }
 
 Status Store::add_forward(WriteTxn& t, const std::string& hop, const Hash32& receipt_id) {
