@@ -9,6 +9,7 @@ packages=(
   libxml2-dev
   libutf8proc-dev
   procps iproute2 nftables iputils-ping netcat-openbsd
+  debootstrap
 )
 missing=()
 for p in "${packages[@]}"; do

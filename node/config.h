@@ -106,8 +106,9 @@ Result<NodeConfig> parse_config(const std::string& yaml_text, const std::string&
 // Checks a ZeroMQ endpoint of the forms tcp://HOST:PORT (or tcp://*:PORT when `listening`).
 Status check_endpoint(const std::string& endpoint, bool listening, const std::string& key);
 
-// A commented skeleton for `lienthong-admin init`.
+// A commented skeleton for `lienthong-admin init`. `data_dir` as written (relative to the
+// config's directory, or absolute).
 std::string config_skeleton(const std::string& agency, const std::string& name,
-                            const std::string& listen);
+                            const std::string& listen, const std::string& data_dir = "data");
 
 }  // namespace lienthong::node
