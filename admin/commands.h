@@ -20,6 +20,7 @@ struct Globals {
 void add_init(CLI::App& app, Globals& g, int& rc);
 void add_id(CLI::App& app, Globals& g, int& rc);
 void add_status(CLI::App& app, Globals& g, int& rc);
+void add_reload(CLI::App& app, Globals& g, int& rc);
 void add_key(CLI::App& app, Globals& g, int& rc);
 void add_peer(CLI::App& app, Globals& g, int& rc);
 void add_transfers(CLI::App& app, Globals& g, int& rc);

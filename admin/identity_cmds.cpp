@@ -164,6 +164,28 @@ void add_key(CLI::App& app, Globals& g, int& rc) {
     });
 }
 
+void add_reload(CLI::App& app, Globals& g, int& rc) {
+    auto* cmd = app.add_subcommand(
+        "reload", "make the running node re-read its config (as SIGHUP): log_level, confidential_to, retry, peers");
+    cmd->add_flag("--json", g.json, "print JSON");
+    cmd->callback([&g, &rc] {
+        auto r = call_node(g, {{"op", "reload"}});
+        if (!r.ok()) {
+            rc = report_error(r.error());
+            return;
+        }
+        if (g.json) return print_json(*r);
+        const auto list = [](const json& a) {
+            std::string out;
+            for (const auto& k : a) out += (out.empty() ? "" : ", ") + k.get<std::string>();
+            return out.empty() ? std::string("nothing") : out;
+        };
+        std::printf("applied: %s\n", list((*r)["applied"]).c_str());
+        if (!(*r)["restart_needed"].empty())
+            std::printf("changed, needs a restart: %s\n", list((*r)["restart_needed"]).c_str());
+    });
+}
+
 void add_status(CLI::App& app, Globals& g, int& rc) {
     auto* cmd = app.add_subcommand("status", "show whether the node runs, its queues and counters");
     cmd->add_flag("--json", g.json, "print JSON");

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
     add_init(app, g, rc);
     add_id(app, g, rc);
     add_status(app, g, rc);
+    add_reload(app, g, rc);
     add_key(app, g, rc);
     add_peer(app, g, rc);
     add_transfers(app, g, rc);

@@ -8,6 +8,10 @@
 # dpkg-shlibdeps computes the library Depends; the maintainer scripts in deploy/debian/ create
 # the `lienthong` system user and the folders, and purge removes only what they created.
 include(GNUInstallDirs)
+# cpack and `cmake --install` package what is built, without building `all` first (the tests,
+# benchmarks and fuzz drivers): deploy/package.sh builds what it packages, and the package
+# test runs after the build.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 
 install(TARGETS lienthong-node lienthong-admin RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # Under /usr/lib (merged /usr on Debian 12), where packages put their units.

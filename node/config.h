@@ -88,6 +88,7 @@ struct NodeConfig {
     // because a heartbeat waits behind a large message on a slow link.
     uint64_t heartbeat_timeout_ms = 20000;
     LogLevel log_level = LogLevel::info;
+    LogFormat log_format = LogFormat::text;  // from the command line (--log-format), not the file
     // Recipients that may receive documents marked mật (confidentiality >= 1). Empty (the
     // default): such documents are refused at submission.
     std::set<std::string> confidential_to;
