@@ -36,6 +36,10 @@ int main(int argc, char** argv) {
     add_enroll(app, g, rc);
     add_revoke(app, g, rc);
     add_directory(app, g, rc);
+    add_backup(app, g, rc);
+    add_restore(app, g, rc);
+    add_verify(app, g, rc);
+    add_compact(app, g, rc);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -68,7 +68,7 @@ check "lienthong is a system user (uid $uid) with no login shell" bash -c "[ $ui
 check "/etc/lienthong is root:lienthong 0750" [ "$(stat_of /etc/lienthong)" = "root:lienthong 750" ]
 check "/var/lib/lienthong is lienthong:lienthong 0700" [ "$(stat_of /var/lib/lienthong)" = "lienthong:lienthong 700" ]
 check "lienthong-node --help runs" bash -c "chroot '$root' lienthong-node --help | grep -q -- --config"
-check "lienthong-admin --help runs" bash -c "chroot '$root' lienthong-admin --help | grep -q reload"
+check "lienthong-admin --help runs" bash -c "chroot '$root' lienthong-admin --help | grep -q backup"
 
 # --- a node set up as the README says, run as lienthong --------------------------------------
 port=$(( 20000 + RANDOM % 20000 ))
