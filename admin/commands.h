@@ -1,5 +1,6 @@
 // lienthong-admin subcommands: one function per subcommand, each registered with its own
-// options and usage text. They talk to the node only through node/api_client.
+// options and usage text. They talk to the node only through node/api_client, except the
+// database's maintenance (backup, restore, verify, compact), which reads its files.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -20,6 +21,7 @@ struct Globals {
 void add_init(CLI::App& app, Globals& g, int& rc);
 void add_id(CLI::App& app, Globals& g, int& rc);
 void add_status(CLI::App& app, Globals& g, int& rc);
+void add_reload(CLI::App& app, Globals& g, int& rc);
 void add_key(CLI::App& app, Globals& g, int& rc);
 void add_peer(CLI::App& app, Globals& g, int& rc);
 void add_transfers(CLI::App& app, Globals& g, int& rc);
@@ -50,6 +52,12 @@ void add_revoke(CLI::App& app, Globals& g, int& rc);
 void add_directory(CLI::App& app, Globals& g, int& rc);
 // root trust | untrust, under the root subcommand (federation_cmds.cpp).
 void add_root_federation(CLI::App* root, int& rc);
+
+// Database maintenance (maintenance_cmds.cpp): these read the database files directly.
+void add_backup(CLI::App& app, Globals& g, int& rc);
+void add_restore(CLI::App& app, Globals& g, int& rc);
+void add_verify(CLI::App& app, Globals& g, int& rc);
+void add_compact(CLI::App& app, Globals& g, int& rc);
 
 // Shared helpers (format.cpp).
 Result<nlohmann::json> call_node(const Globals& g, const nlohmann::json& request);

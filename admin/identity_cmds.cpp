@@ -1,5 +1,11 @@
 // init, id, status
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cstdio>
 #include <filesystem>
@@ -13,16 +19,47 @@ namespace lienthong::admin {
 
 using nlohmann::json;
 
+namespace {
+// init --user: the key file becomes the service user's (the node refuses a key others can
+// read, so it must own it), the config root's and readable by the user's group.
+Status give_to_service_user(const std::string& user, const std::string& key_path, const std::string& cfg_path) {
+    const passwd* pw = ::getpwnam(user.c_str());
+    if (!pw) return make_error("--user: no user '" + user + "' on this system (the Debian package creates 'lienthong')");
+    if (::chown(key_path.c_str(), pw->pw_uid, pw->pw_gid) != 0)
+        return make_error("cannot give '" + key_path + "' to user '" + user + "': " + std::strerror(errno) +
+                          " (run init as root)");
+    if (::chown(cfg_path.c_str(), 0, pw->pw_gid) != 0 || ::chmod(cfg_path.c_str(), 0640) != 0)
+        return make_error("cannot make '" + cfg_path + "' readable by group of '" + user + "': " + std::strerror(errno) +
+                          " (run init as root)");
+    return ok_status();
+}
+
+// A path written into the YAML skeleton between double quotes.
+Status check_skeleton_path(const std::string& path, const std::string& option) {
+    if (path.empty()) return make_error(option + ": must not be empty");
+    for (const unsigned char c : path)
+        if (c < 0x20 || c == 0x7F || c == '"' || c == '\\')
+            return make_error(option + ": a path with a quote, a backslash or a control character is not accepted");
+    return ok_status();
+}
+}  // namespace
+
 void add_init(CLI::App& app, Globals& g, int& rc) {
     auto* cmd = app.add_subcommand("init", "create this node's keys and a commented config skeleton");
     struct Opts {
-        std::string agency, name, listen = "tcp://127.0.0.1:7001", dir = ".";
+        std::string agency, name, listen = "tcp://127.0.0.1:7001", dir = ".", data_dir = "data", user;
     };
     auto o = std::make_shared<Opts>();
     cmd->add_option("--agency", o->agency, "agency code (mã định danh), e.g. 000.00.31.H14")->required();
     cmd->add_option("--name", o->name, "display name of the agency");
     cmd->add_option("--listen", o->listen, "where peers will connect (default tcp://127.0.0.1:7001)");
     cmd->add_option("--dir", o->dir, "directory for node.yaml and node.key (default .)");
+    cmd->add_option("--data-dir", o->data_dir,
+                    "the node's database directory, absolute or relative to --dir (default data; the Debian "
+                    "package's is /var/lib/lienthong)");
+    cmd->add_option("--user", o->user,
+                    "give the key file to this user and make the config readable by its group (as root; the "
+                    "Debian package runs the node as 'lienthong')");
     cmd->callback([&g, &rc, o] {
         (void)g;
         if (auto st = protocol::check_agency(o->agency, "--agency"); !st.ok()) {
@@ -30,6 +67,10 @@ void add_init(CLI::App& app, Globals& g, int& rc) {
             return;
         }
         if (auto st = node::check_endpoint(o->listen, true, "--listen"); !st.ok()) {
+            rc = report_error(st.error());
+            return;
+        }
+        if (auto st = check_skeleton_path(o->data_dir, "--data-dir"); !st.ok()) {
             rc = report_error(st.error());
             return;
         }
@@ -46,11 +87,17 @@ void add_init(CLI::App& app, Globals& g, int& rc) {
             return;
         }
         std::ofstream out(cfg_path);
-        out << node::config_skeleton(o->agency, o->name.empty() ? o->agency : o->name, o->listen);
+        out << node::config_skeleton(o->agency, o->name.empty() ? o->agency : o->name, o->listen, o->data_dir);
         out.close();
         if (!out) {
             rc = report_error("cannot write '" + cfg_path + "'");
             return;
+        }
+        if (!o->user.empty()) {
+            if (auto st = give_to_service_user(o->user, key_path, cfg_path); !st.ok()) {
+                rc = report_error(st.error());
+                return;
+            }
         }
         std::printf("created %s (secret, mode 0600) and %s\n", key_path.c_str(), cfg_path.c_str());
         std::printf("public identity (give it to each peer's admin):\n  %s\n", id.pub.to_line().c_str());
@@ -114,6 +161,28 @@ void add_key(CLI::App& app, Globals& g, int& rc) {
         std::printf("next: 'lienthong-admin enroll request' and have the new record issued (serial above the current "
                     "one), 'lienthong-admin enroll import' it%s; pinned peers must update this identity line.\n",
                     running ? ", then restart the node (it is running with the old keys)" : ", then start the node");
+    });
+}
+
+void add_reload(CLI::App& app, Globals& g, int& rc) {
+    auto* cmd = app.add_subcommand(
+        "reload", "make the running node re-read its config (as SIGHUP): log_level, confidential_to, retry, peers");
+    cmd->add_flag("--json", g.json, "print JSON");
+    cmd->callback([&g, &rc] {
+        auto r = call_node(g, {{"op", "reload"}});
+        if (!r.ok()) {
+            rc = report_error(r.error());
+            return;
+        }
+        if (g.json) return print_json(*r);
+        const auto list = [](const json& a) {
+            std::string out;
+            for (const auto& k : a) out += (out.empty() ? "" : ", ") + k.get<std::string>();
+            return out.empty() ? std::string("nothing") : out;
+        };
+        std::printf("applied: %s\n", list((*r)["applied"]).c_str());
+        if (!(*r)["restart_needed"].empty())
+            std::printf("changed, needs a restart: %s\n", list((*r)["restart_needed"]).c_str());
     });
 }
 

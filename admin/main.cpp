@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
     add_init(app, g, rc);
     add_id(app, g, rc);
     add_status(app, g, rc);
+    add_reload(app, g, rc);
     add_key(app, g, rc);
     add_peer(app, g, rc);
     add_transfers(app, g, rc);
@@ -35,6 +36,10 @@ int main(int argc, char** argv) {
     add_enroll(app, g, rc);
     add_revoke(app, g, rc);
     add_directory(app, g, rc);
+    add_backup(app, g, rc);
+    add_restore(app, g, rc);
+    add_verify(app, g, rc);
+    add_compact(app, g, rc);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -8,7 +8,9 @@ packages=(
   libmsgpack-cxx-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev catch2
   libxml2-dev
   libutf8proc-dev
+  libsystemd-dev
   procps iproute2 nftables iputils-ping netcat-openbsd
+  debootstrap
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -65,6 +65,7 @@ void NodeImpl::handle_api(const Bytes& rid, json& req) {
     const std::string op = req["op"].get<std::string>();
     try {
         if (op == "status") return api_reply(rid, api_status());
+        if (op == "reload") return api_reply(rid, reload_config("api"));
         if (op == "send") return api_send(rid, req);
         if (op == "send_batch") return api_send_batch(rid, req);
         if (op == "inbox") return api_reply(rid, has_filters(req) ? api_find(req, false) : api_inbox(req));
@@ -87,7 +88,7 @@ void NodeImpl::handle_api(const Bytes& rid, json& req) {
     }
     api_reply(rid, fail("unknown op '" + op +
                         "' (known: status, send, send_batch, import, set_status, inbox, outbox, show, export, receipt, "
-                        "report_overdue, report_stats, directory_import, directory_list, peer_add, peer_remove, peer_list, transfers)"));
+                        "report_overdue, report_stats, directory_import, directory_list, peer_add, peer_remove, peer_list, transfers, reload)"));
 }
 
 json NodeImpl::api_status() {

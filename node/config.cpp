@@ -270,7 +270,8 @@ Result<NodeConfig> load_config(const std::string& path) {
     return parse_config(ss.str(), path);
 }
 
-std::string config_skeleton(const std::string& agency, const std::string& name, const std::string& listen) {
+std::string config_skeleton(const std::string& agency, const std::string& name, const std::string& listen,
+                            const std::string& data_dir) {
     std::ostringstream o;
     o << "# lienthong-node configuration. Paths are relative to this file's directory.\n"
       << "# Every key is checked at start-up; an unknown key or bad value stops the node with a\n"
@@ -280,7 +281,7 @@ std::string config_skeleton(const std::string& agency, const std::string& name, 
       << "# Display name of the agency.\n"
       << "name: \"" << name << "\"\n"
       << "# Where the LMDB database and the local API socket (api.sock, mode 0600) live.\n"
-      << "data_dir: data\n"
+      << "data_dir: \"" << data_dir << "\"\n"
       << "# Secret key file (mode 0600), written by 'lienthong-admin init'.\n"
       << "key_file: node.key\n"
       << "# Where peers connect to this node (ZeroMQ CURVE over TCP).\n"

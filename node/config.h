@@ -88,6 +88,7 @@ struct NodeConfig {
     // because a heartbeat waits behind a large message on a slow link.
     uint64_t heartbeat_timeout_ms = 20000;
     LogLevel log_level = LogLevel::info;
+    LogFormat log_format = LogFormat::text;  // from the command line (--log-format), not the file
     // Recipients that may receive documents marked mật (confidentiality >= 1). Empty (the
     // default): such documents are refused at submission.
     std::set<std::string> confidential_to;
@@ -106,8 +107,9 @@ Result<NodeConfig> parse_config(const std::string& yaml_text, const std::string&
 // Checks a ZeroMQ endpoint of the forms tcp://HOST:PORT (or tcp://*:PORT when `listening`).
 Status check_endpoint(const std::string& endpoint, bool listening, const std::string& key);
 
-// A commented skeleton for `lienthong-admin init`.
+// A commented skeleton for `lienthong-admin init`. `data_dir` as written (relative to the
+// config's directory, or absolute).
 std::string config_skeleton(const std::string& agency, const std::string& name,
-                            const std::string& listen);
+                            const std::string& listen, const std::string& data_dir = "data");
 
 }  // namespace lienthong::node

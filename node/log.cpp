@@ -1,5 +1,7 @@
 #include "node/log.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -99,6 +101,13 @@ bool parse_log_level(std::string_view text, LogLevel& out) {
     return true;
 }
 
+bool parse_log_format(std::string_view text, LogFormat& out) {
+    if (text == "text") out = LogFormat::text;
+    else if (text == "json") out = LogFormat::json;
+    else return false;
+    return true;
+}
+
 std::string utc_time(uint64_t ms) {
     const std::time_t secs = static_cast<std::time_t>(ms / 1000);
     std::tm tm{};
@@ -109,27 +118,44 @@ std::string utc_time(uint64_t ms) {
     return ts;
 }
 
-void Logger::write(LogLevel level, std::string_view event, const Field* begin, const Field* end) const {
-    if (!enabled(level)) return;
+std::string format_log_line(LogFormat format, uint64_t time_ms, LogLevel level, std::string_view agency,
+                            std::string_view event, const LogField* begin, const LogField* end) {
     static constexpr const char* kNames[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-    const auto now = std::chrono::system_clock::now();
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    const std::time_t secs = static_cast<std::time_t>(time_ms / 1000);
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char ts[64];
     std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(time_ms % 1000));
+    if (format == LogFormat::json) {
+        // An ordered object: the fixed keys first, then the fields in the order logged. A field
+        // named like a fixed key (none is) would replace it rather than make a duplicate key.
+        nlohmann::ordered_json j;
+        j["time"] = ts;
+        j["level"] = kNames[static_cast<int>(level)];
+        j["agency"] = std::string(agency);
+        j["event"] = std::string(event);
+        for (const LogField* f = begin; f != end; ++f) j[std::string(f->first)] = std::string(f->second);
+        return j.dump(-1, ' ', true, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+    }
     std::string line;
     line.reserve(160);
     line.append(ts).append(" ").append(kNames[static_cast<int>(level)]).append(" agency=");
-    line.append(m_agency).append(" event=").append(event);
-    for (const Field* f = begin; f != end; ++f) {
+    line.append(agency).append(" event=").append(event);
+    for (const LogField* f = begin; f != end; ++f) {
         line.push_back(' ');
         line.append(f->first).push_back('=');
         append_log_value(line, f->second);
     }
     line.push_back('\n');
+    return line;
+}
+
+void Logger::write(LogLevel level, std::string_view event, const Field* begin, const Field* end) const {
+    if (!enabled(level)) return;
+    const auto now = std::chrono::system_clock::now();
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    const std::string line = format_log_line(m_format, static_cast<uint64_t>(ms), level, m_agency, event, begin, end);
     std::fwrite(line.data(), 1, line.size(), stderr);
 }
 

@@ -4,8 +4,14 @@
 // could forge a line or drive a terminal is escaped in every value: \n \r \t, and \xNN for
 // each byte of another C0 or C1 control, DEL, U+2028/U+2029, or a byte that is not UTF-8.
 // Errors say what to do next.
+//
+// With LogFormat::json (lienthong-node --log-format json, for log shippers) each line is one
+// JSON object instead: {"time":…,"level":…,"agency":…,"event":…,<field>:<value>…}, every
+// value a string, everything outside printable ASCII written as a \uXXXX escape (so no raw
+// control character or line separator reaches the line), a byte that is not UTF-8 as U+FFFD.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <map>
@@ -17,19 +23,28 @@
 namespace lienthong::node {
 
 enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3 };
+enum class LogFormat { text, json };
 
 bool parse_log_level(std::string_view text, LogLevel& out);
+bool parse_log_format(std::string_view text, LogFormat& out);
 // Appends `v` to a log line as described at the top of this file.
 void append_log_value(std::string& line, std::string_view v);
 // A unix time in milliseconds as UTC, e.g. "2026-11-27T14:38:01Z", for log lines and messages.
 std::string utc_time(uint64_t ms);
 
+using LogField = std::pair<std::string_view, std::string_view>;
+// One log line (with its '\n') of an event at `time_ms` (unix milliseconds).
+std::string format_log_line(LogFormat format, uint64_t time_ms, LogLevel level, std::string_view agency,
+                            std::string_view event, const LogField* begin, const LogField* end);
+
+// Thread-safety: log() may be called from any thread; set_level() too (a reload).
 class Logger {
 public:
-    using Field = std::pair<std::string_view, std::string_view>;
+    using Field = LogField;
     using Fields = std::initializer_list<Field>;
 
-    Logger(std::string agency, LogLevel level) : m_agency(std::move(agency)), m_level(level) {}
+    Logger(std::string agency, LogLevel level, LogFormat format = LogFormat::text)
+        : m_agency(std::move(agency)), m_level(level), m_format(format) {}
     void log(LogLevel level, std::string_view event, Fields fields) const { write(level, event, fields.begin(), fields.end()); }
     void log(LogLevel level, std::string_view event, const std::vector<Field>& fields) const {
         write(level, event, fields.data(), fields.data() + fields.size());
@@ -38,12 +53,14 @@ public:
     void info(std::string_view event, Fields f) const { log(LogLevel::info, event, f); }
     void warn(std::string_view event, Fields f) const { log(LogLevel::warn, event, f); }
     void error(std::string_view event, Fields f) const { log(LogLevel::error, event, f); }
-    bool enabled(LogLevel level) const { return level >= m_level; }
+    bool enabled(LogLevel level) const { return level >= m_level.load(std::memory_order_relaxed); }
+    void set_level(LogLevel level) { m_level.store(level, std::memory_order_relaxed); }
 
 private:
     void write(LogLevel level, std::string_view event, const Field* begin, const Field* end) const;
     std::string m_agency;
-    LogLevel m_level;
+    std::atomic<LogLevel> m_level;
+    LogFormat m_format;
 };
 
 // Keeps an event that a peer can repeat at will (a refused connection every reconnect, a

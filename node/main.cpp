@@ -1,4 +1,4 @@
-// lienthong-node --config node.yaml
+// lienthong-node --config node.yaml [--log-format text|json]
 #include <malloc.h>
 #include <sodium.h>
 #include <sys/stat.h>
@@ -12,7 +12,12 @@
 int main(int argc, char** argv) {
     CLI::App app{"lienthong-node: federated document exchange node"};
     std::string config_path;
+    std::string log_format = "text";
     app.add_option("-c,--config", config_path, "path to node.yaml")->required();
+    app.add_option("--log-format", log_format, "text (key=value, the default) or json (one object per line)")
+        ->check(CLI::IsMember({"text", "json"}));
+    app.footer("Signals: SIGTERM/SIGINT stop after the commit under way; SIGHUP re-reads the config "
+               "(log_level, confidential_to, retry, peers). See lienthong-node(1).");
     CLI11_PARSE(app, argc, argv);
     // Large documents' buffers are short-lived. glibc would move its mmap threshold up to
     // 32 MiB after the first such buffer is freed and serve the next from a heap that keeps
@@ -32,6 +37,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "lienthong-node: %s\n", config.error().c_str());
             return 2;
         }
+        lienthong::node::parse_log_format(log_format, config->log_format);  // checked by CLI11 above
         auto ring = lienthong::node::load_key_ring(config->key_file);
         if (!ring.ok()) {
             std::fprintf(stderr, "lienthong-node: %s\n", ring.error().c_str());

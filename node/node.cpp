@@ -23,7 +23,7 @@ NodeImpl::NodeImpl(NodeConfig config, protocol::SecretIdentity identity, std::un
       m_identity(std::move(identity)),
       m_clock(std::move(clock)),
       m_rng(randombytes_random() | (uint64_t(randombytes_random()) << 32)),
-      m_log(m_config.agency, m_config.log_level) {
+      m_log(m_config.agency, m_config.log_level, m_config.log_format) {
     m_limits.max_envelope_bytes = m_config.limits.max_envelope_bytes;
     m_local_key = protocol::local_storage_key(m_identity);
 }
@@ -203,6 +203,7 @@ Status NodeImpl::start() {
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);  // reload (reload.cpp)
     sigprocmask(SIG_BLOCK, &mask, nullptr);
     m_signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (m_signal_fd < 0) return make_error("cannot create signalfd");
@@ -221,10 +222,23 @@ uint64_t NodeImpl::next_timeout_ms() {
     return std::clamp<uint64_t>(m_config.heartbeat_ms / 4, 10, 250);
 }
 
+void NodeImpl::on_signal() {
+    signalfd_siginfo si{};
+    if (::read(m_signal_fd, &si, sizeof si) != sizeof si) return;
+    if (si.ssi_signo == SIGHUP) {
+        reload_config("SIGHUP");
+        return;
+    }
+    m_log.info("shutdown", {{"signal", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    m_stop = true;
+}
+
 Status NodeImpl::run() {
     std::vector<zmq::pollitem_t> items;
     std::vector<PeerLink*> item_links;
+    m_service.ready("serving " + m_config.listen + " with " + std::to_string(m_links.size()) + " peers");
     while (!m_stop) {
+        m_service.feed();  // every turn; a turn takes at most next_timeout_ms() when idle
         items.clear();
         item_links.clear();
         items.push_back({nullptr, m_signal_fd, ZMQ_POLLIN, 0});
@@ -254,13 +268,7 @@ Status NodeImpl::run() {
         for (size_t i = kFirstLink; i < items.size(); ++i)
             if (items[i].revents & ZMQ_POLLIN)
                 ready.emplace_back(item_links[i - kFirstLink]->record.identity.agency, (i - kFirstLink) % 2 == 1);
-        if (items[0].revents & ZMQ_POLLIN) {
-            signalfd_siginfo si{};
-            if (::read(m_signal_fd, &si, sizeof si) == sizeof si) {
-                m_log.info("shutdown", {{"signal", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
-                m_stop = true;
-            }
-        }
+        if (items[0].revents & ZMQ_POLLIN) on_signal();
         // ZAP first: handshakes wait on it.
         if (items[1].revents & ZMQ_POLLIN) on_zap_request();
         if (items[2].revents & ZMQ_POLLIN) on_router_readable();
@@ -280,6 +288,7 @@ Status NodeImpl::run() {
         on_timers();
         pump_all();
     }
+    m_service.stopping();
     drain_commits();
     m_log.info("node_stopped", {});
     return ok_status();

@@ -15,6 +15,7 @@
 #include "node/fork_join.h"
 #include "node/log.h"
 #include "node/node.h"
+#include "node/service_notify.h"
 #include "protocol/document.h"
 #include "protocol/frame.h"
 #include "protocol/reconcile.h"
@@ -363,6 +364,10 @@ private:
     void send_acks(Batch& batch);
     void drain_commits();
     void on_timers();
+    void on_signal();
+    // reload (reload.cpp): re-reads the config file and applies what can change live; the
+    // answer names what was applied and what needs a restart. `cause`: SIGHUP or api.
+    nlohmann::json reload_config(const std::string& cause);
     uint64_t next_timeout_ms();
     // peers (peers.cpp)
     Status add_link(const storage::PeerRecord& rec);
@@ -518,6 +523,7 @@ private:
     std::unique_ptr<Clock> m_clock;
     Rng m_rng;
     Logger m_log;
+    ServiceNotifier m_service;  // systemd: READY, WATCHDOG, RELOADING, STOPPING
     protocol::EnvelopeLimits m_limits;
     std::unique_ptr<storage::Store> m_store;
     std::unique_ptr<storage::Catalog> m_catalog;
@@ -565,5 +571,9 @@ private:
 };
 
 std::string hex_id(const Hash32& id);
+
+// The keys of `file` that differ from the `running` config and that only a restart applies
+// (reload.cpp), in the order of the config skeleton.
+std::vector<std::string> restart_needed(const NodeConfig& running, const NodeConfig& file);
 
 }  // namespace lienthong::node

@@ -133,11 +133,16 @@ Status WriteTxn::del(MDB_dbi table, ByteView key) {
 }
 
 Result<std::unique_ptr<Env>> Env::open(const EnvOptions& options) {
-    std::error_code ec;
-    std::filesystem::create_directories(options.dir, ec);
-    if (ec) return make_error("cannot create data directory '" + options.dir + "': " + ec.message());
-    ::chmod(options.dir.c_str(), 0700);
+    if (!options.read_only) {
+        std::error_code ec;
+        std::filesystem::create_directories(options.dir, ec);
+        if (ec) return make_error("cannot create data directory '" + options.dir + "': " + ec.message());
+        ::chmod(options.dir.c_str(), 0700);
+    } else if (!std::filesystem::exists(options.dir + "/data.mdb")) {
+        return make_error("no database in '" + options.dir + "' (no data.mdb there)");
+    }
     std::unique_ptr<Env> env(new Env());
+    env->m_read_only = options.read_only;
     env->m_dir = options.dir;
     env->m_map_bytes = options.initial_map_bytes;
     env->m_max_map_bytes = options.max_map_bytes;
@@ -146,7 +151,8 @@ Result<std::unique_ptr<Env>> Env::open(const EnvOptions& options) {
     mdb_env_set_maxdbs(env->m_env, options.max_tables);
     // Respect a map that already grew larger than our initial size.
     mdb_env_set_mapsize(env->m_env, options.initial_map_bytes);
-    rc = mdb_env_open(env->m_env, options.dir.c_str(), MDB_NOTLS | MDB_NORDAHEAD, 0600);
+    rc = mdb_env_open(env->m_env, options.dir.c_str(), MDB_NOTLS | MDB_NORDAHEAD | (options.read_only ? MDB_RDONLY : 0),
+                      0600);
     if (rc != 0)
         return make_error("cannot open database in '" + options.dir + "': " + lmdb_error(rc) +
                           " (is another lienthong-node using this data directory?)");
@@ -165,12 +171,16 @@ Env::~Env() {
 
 Result<MDB_dbi> Env::table(const std::string& name) {
     MDB_txn* txn = nullptr;
-    int rc = mdb_txn_begin(m_env, nullptr, 0, &txn);
+    int rc = mdb_txn_begin(m_env, nullptr, m_read_only ? MDB_RDONLY : 0, &txn);
+    if (rc == MDB_MAP_RESIZED && mdb_env_set_mapsize(m_env, 0) == 0)
+        rc = mdb_txn_begin(m_env, nullptr, m_read_only ? MDB_RDONLY : 0, &txn);
     if (rc != 0) return make_error("cannot begin transaction: " + lmdb_error(rc));
     MDB_dbi dbi = 0;
-    rc = mdb_dbi_open(txn, name.c_str(), MDB_CREATE, &dbi);
+    rc = mdb_dbi_open(txn, name.c_str(), m_read_only ? 0 : MDB_CREATE, &dbi);
     if (rc != 0) {
         mdb_txn_abort(txn);
+        if (rc == MDB_NOTFOUND)
+            return make_error("the database in '" + m_dir + "' has no table '" + name + "': not a lienthong database, or one too old");
         return make_error("cannot open table '" + name + "': " + lmdb_error(rc));
     }
     rc = mdb_txn_commit(txn);
@@ -219,6 +229,13 @@ void Env::locate_map() {
 
 void Env::release_map_pages() const {
     if (m_map_addr) ::madvise(m_map_addr, m_map_len, MADV_DONTNEED);
+}
+
+Status Env::copy_compact(int fd) const {
+    int rc = mdb_env_copyfd2(m_env, fd, MDB_CP_COMPACT);
+    if (rc == MDB_MAP_RESIZED && mdb_env_set_mapsize(m_env, 0) == 0) rc = mdb_env_copyfd2(m_env, fd, MDB_CP_COMPACT);
+    if (rc != 0) return make_error("cannot copy the database in '" + m_dir + "': " + lmdb_error(rc));
+    return ok_status();
 }
 
 Status Env::grow_map() {

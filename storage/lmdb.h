@@ -24,7 +24,10 @@ using protocol::Bytes;
 using protocol::ByteView;
 
 struct EnvOptions {
-    std::string dir;                         // created if missing (mode 0700)
+    std::string dir;                         // created if missing (mode 0700), unless read_only
+    // Another process's database (a running node's, for a backup or a check): opened with
+    // MDB_RDONLY, nothing created; table() finds existing tables only.
+    bool read_only = false;
     size_t initial_map_bytes = 256u << 20;   // the map doubles on MDB_MAP_FULL
     size_t max_map_bytes = 1ull << 40;
     unsigned max_tables = 32;
@@ -101,12 +104,21 @@ public:
     template <class F>
     auto read(F&& fn) const -> decltype(fn(std::declval<const ReadTxn&>())) {
         MDB_txn* txn = nullptr;
-        if (mdb_txn_begin(m_env, nullptr, MDB_RDONLY, &txn) != 0) txn = nullptr;
+        int rc = mdb_txn_begin(m_env, nullptr, MDB_RDONLY, &txn);
+        // Another process (the node, when this is lienthong-admin) grew the map: adopt its size.
+        if (rc == MDB_MAP_RESIZED && mdb_env_set_mapsize(m_env, 0) == 0)
+            rc = mdb_txn_begin(m_env, nullptr, MDB_RDONLY, &txn);
+        if (rc != 0) txn = nullptr;
         struct Guard : ReadTxn {
             explicit Guard(MDB_txn* t) : ReadTxn(t) {}
         } guard(txn);
         return fn(static_cast<const ReadTxn&>(guard));
     }
+
+    // Writes a consistent copy of the database as of one read transaction to `fd`, without its
+    // free pages (mdb_env_copyfd2 with MDB_CP_COMPACT). Writers go on meanwhile; the copy is
+    // not fsync'd (the caller does it).
+    Status copy_compact(int fd) const;
 
     size_t map_bytes() const { return m_map_bytes; }
     // Drops the map's pages from this process's resident set. They stay in the page cache
@@ -123,6 +135,7 @@ private:
     size_t m_map_len = 0;
     size_t m_map_bytes = 0;
     size_t m_max_map_bytes = 0;
+    bool m_read_only = false;
     std::string m_dir;
 };
 

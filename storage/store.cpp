@@ -200,6 +200,52 @@ Result<std::unique_ptr<Store>> Store::open(const EnvOptions& options, const std:
     return s;
 }
 
+Result<std::unique_ptr<Store>> Store::open_read_only(const std::string& dir) {
+    EnvOptions options;
+    options.dir = dir;
+    options.read_only = true;
+    LT_ASSIGN(auto env, Env::open(options));
+    std::unique_ptr<Store> s(new Store());
+    s->m_env = std::move(env);
+    LT_ASSIGN(s->m_meta, s->m_env->table("meta"));
+    const auto id = s->m_env->read([&](const ReadTxn& t) { return s->identity(t); });
+    if (id.schema_version != kSchemaVersion)
+        return make_error("the database in '" + dir + "' has schema version " + std::to_string(id.schema_version) +
+                          ", not " + std::to_string(kSchemaVersion) +
+                          (id.schema_version < kSchemaVersion ? ": start the node once to migrate it"
+                                                              : ": use a newer lienthong-admin"));
+    struct Named {
+        const char* name;
+        MDB_dbi* dbi;
+    };
+    for (auto [name, dbi] : {Named{"documents", &s->m_documents}, Named{"sent", &s->m_sent},
+                             Named{"sent_info", &s->m_sent_info}, Named{"deliveries", &s->m_deliveries},
+                             Named{"outbox", &s->m_outbox}, Named{"receipts", &s->m_receipts}, Named{"inbox", &s->m_inbox},
+                             Named{"inbox_info", &s->m_inbox_info}, Named{"peers", &s->m_peers},
+                             Named{"directory", &s->m_directory}, Named{"transit", &s->m_transit},
+                             Named{"forward", &s->m_forward}, Named{"transfers", &s->m_transfers},
+                             Named{"chunks", &s->m_chunks}}) {
+        LT_ASSIGN(*dbi, s->m_env->table(name));
+    }
+    LT_ASSIGN(s->m_numbers, DocNumbers::open(*s->m_env));
+    return s;
+}
+
+StoreIdentity Store::identity(const ReadTxn& t) const {
+    StoreIdentity id;
+    if (auto v = t.get(m_meta, protocol::as_bytes(kSchemaKey)); v && v->size() == 4)
+        id.schema_version = (uint32_t((*v)[0]) << 24) | (uint32_t((*v)[1]) << 16) | (uint32_t((*v)[2]) << 8) | uint32_t((*v)[3]);
+    if (auto a = t.get(m_meta, protocol::as_bytes(kAgencyKey))) id.agency = std::string(protocol::as_chars(*a));
+    return id;
+}
+
+std::map<std::string, uint64_t> Store::table_counts(const ReadTxn& t) const {
+    return {{"documents", t.count(m_documents)}, {"sent", t.count(m_sent)},       {"inbox", t.count(m_inbox)},
+            {"outbox", t.count(m_outbox)},       {"receipts", t.count(m_receipts)}, {"deliveries", t.count(m_deliveries)},
+            {"peers", t.count(m_peers)},         {"directory", t.count(m_directory)}, {"transit", t.count(m_transit)},
+            {"chunks", t.count(m_chunks)}};
+}
+
 Status Store::check_schema(const std::string& agency) {
     struct Seen {
         std::optional<uint32_t> version;

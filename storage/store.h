@@ -161,11 +161,42 @@ struct DirectoryEntry {
     Bytes wire;
 };
 
+// What Store::verify found (store_verify.cpp). It reports; it repairs nothing.
+struct VerifyProblem {
+    std::string table;  // where: documents, receipts, ids, sent, inbox, outbox, deliveries
+    std::string key;    // the entry (an id in hex, or a number)
+    std::string what;   // what is wrong with it
+};
+struct VerifyReport {
+    uint64_t envelopes = 0;           // stored documents and status reports checked
+    uint64_t envelopes_signed = 0;    // of those, with a valid signature by a known key of their sender
+    uint64_t receipts = 0;
+    uint64_t receipts_signed = 0;
+    uint64_t index_entries = 0;       // entries of sent, inbox, outbox and deliveries checked
+    // Envelopes and receipts whose signer has no key here (neither ours, a peer's, nor a
+    // directory record's): their form and id are checked, not their signature.
+    std::map<std::string, uint64_t> unverifiable_by_sender;
+    uint64_t problem_count = 0;
+    std::vector<VerifyProblem> problems;  // the first kMaxProblems of problem_count
+    static constexpr size_t kMaxProblems = 1000;
+    void add(std::string table, std::string key, std::string what);
+};
+
+// The schema version and agency a database says it holds.
+struct StoreIdentity {
+    uint32_t schema_version = 0;  // 0: none stored
+    std::string agency;
+};
+
 class Store {
 public:
     // Opens or creates the database for `agency`. Refuses a database of another agency, one
     // written by a newer schema, or a non-empty one without a schema version.
     static Result<std::unique_ptr<Store>> open(const EnvOptions& options, const std::string& agency);
+    // The database in `dir`, which a running node may be using, for reading only (backup,
+    // verify): nothing is created, migrated or checked against an agency. REQUIRES: a
+    // database of the current schema (a node migrates an older one when it starts).
+    static Result<std::unique_ptr<Store>> open_read_only(const std::string& dir);
 
     Env& env() { return *m_env; }
 
@@ -268,6 +299,17 @@ public:
 
     // The next number of the node's one sequence (sent, inbox and status order).
     Result<uint64_t> next_seq(WriteTxn& t);
+
+    // --- maintenance ---
+    StoreIdentity identity(const ReadTxn& t) const;
+    // Entries per table (documents, sent, inbox, outbox, receipts, deliveries, peers,
+    // directory, transit, chunks), by table name: a backup's manifest.
+    std::map<std::string, uint64_t> table_counts(const ReadTxn& t) const;
+    // Checks every stored envelope (its form, that it is stored under its id, and its
+    // signature by a key of its sender: `own_keys` for this agency, the peers' and directory
+    // records' keys for the others), every receipt the same way, and the indexes against the
+    // tables they point into (store_verify.cpp).
+    VerifyReport verify(const ReadTxn& t, const std::vector<protocol::SignPublicKey>& own_keys) const;
 
 private:
     Status check_schema(const std::string& agency);

@@ -2,6 +2,8 @@
 // cannot forge a line or reach a terminal as a control sequence.
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "node/log.h"
 
 using lienthong::node::append_log_value;
@@ -60,4 +62,30 @@ TEST_CASE("a throttled event is logged once per interval with the count it held 
     CHECK(t.allow("peer/other", 20, suppressed));  // another key is its own
     CHECK(t.allow("peer/bad_signature", 1000, suppressed));
     CHECK(suppressed == 5);
+}
+
+TEST_CASE("log format json: one object per line, fixed keys first, nothing raw outside printable ASCII", "[node]") {
+    using namespace lienthong::node;
+    const LogField fields[] = {{"peer", "000.00.31.H14"}, {"subject", "Báo cáo\n2026 \x1b[2J"}, {"bad", "\xff"}};
+    const std::string line = format_log_line(LogFormat::json, 1764945501123, LogLevel::warn, "000.00.00.H41",
+                                             "refused", std::begin(fields), std::end(fields));
+    REQUIRE(line.back() == '\n');
+    const std::string body = line.substr(0, line.size() - 1);
+    CHECK(body.find('\n') == std::string::npos);
+    for (const unsigned char c : body) CHECK((c >= 0x20 && c < 0x7F));
+    CHECK(body.rfind(R"({"time":"2025-12-05T14:38:21.123Z","level":"WARN","agency":"000.00.00.H41","event":"refused","peer":)", 0) == 0);
+    const auto j = nlohmann::json::parse(body);
+    CHECK(j.at("subject") == "Báo cáo\n2026 \x1b[2J");  // the value survives, escaped on the line
+    CHECK(j.at("bad") == "\xEF\xBF\xBD");               // a byte that is not UTF-8: U+FFFD
+    LogFormat f{};
+    CHECK(parse_log_format("json", f));
+    CHECK(f == LogFormat::json);
+    CHECK_FALSE(parse_log_format("xml", f));
+}
+
+TEST_CASE("the text format is unchanged by the json option", "[node]") {
+    using namespace lienthong::node;
+    const LogField fields[] = {{"peer", "a b"}};
+    CHECK(format_log_line(LogFormat::text, 1764945501123, LogLevel::info, "X", "e", std::begin(fields), std::end(fields)) ==
+          "2025-12-05T14:38:21.123Z INFO agency=X event=e peer=\"a b\"\n");
 }

@@ -1,0 +1,310 @@
+// Backup and restore (issue 17): `lienthong-admin backup` copies a running node's database
+// (one consistent snapshot, compacted) with a manifest; `restore` refuses another agency's or
+// a newer schema's backup, a damaged one, and a directory that holds a database; keys travel
+// only with --with-keys, sealed with a passphrase; `verify` checks signatures and indexes and
+// finds a byte flipped on disk; `compact` needs the node stopped.
+#include <catch2/catch.hpp>
+#include <lmdb.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "tests/e2e/harness.h"
+
+using namespace lienthong::e2e;
+namespace fs = std::filesystem;
+
+namespace {
+
+ProcessResult admin(const TestNode& n, std::vector<std::string> args, std::chrono::milliseconds timeout = 60s) {
+    args.insert(args.begin(), {admin_bin(), "-c", n.config_path()});
+    return run_process(args, timeout);
+}
+
+json manifest_of(const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::string magic, line;
+    std::getline(in, magic);
+    std::getline(in, line);
+    REQUIRE(magic == "lienthong-backup v1");
+    return json::parse(line);
+}
+
+std::string read_all(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void write_all(const std::string& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << bytes;
+}
+
+// Flips one byte in the middle of the first stored envelope of the database in `dir` (a copy:
+// no node has it open). Returns the envelope's table key (its local number).
+uint64_t flip_byte_in_first_envelope(const std::string& dir) {
+    MDB_env* env = nullptr;
+    REQUIRE(mdb_env_create(&env) == 0);
+    mdb_env_set_maxdbs(env, 32);
+    REQUIRE(mdb_env_open(env, dir.c_str(), 0, 0600) == 0);
+    MDB_txn* txn = nullptr;
+    REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+    MDB_dbi dbi = 0;
+    REQUIRE(mdb_dbi_open(txn, "documents", 0, &dbi) == 0);
+    MDB_cursor* cur = nullptr;
+    REQUIRE(mdb_cursor_open(txn, dbi, &cur) == 0);
+    MDB_val k{}, v{};
+    REQUIRE(mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0);
+    std::string key(static_cast<const char*>(k.mv_data), k.mv_size);
+    std::string value(static_cast<const char*>(v.mv_data), v.mv_size);
+    mdb_cursor_close(cur);
+    value[value.size() / 2] = static_cast<char>(value[value.size() / 2] ^ 0x01);
+    MDB_val k2{key.size(), key.data()}, v2{value.size(), value.data()};
+    REQUIRE(mdb_put(txn, dbi, &k2, &v2, 0) == 0);
+    REQUIRE(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+    uint64_t n = 0;
+    for (unsigned char c : key) n = (n << 8) | c;
+    return n;
+}
+
+json batch_request(const std::string& to, int first, int count, std::mt19937_64& rng) {
+    json req{{"op", "send_batch"}, {"documents", json::array()}};
+    for (int i = first; i < first + count; ++i) {
+        auto d = send_request({to}, make_doc(i, rng, 0, 0));
+        d.erase("op");
+        req["documents"].push_back(std::move(d));
+    }
+    return req;
+}
+
+}  // namespace
+
+TEST_CASE("a backup taken during a 2,000-document load restores to a node that reconciles with no loss and no duplicate", "[e2e]") {
+    NodeOptions slow;  // a small window: the delivery is still under way when the backup is taken
+    slow.extra_yaml = "limits:\n  window_documents: 8\n";
+    TestNode a("000.00.01.H62", slow), b("000.00.02.H62");
+    a.add_peer(b);
+    b.add_peer(a);
+    b.start();
+    a.start();
+    const std::string file = a.dir() + "/a.backup";
+
+    std::vector<std::string> ids;
+    std::atomic<int> batches{0};
+    std::thread load([&] {
+        auto client = a.client();
+        std::mt19937_64 rng(62);
+        for (int k = 0; k < 20; ++k) {
+            auto r = client->call(batch_request(b.agency(), k * 100, 100, rng));
+            if (!r.ok()) throw std::runtime_error("send_batch: " + r.error());
+            for (const auto& id : r->at("ids")) ids.push_back(id.get<std::string>());
+            ++batches;
+            std::this_thread::sleep_for(30ms);
+        }
+    });
+    REQUIRE(wait_until([&] { return batches >= 5; }, 30s));
+    const auto backup = admin(a, {"backup", "--out", file});
+    load.join();
+    INFO(backup.out << backup.err);
+    REQUIRE(backup.exit_code == 0);
+    REQUIRE(ids.size() == 2000);
+    const json m = manifest_of(file);
+    CHECK(m.at("agency") == a.agency());
+    CHECK(m.at("schema_version") == 3);
+    CHECK(m.at("keys").is_null());
+    const uint64_t in_backup = m.at("counts").at("sent");
+    CHECK(in_backup >= 500);
+    CHECK(in_backup < 2000);                        // taken while documents were being submitted
+    CHECK(m.at("counts").at("outbox") > 0);         // and delivered
+    CHECK(m.at("database").at("blake2b_256").get<std::string>().size() == 64);
+
+    REQUIRE(wait_until([&] { return outbox_ids(a, true).empty(); }, 120s));
+    // The disk dies: the node comes back from the backup.
+    CHECK(a.stop() == 0);
+    fs::rename(a.dir() + "/data", a.dir() + "/data.lost");
+    const auto restore = admin(a, {"restore", file, "--dir", a.dir() + "/data"});
+    INFO(restore.out << restore.err);
+    REQUIRE(restore.exit_code == 0);
+    CHECK_THAT(restore.out, Catch::Contains("restored the backup of " + a.agency()));
+    const auto verified = admin(a, {"verify"});
+    INFO(verified.out << verified.err);
+    CHECK(verified.exit_code == 0);
+    a.start();
+    CHECK(outbox_ids(a, false).size() == in_backup);
+    // What was pending in the backup was delivered meanwhile: the two ends reconcile, the
+    // receipts come back, and nothing is sent to b's document system twice.
+    REQUIRE(wait_until([&] { return outbox_ids(a, true).empty(); }, 60s));
+    CHECK(a.log_contains("event=delivery_sync peer=" + b.agency()));
+    const auto received = inbox_ids(b);
+    CHECK(received.size() == 2000);
+    CHECK(std::set<std::string>(received.begin(), received.end()) == std::set<std::string>(ids.begin(), ids.end()));
+    CHECK(status_counter(b.api({{"op", "status"}}), "duplicates") == 0);
+}
+
+TEST_CASE("verify passes on a sound database and finds a byte flipped in a stored envelope of a copy", "[e2e][faults]") {
+    TestNode a("000.00.03.H62"), b("000.00.04.H62");
+    a.add_peer(b);
+    b.add_peer(a);
+    b.start();
+    a.start();
+    std::mt19937_64 rng(63);
+    for (int i = 0; i < 5; ++i) a.api(send_request({b.agency()}, make_doc(i, rng, 1, 4096)));
+    REQUIRE(wait_until([&] { return outbox_ids(a, true).empty(); }, 30s));
+
+    // On the running node: every envelope and receipt signed by a known key, no problem.
+    const auto live = run_process({admin_bin(), "-c", b.config_path(), "--json", "verify"});
+    INFO(live.out << live.err);
+    REQUIRE(live.exit_code == 0);
+    const json r = json::parse(live.out);
+    CHECK(r.at("problem_count") == 0);
+    CHECK(r.at("envelopes") == 5);
+    CHECK(r.at("envelopes_signed") == 5);
+    CHECK(r.at("receipts") >= 1);
+    CHECK(r.at("receipts_signed") == r.at("receipts"));
+    CHECK(r.at("index_entries") >= 5);
+    const auto sender = run_process({admin_bin(), "-c", a.config_path(), "verify"});
+    CHECK(sender.exit_code == 0);
+    CHECK_THAT(sender.out, Catch::Contains("OK: no problem found"));
+
+    // A copy of b's database (backup and restore), one byte of one envelope flipped.
+    const std::string file = b.dir() + "/b.backup", copy = b.dir() + "/copy";
+    REQUIRE(run_process({admin_bin(), "-c", b.config_path(), "backup", "--out", file}).exit_code == 0);
+    REQUIRE(run_process({admin_bin(), "-c", b.config_path(), "restore", file, "--dir", copy}).exit_code == 0);
+    REQUIRE(run_process({admin_bin(), "-c", b.config_path(), "verify", "--dir", copy}).exit_code == 0);
+    flip_byte_in_first_envelope(copy);
+    const auto bad = run_process({admin_bin(), "-c", b.config_path(), "verify", "--dir", copy});
+    INFO(bad.out << bad.err);
+    CHECK(bad.exit_code == 1);
+    CHECK_THAT(bad.out, Catch::Contains("PROBLEM documents"));
+    CHECK_THAT(bad.out, Catch::Contains("1 problem(s) found; nothing was changed"));
+    // It reports, never repairs: the same again.
+    CHECK(run_process({admin_bin(), "-c", b.config_path(), "verify", "--dir", copy}).out == bad.out);
+    // The live node was never touched.
+    CHECK(run_process({admin_bin(), "-c", b.config_path(), "verify"}).exit_code == 0);
+}
+
+TEST_CASE("restore refuses another agency's backup, a newer schema, a damaged file and a directory with a database", "[e2e][faults]") {
+    TestNode a("000.00.05.H62");
+    a.start();
+    const std::string file = a.dir() + "/a.backup";
+    REQUIRE(admin(a, {"backup", "--out", file}).exit_code == 0);
+    const auto refused = [&](const std::vector<std::string>& args, const std::string& says) {
+        const auto p = admin(a, args);
+        INFO(p.out << p.err);
+        CHECK(p.exit_code == 1);
+        CHECK(p.err_lines().size() == 1);
+        CHECK_THAT(p.err, Catch::Contains(says));
+    };
+    const std::string fresh = a.dir() + "/fresh";
+    SECTION("another agency's") {
+        refused({"restore", file, "--dir", fresh, "--agency", "000.00.99.H62"},
+                "is of agency '000.00.05.H62', not '000.00.99.H62'; refusing");
+        CHECK_FALSE(fs::exists(fresh + "/data.mdb"));
+    }
+    SECTION("a newer schema") {
+        std::string bytes = read_all(file);
+        const auto at = bytes.find("\"schema_version\":3");
+        REQUIRE(at != std::string::npos);
+        bytes.replace(at, 18, "\"schema_version\":9");
+        write_all(file + ".v9", bytes);
+        refused({"restore", file + ".v9", "--dir", fresh}, "has schema version 9, newer than this lienthong-admin knows (3)");
+    }
+    SECTION("damaged or cut short") {
+        std::string bytes = read_all(file);
+        bytes[bytes.size() - 100] = static_cast<char>(bytes[bytes.size() - 100] ^ 0x40);
+        write_all(file + ".bad", bytes);
+        refused({"restore", file + ".bad", "--dir", fresh}, "is damaged: its database does not match the manifest's hash");
+        CHECK_FALSE(fs::exists(fresh + "/data.mdb"));
+        write_all(file + ".cut", bytes.substr(0, bytes.size() - 1));
+        refused({"restore", file + ".cut", "--dir", fresh}, "the file is cut short");
+        write_all(file + ".not", "hello\n");
+        refused({"restore", file + ".not", "--dir", fresh}, "is not a lienthong backup");
+    }
+    SECTION("a directory that holds a database, or a running node's") {
+        refused({"restore", file, "--dir", a.dir() + "/data"}, "a lienthong-node is running on");
+        CHECK(a.stop() == 0);
+        refused({"restore", file, "--dir", a.dir() + "/data"}, "already holds a database; move it aside first");
+    }
+    SECTION("a backup over an existing file") {
+        refused({"backup", "--out", file}, "exists; refusing to overwrite it");
+    }
+}
+
+TEST_CASE("keys are in a backup only with --with-keys, sealed with the passphrase", "[e2e][faults]") {
+    TestNode a("000.00.06.H62");
+    a.start();
+    const std::string key_text = read_all(a.dir() + "/node.key");
+    const std::string pass = a.dir() + "/pass", wrong = a.dir() + "/wrong";
+    write_all(pass, "correct horse battery staple\n");
+    write_all(wrong, "incorrect horse battery staple\n");
+    // The secret part of the key file: each line's last field.
+    const auto secrets = [&] {
+        std::vector<std::string> out;
+        std::istringstream in(key_text);
+        for (std::string line; std::getline(in, line);)
+            if (!line.empty() && line[0] != '#') out.push_back(line.substr(line.rfind(' ') + 1));
+        return out;
+    }();
+    REQUIRE_FALSE(secrets.empty());
+
+    const std::string plain = a.dir() + "/plain.backup", sealed = a.dir() + "/sealed.backup";
+    REQUIRE(admin(a, {"backup", "--out", plain}).exit_code == 0);
+    CHECK(manifest_of(plain).at("keys").is_null());
+    const auto without = admin(a, {"backup", "--out", sealed, "--with-keys"});
+    CHECK(without.exit_code == 1);
+    CHECK_THAT(without.err, Catch::Contains("--with-keys needs --passphrase-file"));
+    write_all(a.dir() + "/short", "short\n");
+    CHECK_THAT(admin(a, {"backup", "--out", sealed, "--with-keys", "--passphrase-file", a.dir() + "/short"}).err,
+               Catch::Contains("shorter than 12 characters"));
+    const auto with = admin(a, {"backup", "--out", sealed, "--with-keys", "--passphrase-file", pass});
+    INFO(with.out << with.err);
+    REQUIRE(with.exit_code == 0);
+    const json m = manifest_of(sealed);
+    CHECK(m.at("keys").at("kdf") == "argon2id13");
+    for (const auto& file : {plain, sealed}) {
+        const std::string bytes = read_all(file);
+        for (const auto& s : secrets) CHECK(bytes.find(s) == std::string::npos);
+    }
+    const std::string out_dir = a.dir() + "/r1", keys_out = a.dir() + "/restored.key";
+    const auto bad = admin(a, {"restore", sealed, "--dir", out_dir, "--keys-out", keys_out, "--passphrase-file", wrong});
+    CHECK(bad.exit_code == 1);
+    CHECK_THAT(bad.err, Catch::Contains("wrong passphrase"));
+    CHECK_FALSE(fs::exists(keys_out));
+    CHECK_FALSE(fs::exists(out_dir + "/data.mdb"));  // nothing written before the keys open
+    const auto none = admin(a, {"restore", plain, "--dir", out_dir, "--keys-out", keys_out, "--passphrase-file", pass});
+    CHECK_THAT(none.err, Catch::Contains("holds no keys"));
+    const auto good = admin(a, {"restore", sealed, "--dir", out_dir, "--keys-out", keys_out, "--passphrase-file", pass});
+    INFO(good.out << good.err);
+    REQUIRE(good.exit_code == 0);
+    CHECK(read_all(keys_out) == key_text);
+    CHECK((fs::status(keys_out).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
+}
+
+TEST_CASE("compact rewrites a stopped node's database, which then verifies and serves", "[e2e]") {
+    TestNode a("000.00.07.H62"), b("000.00.08.H62");
+    a.add_peer(b);
+    b.add_peer(a);
+    b.start();
+    a.start();
+    std::mt19937_64 rng(64);
+    for (int i = 0; i < 3; ++i) a.api(send_request({b.agency()}, make_doc(i, rng, 1, 200000)));
+    REQUIRE(wait_until([&] { return outbox_ids(a, true).empty(); }, 30s));
+    const auto running = admin(a, {"compact"});
+    CHECK(running.exit_code == 1);
+    CHECK_THAT(running.err, Catch::Contains("a lienthong-node is running on"));
+    CHECK(a.stop() == 0);
+    const auto done = admin(a, {"compact"});
+    INFO(done.out << done.err);
+    REQUIRE(done.exit_code == 0);
+    CHECK_THAT(done.out, Catch::Contains("compacted"));
+    CHECK(admin(a, {"verify"}).exit_code == 0);
+    a.start();
+    CHECK(outbox_ids(a, false).size() == 3);
+    a.api(send_request({b.agency()}, make_doc(9, rng, 0, 0)));
+    CHECK(wait_until([&] { return inbox_ids(b).size() == 4; }, 30s));
+}
