@@ -31,24 +31,32 @@ using Clock = std::chrono::steady_clock;
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
 
-// Two distinct free TCP ports on 127.0.0.1, both held open while the second is chosen.
-std::pair<int, int> free_ports() {
-    int fds[2] = {-1, -1}, ports[2] = {0, 0};
-    for (int i = 0; i < 2; ++i) {
-        fds[i] = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+// `n` distinct free TCP ports on 127.0.0.1, all held open until the last is chosen.
+std::vector<int> free_ports(size_t n) {
+    std::vector<int> fds, ports;
+    for (size_t i = 0; i < n; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in a{};
         a.sin_family = AF_INET;
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         socklen_t len = sizeof a;
-        if (fds[i] < 0 || ::bind(fds[i], reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-            ::getsockname(fds[i], reinterpret_cast<sockaddr*>(&a), &len) != 0)
-            fail(std::string("cannot find a free port on 127.0.0.1: ") + std::strerror(errno));
-        ports[i] = ntohs(a.sin_port);
+        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+            const int err = errno;
+            if (fd >= 0) ::close(fd);
+            for (int f : fds) ::close(f);
+            fail(std::string("cannot find a free port on 127.0.0.1: ") + std::strerror(err));
+        }
+        fds.push_back(fd);
+        ports.push_back(ntohs(a.sin_port));
     }
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return {ports[0], ports[1]};
+    for (int f : fds) ::close(f);
+    return ports;
 }
+
+struct PeerLine {
+    std::string agency, endpoint, identity;
+};
 
 void write_text(const std::string& path, const std::string& text) {
     std::ofstream out(path);
@@ -56,19 +64,23 @@ void write_text(const std::string& path, const std::string& text) {
     if (!out) fail("cannot write " + path);
 }
 
-std::string node_yaml(const NodeHandle& n, const std::string& peer_agency, const std::string& peer_listen,
-                      const std::string& peer_identity, const ClusterOptions& o) {
+// `default_via`: the relay for every recipient not reached directly ("" for none).
+std::string node_yaml(const NodeHandle& n, const std::vector<PeerLine>& peers, const std::string& default_via,
+                      const ClusterOptions& o) {
     std::ostringstream y;
     y << "agency: \"" << n.agency << "\"\n"
       << "name: \"bench " << n.name << "\"\n"
       << "data_dir: data\n"
       << "key_file: node.key\n"
       << "listen: \"" << n.listen << "\"\n"
-      << "peers:\n"
-      << "  - agency: \"" << peer_agency << "\"\n"
-      << "    endpoint: \"" << peer_listen << "\"\n"
-      << "    identity: \"" << peer_identity << "\"\n"
-      << "log_level: warn\n";  // per-document info lines would distort the figures
+      << "peers:\n";
+    for (const auto& p : peers)
+        y << "  - agency: \"" << p.agency << "\"\n"
+          << "    endpoint: \"" << p.endpoint << "\"\n"
+          << "    identity: \"" << p.identity << "\"\n";
+    y << "log_level: warn\n";  // per-document info lines would distort the figures
+    // The route is taken once the direct link has been down fallback_ms (here: never made).
+    if (!default_via.empty()) y << "relay:\n  default_via: \"" << default_via << "\"\n  fallback_ms: 200\n";
     if (o.chunk_threshold_bytes || o.window_bytes || o.window_documents) y << "limits:\n";
     if (o.chunk_threshold_bytes) y << "  chunk_threshold_bytes: " << o.chunk_threshold_bytes << "\n";
     if (o.window_bytes) y << "  window_bytes: " << o.window_bytes << "\n";
@@ -155,28 +167,45 @@ void Cluster::start() {
         m_dir = templ;
     }
 
-    const auto [port_a, port_b] = free_ports();
-    const char* names[2] = {"sender", "receiver"};
-    const char* agencies[2] = {"000.00.00.B01", "000.00.00.B02"};
-    protocol::SecretIdentity ids[2];
-    for (int i = 0; i < 2; ++i) {
-        auto& n = m_nodes[i];
-        n.name = names[i];
-        n.agency = agencies[i];
-        n.dir = m_dir + "/" + n.name;
-        n.api_socket = n.dir + "/data/api.sock";
-        n.listen = "tcp://127.0.0.1:" + std::to_string(i == 0 ? port_a : port_b);
-        std::filesystem::create_directories(n.dir);
-        ids[i] = protocol::SecretIdentity::generate(n.agency);
-        if (auto st = node::write_key_file(n.dir + "/node.key", ids[i]); !st.ok()) fail(st.error());
+    const size_t n = count();
+    const std::vector<int> ports = free_ports(n + 1);  // the last: an endpoint nobody listens on
+    const char* names[2][3] = {{"sender", "receiver", ""}, {"commune", "province", "district"}};
+    const char* agencies[2][3] = {{"000.00.00.B01", "000.00.00.B02", ""},
+                                  {"000.01.01.C01", "000.00.00.P01", "000.01.00.D01"}};
+    const int kind = m_options.relay ? 1 : 0;
+    protocol::SecretIdentity ids[3];
+    for (size_t i = 0; i < n; ++i) {
+        auto& h = m_nodes[i];
+        h.name = names[kind][i];
+        h.agency = agencies[kind][i];
+        h.dir = m_dir + "/" + h.name;
+        h.api_socket = h.dir + "/data/api.sock";
+        h.listen = "tcp://127.0.0.1:" + std::to_string(ports[i]);
+        std::filesystem::create_directories(h.dir);
+        ids[i] = protocol::SecretIdentity::generate(h.agency);
+        if (auto st = node::write_key_file(h.dir + "/node.key", ids[i]); !st.ok()) fail(st.error());
     }
-    for (int i = 0; i < 2; ++i) {
-        const auto& peer = m_nodes[1 - i];
-        write_text(m_nodes[i].dir + "/node.yaml",
-                   node_yaml(m_nodes[i], peer.agency, peer.listen, ids[1 - i].pub.to_line(), m_options));
+    const std::string nowhere = "tcp://127.0.0.1:" + std::to_string(ports[n]);
+    const auto peer = [&](size_t i, bool reachable) {
+        return PeerLine{m_nodes[i].agency, reachable ? m_nodes[i].listen : nowhere, ids[i].pub.to_line()};
+    };
+    if (!m_options.relay) {
+        for (size_t i = 0; i < 2; ++i)
+            write_text(m_nodes[i].dir + "/node.yaml", node_yaml(m_nodes[i], {peer(1 - i, true)}, "", m_options));
+    } else {
+        // Commune and province know each other's identity, not a working endpoint: the
+        // district carries between them.
+        const std::string district = m_nodes[2].agency;
+        write_text(m_nodes[0].dir + "/node.yaml",
+                   node_yaml(m_nodes[0], {peer(2, true), peer(1, false)}, district, m_options));
+        write_text(m_nodes[1].dir + "/node.yaml",
+                   node_yaml(m_nodes[1], {peer(2, true), peer(0, false)}, district, m_options));
+        write_text(m_nodes[2].dir + "/node.yaml",
+                   node_yaml(m_nodes[2], {peer(0, true), peer(1, true)}, "", m_options));
     }
-    for (auto& n : m_nodes) spawn(n);
+    for (size_t i = 0; i < n; ++i) spawn(m_nodes[i]);
     wait_ready();
+    if (m_options.relay) wait_routed();
 }
 
 void Cluster::spawn(NodeHandle& n) {
@@ -213,25 +242,47 @@ void Cluster::spawn(NodeHandle& n) {
 
 void Cluster::wait_ready() {
     const auto deadline = Clock::now() + m_options.start_timeout;
-    for (auto& n : m_nodes) {
+    for (size_t i = 0; i < count(); ++i) {
+        const auto& n = m_nodes[i];
         while (!std::filesystem::exists(n.api_socket)) {
             check_alive();
             if (Clock::now() > deadline) fail(n.name + " node did not open its API socket in time; see " + n.dir + "/node.log");
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
     }
-    // Ready means each node has completed the CURVE handshake to the other.
-    for (auto& n : m_nodes) {
+    // Ready means each node has completed the CURVE handshake to its neighbours (the
+    // district has two).
+    for (size_t i = 0; i < count(); ++i) {
+        const auto& n = m_nodes[i];
+        const int neighbours = i == 2 ? 2 : 1;
         auto client = node::ApiClient::connect(n.api_socket, 2000);
         if (!client.ok()) fail(client.error());
         for (;;) {
             check_alive();
             auto st = (*client)->call({{"op", "status"}});
             if (!st.ok()) fail(n.name + " node: " + st.error());
-            if ((*st).value("peers_connected", 0) == 1) break;
+            if ((*st).value("peers_connected", 0) == neighbours) break;
             if (Clock::now() > deadline) fail(n.name + " node did not connect to its peer in time; see " + n.dir + "/node.log");
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
+    }
+}
+
+// The commune sends to the province through the district once its direct link has been down
+// relay.fallback_ms: wait until its peer list says so, so that no phase waits for it.
+void Cluster::wait_routed() {
+    const auto deadline = Clock::now() + m_options.start_timeout;
+    auto client = node::ApiClient::connect(m_nodes[0].api_socket, 2000);
+    if (!client.ok()) fail(client.error());
+    for (;;) {
+        check_alive();
+        auto peers = (*client)->call({{"op", "peer_list"}});
+        if (!peers.ok()) fail(m_nodes[0].name + " node: " + peers.error());
+        for (const auto& p : (*peers).at("peers"))
+            if (p.value("agency", "") == m_nodes[1].agency && p.value("via", "") == m_nodes[2].agency) return;
+        if (Clock::now() > deadline)
+            fail("the commune does not route the province through the district; see " + m_nodes[0].dir + "/node.log");
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
 }
 

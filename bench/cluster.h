@@ -1,9 +1,15 @@
-// Cluster: two real lienthong-node processes on 127.0.0.1 that trust each other, in a
-// private temporary directory, for the benchmark.
+// Cluster: real lienthong-node processes on 127.0.0.1 that trust each other, in a private
+// temporary directory, for the benchmark: two linked directly (sender, receiver), or with
+// ClusterOptions::relay three, where the sender (a commune) reaches the receiver (its
+// province) only through a district (relay()): the commune knows the province's identity but
+// an endpoint nobody listens on, and its default route goes through the district. The
+// district and the province are linked directly, so the same cluster also measures the
+// direct hop (district -> province).
 //
-// Contract: start() either leaves both nodes running, connected to each other and answering
-// on their local API, or throws with a message naming what failed.
-// stop() (also run by the destructor) terminates both nodes (SIGTERM, then SIGKILL after a
+// Contract: start() either leaves every node running, connected to its neighbours and
+// answering on its local API (and, with relay, the commune routing the province through the
+// district), or throws with a message naming what failed.
+// stop() (also run by the destructor) terminates the nodes (SIGTERM, then SIGKILL after a
 // bounded wait) and removes the directory unless keep_dirs; it is idempotent and safe to call
 // from another thread (the bench's signal thread). Each node is started with
 // PR_SET_PDEATHSIG, so it dies with the bench even if the bench is killed with SIGKILL.
@@ -34,7 +40,7 @@ struct ProcStats {
 ProcStats read_proc_stats(pid_t pid);
 
 struct NodeHandle {
-    std::string name;       // "sender" or "receiver"
+    std::string name;       // "sender" and "receiver", or "commune", "province" and "district"
     std::string agency;
     std::string dir;        // the node's directory: node.yaml, node.key, node.log, data/
     std::string api_socket; // dir/data/api.sock
@@ -50,6 +56,7 @@ struct ClusterOptions {
     uint64_t chunk_threshold_bytes = 0;  // limits.chunk_threshold_bytes; 0 keeps the node's default
     uint64_t window_bytes = 0;           // limits.window_bytes; 0 keeps the node's default
     uint64_t window_documents = 0;       // limits.window_documents; 0 keeps the node's default
+    bool relay = false;  // three nodes, the sender reaching the receiver through relay()
     std::chrono::milliseconds start_timeout{15000};
     std::chrono::milliseconds stop_timeout{10000};  // SIGTERM, then SIGKILL after this
 };
@@ -65,6 +72,9 @@ public:
     void stop();
     const NodeHandle& sender() const { return m_nodes[0]; }
     const NodeHandle& receiver() const { return m_nodes[1]; }
+    // REQUIRES: started with ClusterOptions::relay.
+    const NodeHandle& relay() const { return m_nodes[2]; }
+    bool has_relay() const { return m_options.relay; }
     const std::string& dir() const { return m_dir; }
     // The file system type the databases live on (fsync cost depends on it).
     std::string filesystem() const;
@@ -74,10 +84,12 @@ public:
 private:
     void spawn(NodeHandle& n);
     void wait_ready();
+    void wait_routed();
+    size_t count() const { return m_options.relay ? 3 : 2; }
 
     ClusterOptions m_options;
     std::string m_dir;
-    NodeHandle m_nodes[2];
+    NodeHandle m_nodes[3];  // the third only with relay
     std::mutex m_stop_mutex;
     bool m_stopped = false;
 };

@@ -5,6 +5,9 @@
 //   2. MB/s for 1 MiB documents
 //   3. send -> verified receipt latency, p50 and p99, one document at a time
 //   4. each node's peak memory (VmHWM)
+//   5. MB/s for 1 MiB documents from a commune through a district to the province (three
+//      nodes: the commune cannot reach the province directly), beside the district ->
+//      province direct figure measured on the same three nodes just before
 // and prints each figure beside its target. It never fails because a target is missed: the
 // exit status says only whether the measurement itself could be made.
 #include <signal.h>
@@ -16,7 +19,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "bench/cluster.h"
 #include "bench/phases.h"
@@ -32,6 +37,18 @@ constexpr double kTargetDocsPerS = 5000;
 constexpr double kTargetMBPerS = 150;
 constexpr double kTargetP50Ms = 5;
 constexpr double kTargetRssMiB = 100;
+constexpr double kTargetRelayShare = 0.8;  // relayed MB/s at least this share of direct
+
+// Every cluster started, so that an interrupt stops them all.
+std::mutex g_clusters_mutex;
+std::vector<std::weak_ptr<Cluster>> g_clusters;
+
+std::shared_ptr<Cluster> make_cluster(const ClusterOptions& co) {
+    auto c = std::make_shared<Cluster>(co);
+    std::lock_guard lock(g_clusters_mutex);
+    g_clusters.push_back(c);
+    return c;
+}
 
 // Peak RssAnon / RssFile of both nodes, sampled every 10 ms, to tell heap from LMDB's map.
 class MemorySampler {
@@ -96,13 +113,15 @@ void print_throughput(const ThroughputResult& r) {
                 "max %.0f ms\n",
                 r.node_latency_ms.n, r.node_latency_ms.p50, r.node_latency_ms.p99, r.node_latency_ms.max);
     print_costs("sender", r.sender, r.docs, mb * 1e6, r.total_s);
+    if (r.relayed) print_costs("relay", r.relay, r.docs, mb * 1e6, r.total_s);
     print_costs("receiver", r.receiver, r.docs, mb * 1e6, r.total_s);
     std::printf("    bench   cpu %6.2f s (%3.0f%% of a core)   receipts re-verified via API: %zu\n", r.bench_cpu_s,
                 100.0 * r.bench_cpu_s / r.total_s, r.receipts_checked);
 }
 
 struct Options {
-    size_t docs_small = 20000, docs_large = 300, latency_samples = 500;
+    size_t docs_small = 20000, docs_large = 300, latency_samples = 500, docs_relay = 300;
+    bool relay_only = false;
     size_t senders = 32, large_senders = 8, batch = 64;
     size_t small_bytes = 1024, large_bytes = 1 << 20;
     bool quick = false, keep_dirs = false;
@@ -115,6 +134,50 @@ struct Options {
     uint64_t window_documents = 0;
 };
 
+double mb_per_s(const ThroughputResult& r) { return double(r.docs) * double(r.body_bytes) / 1e6 / r.total_s; }
+
+struct RelayFigures {
+    ThroughputResult direct, relayed;
+};
+
+// Phase 5 on a cluster of its own: commune -> district -> province against district ->
+// province, 1 MiB documents, after a warm-up of each path (the links' goodput is measured, so
+// that 1 MiB envelopes go whole as they do on a warmed-up link).
+RelayFigures run_relay(const Options& o, ClusterOptions co, const PhaseOptions& po) {
+    co.relay = true;
+    auto cluster = make_cluster(co);
+    cluster->start();
+    const auto &commune = cluster->sender(), &province = cluster->receiver(), &district = cluster->relay();
+    std::printf("lienthong-bench: relay phase: commune pid %d -> district pid %d -> province pid %d, data in %s, load "
+                "average %s\n",
+                commune.pid, district.pid, province.pid, cluster->dir().c_str(), load_average().c_str());
+    std::fflush(stdout);
+    (void)run_throughput(*cluster, district, province, nullptr, "warm-up", 20, o.large_bytes, o.large_senders, 1, po);
+    (void)run_throughput(*cluster, commune, province, &district, "warm-up", 20, o.large_bytes, o.large_senders, 1, po);
+    RelayFigures f;
+    f.direct = run_throughput(*cluster, district, province, nullptr, "1 MiB documents, district -> province (direct)",
+                              o.docs_relay, o.large_bytes, o.large_senders, 1, po);
+    print_throughput(f.direct);
+    std::fflush(stdout);
+    f.relayed = run_throughput(*cluster, commune, province, &district,
+                               "1 MiB documents, commune -> district -> province (relayed)", o.docs_relay,
+                               o.large_bytes, o.large_senders, 1, po);
+    print_throughput(f.relayed);
+    std::fflush(stdout);
+    cluster->stop();
+    return f;
+}
+
+void print_relay_results(const RelayFigures& f) {
+    const double direct = mb_per_s(f.direct), relayed = mb_per_s(f.relayed);
+    char target[64];
+    std::snprintf(target, sizeof target, ">= %.1fx direct", kTargetRelayShare);
+    std::printf("  %-44s %9.1f MB/s    (no target; the same three nodes)\n", "(5) 1 MiB, district -> province direct",
+                direct);
+    std::printf("  %-44s %9.1f MB/s    %s  %.2fx: %s\n", "(5) 1 MiB, commune -> district -> province", relayed, target,
+                relayed / direct, verdict(relayed >= kTargetRelayShare * direct).c_str());
+}
+
 int run(const Options& o) {
     ClusterOptions co;
     co.node_bin = o.node_bin;
@@ -124,9 +187,8 @@ int run(const Options& o) {
     co.window_bytes = o.window_bytes;
     co.window_documents = o.window_documents;
     co.start_timeout = std::chrono::seconds(o.start_timeout_s);
-    auto cluster = std::make_shared<Cluster>(co);
     // An interrupt stops the nodes and removes the directory even if the main thread is stuck.
-    std::thread([cluster_weak = std::weak_ptr<Cluster>(cluster)] {
+    std::thread([] {
         sigset_t set;
         sigemptyset(&set);
         for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
@@ -135,10 +197,22 @@ int run(const Options& o) {
         g_interrupted = true;
         std::fprintf(stderr, "lienthong-bench: interrupted, stopping the nodes\n");
         std::this_thread::sleep_for(std::chrono::seconds(3));  // let the main thread unwind
-        if (auto c = cluster_weak.lock()) c->stop();
+        std::lock_guard lock(g_clusters_mutex);
+        for (const auto& weak : g_clusters)
+            if (auto c = weak.lock()) c->stop();
         ::_exit(130);
     }).detach();
+    PhaseOptions po;
+    po.timeout = std::chrono::seconds(o.timeout_s);
+    if (o.relay_only) {
+        const RelayFigures f = run_relay(o, co, po);
+        std::printf("\nRESULTS (end to end: durable, signed, encrypted, receipts verified; load average %s)\n",
+                    load_average().c_str());
+        print_relay_results(f);
+        return 0;
+    }
 
+    auto cluster = make_cluster(co);
     cluster->start();
     std::printf("lienthong-bench: sender pid %d, receiver pid %d, data in %s (%s), %u CPUs, load average %s\n",
                 cluster->sender().pid, cluster->receiver().pid, cluster->dir().c_str(), cluster->filesystem().c_str(),
@@ -146,8 +220,6 @@ int run(const Options& o) {
     std::printf("  (a commit is one LMDB write transaction: an fdatasync of its pages plus a synchronous meta-page "
                 "write)\n");
     std::fflush(stdout);
-    PhaseOptions po;
-    po.timeout = std::chrono::seconds(o.timeout_s);
     MemorySampler mem(cluster->sender().pid, cluster->receiver().pid);
 
     // Warm-up: first use of the link, the LMDB map and the allocators is not what we measure.
@@ -173,11 +245,15 @@ int run(const Options& o) {
                 double(lat.sender.commits) / double(lat.node_ms.n), double(lat.receiver.commits) / double(lat.node_ms.n));
 
     const ProcStats ps = read_proc_stats(cluster->sender().pid), pr = read_proc_stats(cluster->receiver().pid);
+    const uint64_t anon_s = mem.peak_anon_kib(0), file_s = mem.peak_file_kib(0);
+    const uint64_t anon_r = mem.peak_anon_kib(1), file_r = mem.peak_file_kib(1);
+    cluster->stop();  // phase 5 runs three nodes of its own
+    const RelayFigures relay = run_relay(o, co, po);
     const double hwm_s = double(ps.vm_hwm_kib) / 1024.0, hwm_r = double(pr.vm_hwm_kib) / 1024.0;
     std::printf("  memory: sender VmHWM %.1f MiB (peak RssAnon %.1f, RssFile %.1f); receiver VmHWM %.1f MiB "
                 "(peak RssAnon %.1f, RssFile %.1f)\n",
-                hwm_s, double(mem.peak_anon_kib(0)) / 1024.0, double(mem.peak_file_kib(0)) / 1024.0, hwm_r,
-                double(mem.peak_anon_kib(1)) / 1024.0, double(mem.peak_file_kib(1)) / 1024.0);
+                hwm_s, double(anon_s) / 1024.0, double(file_s) / 1024.0, hwm_r, double(anon_r) / 1024.0,
+                double(file_r) / 1024.0);
 
     const double docs_s = double(small.docs) / small.total_s;
     const double single_docs_s = double(single.docs) / single.total_s;
@@ -202,8 +278,8 @@ int run(const Options& o) {
                 verdict(hwm_s < kTargetRssMiB).c_str());
     std::printf("  %-44s %9.1f MiB     <  %4.0f MiB     %s\n", "(4) receiver peak RSS (VmHWM)", hwm_r, kTargetRssMiB,
                 verdict(hwm_r < kTargetRssMiB).c_str());
+    print_relay_results(relay);
     std::fflush(stdout);
-    cluster->stop();
     return 0;
 }
 
@@ -227,7 +303,10 @@ int main(int argc, char** argv) {
         ->capture_default_str()->check(CLI::Range(1, 1024));
     app.add_option("--large-senders", o.large_senders, "concurrent API clients for 1 MiB documents")
         ->capture_default_str()->check(CLI::Range(1, 1024));
-    app.add_flag("--quick", o.quick, "smoke run: 500 small, 20 large, 50 latency samples");
+    app.add_option("--docs-relay", o.docs_relay, "1 MiB documents for each relay-phase figure (direct, relayed)")
+        ->capture_default_str();
+    app.add_flag("--relay-only", o.relay_only, "run only phase 5 (relay against direct, three nodes)");
+    app.add_flag("--quick", o.quick, "smoke run: 500 small, 20 large, 50 latency samples, 20 relay");
     app.add_flag("--keep-dirs", o.keep_dirs, "keep the nodes' directories (configs, logs, databases)");
     app.add_option("--node-bin", o.node_bin, "lienthong-node binary")->capture_default_str();
     app.add_option("--work-dir", o.work_dir, "where to create the temporary directory (default $TMPDIR or /tmp)");
@@ -250,9 +329,11 @@ int main(int argc, char** argv) {
         o.docs_small = 500;
         o.docs_large = 20;
         o.latency_samples = 50;
+        o.docs_relay = 20;
     }
-    if (o.docs_small == 0 || o.docs_large == 0 || o.latency_samples == 0) {
-        std::fprintf(stderr, "lienthong-bench: --docs-small, --docs-large and --latency-samples must be at least 1\n");
+    if (o.docs_small == 0 || o.docs_large == 0 || o.latency_samples == 0 || o.docs_relay == 0) {
+        std::fprintf(stderr, "lienthong-bench: --docs-small, --docs-large, --latency-samples and --docs-relay must be "
+                             "at least 1\n");
         return 2;
     }
     // Signals go to the bench's signal thread only; worker threads inherit this mask.

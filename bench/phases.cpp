@@ -98,6 +98,12 @@ NodeDelta delta(const Snapshot& a, const Snapshot& b) {
                      b.receipts - a.receipts};
 }
 
+// Whether any document the sender holds still waits for a recipient's receipt.
+bool any_pending(node::ApiClient& c, const NodeHandle& sender) {
+    const json r = call(c, {{"op", "outbox"}, {"pending", true}, {"limit", 1}}, sender);
+    return !r.at("documents").empty();
+}
+
 // acked_ms - queued_ms of one delivered document, as the sender recorded it.
 std::optional<double> node_latency_ms(node::ApiClient& c, const NodeHandle& sender, const std::string& id) {
     const json doc = call(c, {{"op", "show"}, {"id", id}}, sender);
@@ -143,11 +149,18 @@ Percentiles percentiles(std::vector<double> v) {
 
 ThroughputResult run_throughput(const Cluster& cluster, const std::string& name, size_t docs, size_t body_bytes,
                                 size_t senders, size_t batch, const PhaseOptions& options) {
-    const auto& snd = cluster.sender();
-    const auto& rcv = cluster.receiver();
+    return run_throughput(cluster, cluster.sender(), cluster.receiver(), nullptr, name, docs, body_bytes, senders,
+                          batch, options);
+}
+
+ThroughputResult run_throughput(const Cluster& cluster, const NodeHandle& snd, const NodeHandle& rcv,
+                                const NodeHandle* via, const std::string& name, size_t docs, size_t body_bytes,
+                                size_t senders, size_t batch, const PhaseOptions& options) {
     auto control = connect(snd);
     auto rcontrol = connect(rcv);
+    std::unique_ptr<node::ApiClient> vcontrol = via ? connect(*via) : nullptr;
     const Snapshot s0 = snapshot(*control, snd), r0 = snapshot(*rcontrol, rcv);
+    const Snapshot v0 = via ? snapshot(*vcontrol, *via) : Snapshot{};
     if (s0.outbox_pending != 0) fail(name + ": sender outbox is not empty before the phase");
     const double cpu0 = self_cpu_s();
 
@@ -229,7 +242,9 @@ ThroughputResult run_throughput(const Cluster& cluster, const std::string& name,
         if (finished == senders) {
             if (accepted == SteadyClock::time_point{}) accepted = now;
             const json st = call(*control, {{"op", "status"}}, snd);
-            if (st.value("outbox_pending", uint64_t{1}) == 0) {
+            // Through a relay the outbox empties once the relay has custody; the delivery
+            // stays pending until the recipient's receipt is back.
+            if (st.value("outbox_pending", uint64_t{1}) == 0 && (!via || !any_pending(*control, snd))) {
                 done = SteadyClock::now();
                 break;
             }
@@ -249,10 +264,17 @@ ThroughputResult run_throughput(const Cluster& cluster, const std::string& name,
     const Snapshot s1 = snapshot(*control, snd), r1 = snapshot(*rcontrol, rcv);
     res.sender = delta(s0, s1);
     res.receiver = delta(r0, r1);
+    const Snapshot v1 = via ? snapshot(*vcontrol, *via) : Snapshot{};
+    if (via) {
+        res.relayed = true;
+        res.relay = delta(v0, v1);
+    }
     // Exactly once: every document is in the receiver's inbox once.
     if (r1.inbox_total - r0.inbox_total != docs)
         fail(name + ": receiver's inbox grew by " + std::to_string(r1.inbox_total - r0.inbox_total) +
              " documents, expected " + std::to_string(docs));
+    if (via && v1.inbox_total != v0.inbox_total)  // carried, not received
+        fail(name + ": the relay's inbox grew by " + std::to_string(v1.inbox_total - v0.inbox_total) + " documents");
 
     std::vector<std::string> all;
     for (auto& v : ids) all.insert(all.end(), v.begin(), v.end());

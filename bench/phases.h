@@ -47,6 +47,8 @@ struct ThroughputResult {
     double accept_s = 0;  // first send until the last send call returned (committed at sender)
     double total_s = 0;   // first send until the sender's outbox was empty
     NodeDelta sender, receiver;
+    bool relayed = false;  // the documents crossed a relay, whose costs are in `relay`
+    NodeDelta relay;
     double bench_cpu_s = 0;   // this program's own CPU time over the phase
     Percentiles node_latency_ms;  // acked_ms - queued_ms of a sample, under load
     size_t receipts_checked = 0;  // receipts re-verified through the API ('receipt' op)
@@ -63,6 +65,11 @@ struct PhaseOptions {
 };
 
 ThroughputResult run_throughput(const Cluster& cluster, const std::string& name, size_t docs, size_t body_bytes,
+                                size_t senders, size_t batch, const PhaseOptions& options);
+// The same from `from` to `to`, nodes of `cluster`; `via`, when not null, is the relay the
+// documents cross (its costs are measured too).
+ThroughputResult run_throughput(const Cluster& cluster, const NodeHandle& from, const NodeHandle& to,
+                                const NodeHandle* via, const std::string& name, size_t docs, size_t body_bytes,
                                 size_t senders, size_t batch, const PhaseOptions& options);
 LatencyResult run_latency(const Cluster& cluster, size_t samples, size_t body_bytes, const PhaseOptions& options);
 

@@ -13,7 +13,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-const char* kKindNames[] = {"cut_pair", "cut_node", "loss", "rate", "kill"};
+const char* kKindNames[] = {"cut_pair", "cut_node", "loss", "rate", "kill", "kill_relay"};
 
 std::string role(size_t i) {
     return node_specs()[i].role;
@@ -33,6 +33,8 @@ std::string log_tail(const std::string& path, size_t lines) {
 }
 
 void add_counters(json& sum, const json& counters) {
+    // A nested map (counters.rejected) starts as null in the sum: value() would throw on it.
+    if (!sum.is_object()) sum = json::object();
     for (auto it = counters.begin(); it != counters.end(); ++it) {
         if (it->is_number_unsigned())
             sum[it.key()] = sum.value(it.key(), uint64_t{0}) + it->get<uint64_t>();
@@ -86,6 +88,36 @@ void Chaos::plan(uint64_t seed, milliseconds span) {
         }
         m_plan.push_back(e);
     }
+    if (topology_name() == "tree") plan_tree(seed, span);
+}
+
+// The tree's fixed events (see chaos.h), from a stream of their own.
+void Chaos::plan_tree(uint64_t seed, milliseconds span) {
+    std::mt19937_64 rng(seed ^ 0x7ee5ca05ULL);
+    const auto uniform = [&](double lo, double hi) {
+        return std::uniform_real_distribution<double>(lo, hi)(rng);
+    };
+    const auto ms = [](double s) { return milliseconds(static_cast<int64_t>(s * 1000)); };
+    const double s = static_cast<double>(span.count()) / 1000;
+    std::vector<size_t> districts, communes;
+    for (size_t i = 0; i < m_fed.size(); ++i)
+        if (node_specs()[i].default_via != SIZE_MAX)  // the province has none
+            (node_specs()[i].default_via == 0 ? districts : communes).push_back(i);
+    if (districts.size() < 2 || communes.empty()) return;
+    const size_t slow = communes[std::uniform_int_distribution<size_t>(0, communes.size() - 1)(rng)];
+    m_plan.push_back(Event{ms(0.2), Kind::rate, slow, SIZE_MAX, 256, span, true});
+    const size_t cut = districts[std::uniform_int_distribution<size_t>(0, 1)(rng)];
+    m_plan.push_back(Event{ms(uniform(0.25, 0.5) * s), Kind::cut_node, cut, SIZE_MAX, 0,
+                           milliseconds(30000), true});
+    // Two kills of each district, in four slots across the span, the first district drawn.
+    const size_t first = std::uniform_int_distribution<size_t>(0, 1)(rng);
+    for (size_t k = 0; k < 4; ++k) {
+        const size_t d = districts[(first + k) % 2];
+        m_plan.push_back(Event{ms((0.1 + 0.2 * static_cast<double>(k) + uniform(0, 0.08)) * s),
+                               Kind::kill_relay, d, SIZE_MAX, 0, ms(uniform(2, 8)), true});
+    }
+    std::stable_sort(m_plan.begin(), m_plan.end(),
+                     [](const Event& a, const Event& b) { return a.at < b.at; });
 }
 
 std::string Chaos::describe(const Event& e) {
@@ -109,7 +141,11 @@ std::string Chaos::describe(const Event& e) {
         case Kind::kill:
             o << "SIGKILL " << role(e.node) << ", restart after " << s << " s";
             break;
+        case Kind::kill_relay:
+            o << "SIGKILL relay " << role(e.node) << " mid-transfer, restart after " << s << " s";
+            break;
     }
+    if (e.fixed) o << " [fixed]";
     return o.str();
 }
 
@@ -130,9 +166,13 @@ bool Chaos::in_effect(Kind k, size_t node, size_t peer) const {
     });
 }
 
+bool Chaos::down(size_t node) const {
+    return in_effect(Kind::kill, node) || in_effect(Kind::kill_relay, node);
+}
+
 size_t Chaos::nodes_down() const {
     return static_cast<size_t>(std::count_if(m_faults.begin(), m_faults.end(), [](const Fault& f) {
-        return f.event.kind == Kind::kill;
+        return f.event.kind == Kind::kill || f.event.kind == Kind::kill_relay;
     }));
 }
 
@@ -153,6 +193,11 @@ void Chaos::run(const std::atomic<bool>& stop) {
         while (next < m_plan.size() && t0 + m_plan[next].at <= Clock::now()) {
             const Event& e = m_plan[next++];
             const size_t k = static_cast<size_t>(e.kind);
+            if (e.kind == Kind::kill_relay) {
+                m_armed.push_back(Armed{e, Clock::now(), Clock::now()});
+                continue;
+            }
+            if (e.fixed) make_way(e);
             if (start(e)) {
                 ++m_done[k];
                 m_faults.push_back(Fault{e, Clock::now() + e.lasts});
@@ -160,7 +205,68 @@ void Chaos::run(const std::atomic<bool>& stop) {
                 ++m_skipped[k];
             }
         }
+        poll_armed();
         std::this_thread::sleep_for(milliseconds(100));
+    }
+    for (const auto& a : m_armed) {
+        print_line("chaos: skip " + describe(a.event) + " (the span ended first)");
+        ++m_skipped[static_cast<size_t>(Kind::kill_relay)];
+    }
+    m_armed.clear();
+}
+
+// A fixed event ends the random fault of its kind on its node that would make it a skip.
+void Chaos::make_way(const Event& e) {
+    for (auto it = m_faults.begin(); it != m_faults.end(); ++it)
+        if (it->event.kind == e.kind && it->event.node == e.node &&
+            (e.kind == Kind::cut_node || e.kind == Kind::loss || e.kind == Kind::rate)) {
+            const Fault f = *it;
+            m_faults.erase(it);
+            print_line("chaos: ending early for a fixed event: " + describe(f.event));
+            end(f);
+            return;
+        }
+}
+
+// Whether a chunked transfer to or from node i is under way: i's own `transfers`, or a
+// linked node's naming i as where it comes from.
+bool Chaos::transfer_under_way(size_t i) const {
+    const auto listed = [&](size_t n, const std::string& from) {
+        const auto t = m_fed.admin_json(n, {"transfers"});
+        if (!t || !t->contains("transfers")) return false;
+        for (const auto& x : t->at("transfers"))
+            if (from.empty() || x.value("from", "") == from) return true;
+        return false;
+    };
+    if (listed(i, "")) return true;
+    for (size_t n = 0; n < m_fed.size(); ++n)
+        if (linked(i, n) && !down(n) && listed(n, node_specs()[i].agency)) return true;
+    return false;
+}
+
+// Fires each armed kill_relay once a transfer is under way at its node (or it has waited
+// 10 s); one whose node is down waits for the restart.
+void Chaos::poll_armed() {
+    const auto now = Clock::now();
+    for (auto it = m_armed.begin(); it != m_armed.end();) {
+        if (down(it->event.node) || now < it->next_poll) {
+            ++it;
+            continue;
+        }
+        const bool mid = transfer_under_way(it->event.node);
+        if (!mid && now < it->since + std::chrono::seconds(10)) {
+            it->next_poll = Clock::now() + milliseconds(300);
+            ++it;
+            continue;
+        }
+        const Event e = it->event;
+        it = m_armed.erase(it);
+        print_line("chaos: " + describe(e) +
+                   (mid ? "" : " (no chunked transfer under way after 10 s: killed anyway)"));
+        m_mid_transfer += mid;
+        kill_node(e.node);
+        ++m_done[static_cast<size_t>(Kind::kill_relay)];
+        m_faults.push_back(Fault{e, Clock::now() + e.lasts});
     }
 }
 
@@ -188,11 +294,13 @@ bool Chaos::start(const Event& e) {
             print_line("chaos: " + describe(e));
             return tb("rate", {"--node", n, "--kbit", std::to_string(e.value)});
         case Kind::kill:
-            if (in_effect(Kind::kill, e.node)) return skip("already down");
+            if (down(e.node)) return skip("already down");
             if (nodes_down() >= 2) return skip("two nodes are down already");
             print_line("chaos: " + describe(e));
             kill_node(e.node);
             return true;
+        case Kind::kill_relay:
+            return false;  // armed in run(), fired by poll_armed()
     }
     return false;
 }
@@ -223,6 +331,7 @@ void Chaos::end(const Fault& f) {
             tb("rate", {"--node", n, "--kbit", "0"});
             break;
         case Kind::kill:
+        case Kind::kill_relay:
             print_line("chaos: restart " + role(e.node));
             restart_node(e.node);
             break;
@@ -233,6 +342,10 @@ void Chaos::kill_node(size_t i) {
     std::lock_guard<std::mutex> g(m_gate.lock[i]);
     if (auto s = m_fed.admin_json(i, {"status"}); s && s->contains("counters"))
         add_counters(m_history[i].counters_of_killed_runs, s->at("counters"));
+    if (auto p = m_fed.admin_json(i, {"peer", "list"}); p && p->contains("peers"))
+        for (const auto& peer : p->at("peers"))
+            m_history[i].chunk_bytes_sent_of_killed_runs +=
+                peer.value("chunk_bytes_sent", uint64_t{0});
     m_history[i].peak_rss_kib = std::max(m_history[i].peak_rss_kib, m_fed.peak_rss_kib(i));
     ++m_history[i].kills;
     m_gate.up[i] = false;
@@ -272,7 +385,8 @@ bool Chaos::heal_all() {
     bool ok = true;
     for (size_t i = 0; i < m_fed.size(); ++i) ok &= tb("clear", {"--node", num(i)});
     for (const auto& f : m_faults)
-        if (f.event.kind == Kind::kill) ok &= restart_node(f.event.node);
+        if (f.event.kind == Kind::kill || f.event.kind == Kind::kill_relay)
+            ok &= restart_node(f.event.node);
     m_faults.clear();
     check_alive();
     for (size_t i = 0; i < m_fed.size(); ++i) {
@@ -284,10 +398,14 @@ bool Chaos::heal_all() {
 
 std::string Chaos::summary() const {
     std::string out;
-    for (size_t k = 0; k < 5; ++k)
+    for (size_t k = 0; k < kKinds; ++k) {
+        if (k == static_cast<size_t>(Kind::kill_relay) && m_done[k] + m_skipped[k] == 0) continue;
         out += std::string(out.empty() ? "" : ", ") + kKindNames[k] + " " +
                std::to_string(m_done[k]) +
                (m_skipped[k] ? " (" + std::to_string(m_skipped[k]) + " skipped)" : "");
+        if (k == static_cast<size_t>(Kind::kill_relay))
+            out += " (" + std::to_string(m_mid_transfer) + " with a chunked transfer under way)";
+    }
     return out;
 }
 

@@ -5,6 +5,12 @@
 // reproduces it; an event that would repeat a fault in effect, or take down a third node, is
 // skipped when its time comes (and says so).
 //
+// The "tree" topology adds fixed events to the random ones, drawn from the seed too and
+// never skipped (a random fault in their way is ended first): one commune capped at
+// 256 kbit/s for the whole span, a whole district cut from everyone for 30 s, and each
+// district SIGKILLed twice mid-transfer (when its own `transfers` or a neighbour's lists a
+// chunked transfer to or from it; after 10 s without one it is killed anyway, and says so).
+//
 // NodeGate is how the traffic thread and the chaos agree on which nodes may be used: the
 // chaos holds a node's mutex while it kills or restarts it, the traffic holds it while it
 // submits a document, so a send never straddles a kill (its outcome is always known).
@@ -25,8 +31,8 @@
 namespace lienthong::soak {
 
 struct NodeGate {
-    std::array<std::mutex, 5> lock;
-    std::array<bool, 5> up{};  // guarded by lock[i]: the node runs and answers its API
+    std::array<std::mutex, kMaxNodes> lock;
+    std::array<bool, kMaxNodes> up{};  // guarded by lock[i]: the node runs and answers its API
 };
 
 // What a node did in runs the chaos ended with SIGKILL: a killed process takes its counters
@@ -35,6 +41,7 @@ struct NodeHistory {
     uint64_t kills = 0;
     uint64_t peak_rss_kib = 0;                      // highest VmHWM over killed runs
     json counters_of_killed_runs = json::object();  // numeric counters summed over them
+    uint64_t chunk_bytes_sent_of_killed_runs = 0;   // peer_list chunk_bytes_sent, summed
 };
 
 class Chaos {
@@ -57,27 +64,39 @@ class Chaos {
     std::string summary() const;
 
   private:
-    enum class Kind { cut_pair, cut_node, loss, rate, kill };
+    enum class Kind { cut_pair, cut_node, loss, rate, kill, kill_relay };
+    static constexpr size_t kKinds = 6;
     struct Event {
         std::chrono::milliseconds at;  // from the start of run()
         Kind kind;
         size_t node, peer;                // peer: cut_pair only
         unsigned value;                   // loss percent, rate kbit
         std::chrono::milliseconds lasts;  // until healed, or until restarted
+        bool fixed = false;               // never skipped: a fault in its way is ended first
     };
     struct Fault {
         Event event;
         std::chrono::steady_clock::time_point ends;
     };
+    // A kill_relay whose time has come, waiting for a transfer at its node.
+    struct Armed {
+        Event event;
+        std::chrono::steady_clock::time_point since, next_poll;
+    };
 
     void plan(uint64_t seed, std::chrono::milliseconds span);
+    void plan_tree(uint64_t seed, std::chrono::milliseconds span);
     bool start(const Event& e);
+    void make_way(const Event& e);
+    void poll_armed();
+    bool transfer_under_way(size_t i) const;
     void end(const Fault& f);
     void kill_node(size_t i);
     bool restart_node(size_t i);
     void check_alive();
     bool tb(const std::string& command, const std::vector<std::string>& args);
     bool in_effect(Kind k, size_t node, size_t peer = SIZE_MAX) const;
+    bool down(size_t node) const;
     size_t nodes_down() const;
     static std::string describe(const Event& e);
 
@@ -86,8 +105,10 @@ class Chaos {
     std::chrono::milliseconds m_span;
     std::vector<Event> m_plan;
     std::vector<Fault> m_faults;
+    std::vector<Armed> m_armed;
     std::vector<NodeHistory> m_history;
-    std::array<unsigned, 5> m_done{}, m_skipped{};
+    std::array<unsigned, kKinds> m_done{}, m_skipped{};
+    unsigned m_mid_transfer = 0;  // kill_relay events that found a transfer under way
     std::vector<std::string> m_crashes;
     std::vector<std::string> m_errors;
 };

@@ -15,6 +15,7 @@ struct Expected {
     size_t sender = 0;
     std::set<size_t> recipients;
     bool confirmed = true;  // 'send' printed its id
+    unsigned urgency = 0;   // as sent (0 when not confirmed)
 };
 
 std::string role(size_t i) {
@@ -39,7 +40,7 @@ std::string doc_name(const std::string& id, const Expected& e) {
     std::string to;
     for (size_t r : e.recipients) to += (to.empty() ? "" : ",") + role(r);
     return "#" + std::to_string(e.number) + " " + id.substr(0, 16) + " " + role(e.sender) + "->" +
-           to;
+           to + (e.urgency ? " urgency " + std::to_string(e.urgency) : "");
 }
 
 }  // namespace
@@ -77,8 +78,8 @@ Verdict judge(const Federation& fed, const Traffic& traffic, const Snapshot& sna
     std::map<std::string, size_t> shown;
     std::map<std::string, Expected> expected;
     for (const auto& d : traffic.sent())
-        expected[d.id] =
-            Expected{d.number, d.sender, {d.recipients.begin(), d.recipients.end()}, true};
+        expected[d.id] = Expected{
+            d.number, d.sender, {d.recipients.begin(), d.recipients.end()}, true, d.urgency};
 
     // Each sender's outbox: what it says it sent, and each recipient's state.
     const std::string prefix = traffic.subject(0).substr(0, traffic.subject(0).find('#') + 1);
@@ -91,7 +92,7 @@ Verdict judge(const Federation& fed, const Traffic& traffic, const Snapshot& sna
             outbox_entry[id] = &d;
             if (expected.count(id) || subject.rfind(prefix, 0) != 0) continue;
             Expected e{
-                static_cast<unsigned>(std::stoul(subject.substr(prefix.size()))), s, {}, false};
+                static_cast<unsigned>(std::stoul(subject.substr(prefix.size()))), s, {}, false, 0};
             for (const auto& r : d.at("recipients"))
                 e.recipients.insert(node_of(r.at("agency").get<std::string>()));
             note(v, shown, "unconfirmed",
@@ -191,6 +192,23 @@ Verdict judge(const Federation& fed, const Traffic& traffic, const Snapshot& sna
         }
     }
     return v;
+}
+
+std::vector<std::string> leftover_transfers(const Federation& fed) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < fed.size(); ++i) {
+        std::string err;
+        const auto t = fed.admin_json(i, {"transfers"}, &err);
+        if (!t || !t->contains("transfers")) {
+            out.push_back(role(i) + ": transfers: " + (t ? "no 'transfers' in the answer" : err));
+            continue;
+        }
+        for (const auto& x : t->at("transfers"))
+            out.push_back(role(i) + " holds transfer " + x.value("id", "?").substr(0, 16) + " from " +
+                          x.value("from", "?") + ": " + std::to_string(x.value("have_chunks", 0)) +
+                          " of " + std::to_string(x.value("chunks", 0)) + " chunks");
+    }
+    return out;
 }
 
 std::string trace(const Federation& fed, const std::string& id, size_t limit) {

@@ -1,8 +1,8 @@
 // What the soak test checks after the faults heal: every document is in the inbox of every
 // recipient exactly once (in the inbox list and in the search index) and in no other inbox, no
-// delivery is pending at any sender, and every sender holds, for every recipient, a receipt whose
-// signature verifies and whose document hash matches. Read through 'lienthong-admin ... --json'
-// only.
+// delivery is pending at any sender, every sender holds, for every recipient, a receipt whose
+// signature verifies and whose document hash matches, and (leftover_transfers) no node holds
+// a chunked transfer. Read through 'lienthong-admin ... --json' only.
 //
 // Thread-safety: none needed (the main thread checks after the traffic and chaos threads end).
 #pragma once
@@ -50,6 +50,10 @@ struct Verdict {
 // recipients the outbox gives. With `receipts`, asks each sender for each document's
 // receipts ('receipt ID --json').
 Verdict judge(const Federation& fed, const Traffic& traffic, const Snapshot& snap, bool receipts);
+
+// The chunked transfers still open on any node ('transfers'), one line each; a node that
+// could not be asked is a line too. Empty: none left over.
+std::vector<std::string> leftover_transfers(const Federation& fed);
 
 // The log lines of every node that mention `id`, at most `limit`, prefixed with the node.
 std::string trace(const Federation& fed, const std::string& id, size_t limit);

@@ -1,5 +1,6 @@
 #include "tests/soak/federation.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -25,52 +26,106 @@ std::string run_dir() {
     return d && *d ? d : "/run/lienthong-testbed";
 }
 
-// Relay configuration of each node, by role (see the table in federation.h).
-std::string relay_yaml(const std::string& role) {
+// Relay configuration of node i (see the tables in federation.h).
+std::string relay_yaml(size_t i) {
     const auto& s = node_specs();
     std::ostringstream o;
     o << "relay:\n  fallback_ms: 3000\n  max_hops: 4\n";
-    const auto route = [&](const std::string& to, const std::string& via) {
-        o << "    - {to: \"" << to << "\", via: \"" << via << "\"}\n";
-    };
-    if (role == "P") {
-        o << "  routes:\n";
-        route("000.01", s[1].agency);
-        route("000.02", s[2].agency);
-    } else if (role == "D1") {
-        o << "  default_via: \"" << s[0].agency << "\"\n  routes:\n";
-        route("000.02", s[2].agency);
-        route(s[3].agency, s[3].agency);
-    } else if (role == "D2") {
-        o << "  default_via: \"" << s[0].agency << "\"\n  routes:\n";
-        route("000.01", s[1].agency);
-        route(s[4].agency, s[4].agency);
-    } else if (role == "C1") {
-        o << "  default_via: \"" << s[1].agency << "\"\n";
-    } else {
-        o << "  default_via: \"" << s[2].agency << "\"\n";
-    }
+    if (s[i].default_via != SIZE_MAX) o << "  default_via: \"" << s[s[i].default_via].agency << "\"\n";
+    if (!s[i].routes.empty()) o << "  routes:\n";
+    for (const auto& r : s[i].routes)
+        o << "    - {to: \"" << r.to << "\", via: \"" << s[r.via].agency << "\"}\n";
     return o.str();
 }
 
+struct Topology {
+    std::string name;
+    std::string subnet;
+    std::vector<NodeSpec> nodes;
+    std::vector<std::pair<size_t, size_t>> links;
+};
+
+std::vector<Topology> make_topologies() {
+    Topology five{"five",
+                  "10.79.0.0/24",
+                  {{"P", "000.00.00.P01", SIZE_MAX, {{"000.01", 1}, {"000.02", 2}}},
+                   {"D1", "000.01.00.D01", 0, {{"000.02", 2}, {"000.01.01.C01", 3}}},
+                   {"D2", "000.02.00.D02", 0, {{"000.01", 1}, {"000.02.01.C02", 4}}},
+                   {"C1", "000.01.01.C01", 1, {}},
+                   {"C2", "000.02.01.C02", 2, {}}},
+                  {{0, 1}, {0, 2}, {0, 3}, {1, 2}, {1, 3}, {2, 4}}};
+    Topology tree{"tree",
+                  "10.79.1.0/24",
+                  {{"P", "000.00.00.P01", SIZE_MAX, {{"000.01", 1}, {"000.02", 2}}},
+                   {"D1", "000.01.00.D01", 0, {{"000.01.01.C11", 3}, {"000.01.02.C12", 4}}},
+                   {"D2", "000.02.00.D02", 0, {{"000.02.01.C21", 5}, {"000.02.02.C22", 6}}},
+                   {"C11", "000.01.01.C11", 1, {}},
+                   {"C12", "000.01.02.C12", 1, {}},
+                   {"C21", "000.02.01.C21", 2, {}},
+                   {"C22", "000.02.02.C22", 2, {}}},
+                  {{0, 1}, {0, 2}, {1, 3}, {1, 4}, {2, 5}, {2, 6}}};
+    return {five, tree};
+}
+
+const std::vector<Topology>& topologies() {
+    static const std::vector<Topology> all = make_topologies();
+    return all;
+}
+
+const Topology* g_topology = &topologies()[0];
+
 }  // namespace
 
+bool use_topology(const std::string& name) {
+    for (const auto& t : topologies())
+        if (t.name == name) {
+            g_topology = &t;
+            return true;
+        }
+    return false;
+}
+
+const std::string& topology_name() {
+    return g_topology->name;
+}
+
+const std::string& topology_subnet() {
+    return g_topology->subnet;
+}
+
 const std::vector<NodeSpec>& node_specs() {
-    static const std::vector<NodeSpec> specs = {{"P", "000.00.00.P01"},
-                                                {"D1", "000.01.00.D01"},
-                                                {"D2", "000.02.00.D02"},
-                                                {"C1", "000.01.01.C01"},
-                                                {"C2", "000.02.01.C02"}};
-    return specs;
+    return g_topology->nodes;
 }
 
 bool linked(size_t a, size_t b) {
-    static const bool links[5][5] = {{false, true, true, true, false},
-                                     {true, false, true, true, false},
-                                     {true, true, false, false, true},
-                                     {true, true, false, false, false},
-                                     {false, false, true, false, false}};
-    return a < 5 && b < 5 && links[a][b];
+    for (const auto& [x, y] : g_topology->links)
+        if ((x == a && y == b) || (x == b && y == a)) return true;
+    return false;
+}
+
+std::vector<size_t> tree_path(size_t a, size_t b) {
+    if (g_topology->name != "tree" || a >= node_specs().size() || b >= node_specs().size())
+        return {};
+    // In a tree the relay routes follow the only path: up to the common ancestor, down to b.
+    // A node's parent is its default_via.
+    const auto up = [](size_t n) {
+        std::vector<size_t> chain{n};
+        while (node_specs()[chain.back()].default_via != SIZE_MAX)
+            chain.push_back(node_specs()[chain.back()].default_via);
+        return chain;
+    };
+    const std::vector<size_t> from_a = up(a), from_b = up(b);
+    std::vector<size_t> path;
+    for (size_t n : from_a) {
+        path.push_back(n);
+        const auto meet = std::find(from_b.begin(), from_b.end(), n);
+        if (meet != from_b.end()) {
+            for (auto it = std::make_reverse_iterator(meet); it != from_b.rend(); ++it)
+                path.push_back(*it);
+            return path;
+        }
+    }
+    return {};
 }
 
 Federation::Federation(std::string tb, std::string node_bin, std::string admin_bin,
@@ -162,7 +217,7 @@ void Federation::configure() {
         // within the 60 s the acceptance allows.
         o << "retry:\n  initial_ms: 200\n  max_ms: 2000\n"
           << "heartbeat_ms: 500\nheartbeat_timeout_ms: 5000\n"
-          << relay_yaml(specs[i].role) << "log_level: info\n";
+          << relay_yaml(i) << "log_level: info\n";
         std::ofstream out(config_path(i), std::ios::trunc);
         out << o.str();
         if (!out) throw std::runtime_error("cannot write " + config_path(i));
@@ -209,6 +264,38 @@ std::optional<int> Federation::live_pid(size_t i) const {
     if (fields.size() < 20 || fields[0] == "Z" || fields[0] == "X" || fields[19] != start)
         return std::nullopt;
     return pid;
+}
+
+std::optional<Federation::WireCount> Federation::wire(size_t i) const {
+    const std::string n = std::to_string(i + 1);
+    // testbed.sh names the node's end of its veth NAME-n<i>; /sys and /proc/net, read inside
+    // the namespace, are the namespace's own.
+    const CommandResult r =
+        testbed("exec", {"--node", n, "--", "cat",
+                         "/sys/class/net/" + m_name + "-n" + n + "/statistics/tx_bytes",
+                         "/proc/net/snmp"});
+    if (!r.ok()) return std::nullopt;
+    std::istringstream in(r.out);
+    WireCount w;
+    if (!(in >> w.tx_bytes)) return std::nullopt;
+    // /proc/net/snmp: a "Tcp:" line of names, then a "Tcp:" line of values.
+    std::vector<std::string> names;
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("Tcp:", 0) != 0) continue;
+        std::istringstream f(line.substr(4));
+        std::vector<std::string> words;
+        for (std::string w2; f >> w2;) words.push_back(w2);
+        if (names.empty()) {
+            names = words;
+            continue;
+        }
+        for (size_t k = 0; k < names.size() && k < words.size(); ++k)
+            if (names[k] == "RetransSegs") {
+                w.retrans_segments = std::strtoull(words[k].c_str(), nullptr, 10);
+                return w;
+            }
+    }
+    return std::nullopt;
 }
 
 uint64_t Federation::peak_rss_kib(size_t i) const {

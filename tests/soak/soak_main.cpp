@@ -1,15 +1,17 @@
-// lienthong-soak: the chaos soak of issue 4, acceptance 3. Five real lienthong-node
-// processes in a deploy/testbed/testbed.sh testbed (topology in federation.h) exchange
-// documents (traffic.h) while a seeded chaos (chaos.h) cuts links, loses packets, caps rates
-// and SIGKILLs nodes; then everything heals and, within the heal window, every document must
-// be in every intended inbox exactly once and every receipt back at its sender (check.h).
+// lienthong-soak: the chaos soak of issue 4, acceptance 3, and of issue 16 (relays under
+// chaos). Real lienthong-node processes in a deploy/testbed/testbed.sh testbed (topology in
+// federation.h: five nodes with some links across, or a tree of seven where communes reach
+// everything through their district) exchange documents (traffic.h) while a seeded chaos
+// (chaos.h) cuts links, loses packets, caps rates and SIGKILLs nodes; then everything heals
+// and, within the heal window, every document must be in every intended inbox exactly once,
+// every receipt back at its sender and no chunked transfer left on any node (check.h).
 // Prints the seed, the chaos, the figures (deliveries, time to full delivery after the heal,
-// counters, peak memory) and, on failure, what is missing or duplicated with the log lines
-// that mention it.
+// counters, peak memory; for the tree, the bytes each node sent beside what it had to carry,
+// carry.h) and, on failure, what is missing or duplicated with the log lines that mention it.
 //
 // usage: lienthong-soak --testbed TESTBED_SH --node-bin NODE --admin-bin ADMIN --name NAME
-//                       --work DIR [--seed N] [--documents 300] [--chaos-seconds 120]
-//                       [--heal-seconds 60]
+//                       --work DIR [--topology five|tree] [--seed N] [--documents 300]
+//                       [--chaos-seconds 120] [--heal-seconds 60]
 // The seed is also taken from $LIENTHONG_SOAK_SEED. Exit 0 passed, 1 failed, 2 bad
 // arguments, 77 no testbed possible here. The testbed is taken down on every exit this
 // program sees (including SIGINT/SIGTERM); soak_test.sh adds a trap for the ones it cannot.
@@ -22,6 +24,7 @@
 #include <map>
 #include <thread>
 
+#include "tests/soak/carry.h"
 #include "tests/soak/check.h"
 
 using namespace lienthong::soak;
@@ -40,14 +43,15 @@ struct Args {
     unsigned documents = 300;
     unsigned chaos_seconds = 120;
     unsigned heal_seconds = 60;
+    std::string topology = "five";
 };
 
 [[noreturn]] void usage(const std::string& why) {
     std::fprintf(stderr,
                  "lienthong-soak: %s\nusage: lienthong-soak --testbed TESTBED_SH --node-bin NODE "
                  "--admin-bin ADMIN "
-                 "--name NAME --work DIR [--seed N] [--documents N] [--chaos-seconds N] "
-                 "[--heal-seconds N]\n",
+                 "--name NAME --work DIR [--topology five|tree] [--seed N] [--documents N] "
+                 "[--chaos-seconds N] [--heal-seconds N]\n",
                  why.c_str());
     std::exit(2);
 }
@@ -85,12 +89,16 @@ Args parse(int argc, char** argv) {
             a.chaos_seconds = static_cast<unsigned>(number(opt, v));
         else if (opt == "--heal-seconds")
             a.heal_seconds = static_cast<unsigned>(number(opt, v));
+        else if (opt == "--topology")
+            a.topology = v;
         else
             usage("unknown option " + opt);
     }
     if (a.testbed.empty() || a.node_bin.empty() || a.admin_bin.empty() || a.name.empty() ||
         a.work.empty())
         usage("--testbed, --node-bin, --admin-bin, --name and --work are required");
+    if (!use_topology(a.topology))
+        usage("--topology '" + a.topology + "' is not a topology (five or tree)");
     return a;
 }
 
@@ -150,13 +158,72 @@ bool stopped_cleanly(const Federation& fed, size_t i) {
     return clean;
 }
 
+std::string mb(uint64_t bytes) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.1f", static_cast<double>(bytes) / 1e6);
+    return b;
+}
+
+// The tree's bytes: what each interface sent since the traffic began (wire0) beside what the
+// node had to carry (carry.h). Returns the line on the relays' goal (under 1.5x), or "" for a
+// topology that is not a tree.
+std::string print_bytes(const Federation& fed, const Traffic& traffic, const Snapshot& snap,
+                        const std::vector<Federation::WireCount>& wire0,
+                        const std::vector<uint64_t>& chunk_bytes) {
+    const std::string prefix = traffic.subject(0).substr(0, traffic.subject(0).find('#') + 1);
+    const std::vector<CarryRow> carry = bytes_to_carry(snap, prefix);
+    if (carry.empty()) return "";
+    std::printf(
+        "\nsoak: bytes sent by each node's interface since the first document, beside what it had "
+        "to carry\n");
+    std::printf("  %-4s %5s %10s %10s %7s %12s %7s %10s %10s\n", "", "docs", "sent MB",
+                "carry MB", "ratio", "per-recip MB", "ratio", "TCP resent", "chunks MB");
+    double worst = 0;
+    std::string worst_role;
+    for (size_t i = 0; i < fed.size(); ++i) {
+        const auto w = fed.wire(i);
+        if (!w) {
+            std::printf("  %-4s (its interface could not be read)\n", node_specs()[i].role.c_str());
+            continue;
+        }
+        const uint64_t sent = w->tx_bytes - wire0[i].tx_bytes;
+        const auto ratio = [&](uint64_t carry_bytes) {
+            return carry_bytes ? static_cast<double>(sent) / static_cast<double>(carry_bytes) : 0.0;
+        };
+        // A relay: some node's default route goes through it (the province, the districts).
+        bool relay = false;
+        for (const auto& n : node_specs()) relay |= n.default_via == i;
+        if (relay && ratio(carry[i].per_link) > worst) {
+            worst = ratio(carry[i].per_link);
+            worst_role = node_specs()[i].role;
+        }
+        std::printf("  %-4s %5llu %10s %10s %6.2fx %12s %6.2fx %10llu %10s%s\n",
+                    node_specs()[i].role.c_str(),
+                    static_cast<unsigned long long>(carry[i].documents), mb(sent).c_str(),
+                    mb(carry[i].per_link).c_str(), ratio(carry[i].per_link),
+                    mb(carry[i].per_recipient).c_str(), ratio(carry[i].per_recipient),
+                    static_cast<unsigned long long>(w->retrans_segments - wire0[i].retrans_segments),
+                    mb(chunk_bytes[i]).c_str(), relay ? "  (relay)" : "");
+    }
+    std::printf(
+        "  (sent: tx bytes of the node's interface, everything included: receipts, heartbeats, "
+        "TCP/IP headers,\n   TCP retransmissions; carry: envelope bytes once per document and "
+        "next hop; per-recip: once per\n   document, recipient and next hop; TCP resent: "
+        "segments; chunks: peer_list chunk_bytes_sent over every run)\n");
+    char line[160];
+    std::snprintf(line, sizeof line, "relays sent at most %.2fx what they had to carry (%s); goal under 1.5x: %s",
+                  worst, worst_role.c_str(), worst < 1.5 ? "met" : "NOT MET");
+    std::printf("  %s\n", line);
+    return line;
+}
+
 int soak(const Args& a) {
     Federation fed(a.testbed, a.node_bin, a.admin_bin, a.name, a.work);
     std::printf(
-        "soak: seed %llu (rerun with LIENTHONG_SOAK_SEED=%llu), %u documents, %u s of chaos, %u s "
-        "to heal\n",
-        static_cast<unsigned long long>(a.seed), static_cast<unsigned long long>(a.seed),
-        a.documents, a.chaos_seconds, a.heal_seconds);
+        "soak: topology %s, seed %llu (rerun with LIENTHONG_SOAK_SEED=%llu), %u documents, %u s of "
+        "chaos, %u s to heal\n",
+        a.topology.c_str(), static_cast<unsigned long long>(a.seed),
+        static_cast<unsigned long long>(a.seed), a.documents, a.chaos_seconds, a.heal_seconds);
     const CommandResult check = run_command({a.testbed, "check"}, std::chrono::seconds(60));
     if (check.exit_code == 77) {
         std::printf("SKIP: %s", check.err.c_str());
@@ -166,7 +233,8 @@ int soak(const Args& a) {
         std::printf("FAIL: testbed.sh check: %s\n", check.describe().c_str());
         return 1;
     }
-    const CommandResult up = fed.testbed("up", {"--nodes", "5", "--subnet", "10.79.0.0/24"});
+    const CommandResult up = fed.testbed(
+        "up", {"--nodes", std::to_string(fed.size()), "--subnet", topology_subnet()});
     if (up.exit_code == 77) {
         std::printf("SKIP: %s", up.err.c_str());
         return 77;
@@ -197,10 +265,23 @@ int soak(const Args& a) {
         }
         if (!all) std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
-    print_line("federation up: P, D1, D2, C1, C2 in " + a.name + "-n1..n5, direct links connected");
+    std::string roles;
+    for (const auto& n : node_specs()) roles += (roles.empty() ? "" : ", ") + n.role;
+    print_line("federation up: " + roles + " in " + a.name + "-n1..n" + std::to_string(fed.size()) +
+               ", direct links connected");
 
+    const bool tree = topology_name() == "tree";
+    TrafficOptions to;
+    if (tree) {
+        to.max_attachment_bytes = 4000000;
+        to.mixed_urgency = true;
+    }
     Traffic traffic(fed, gate, a.seed, a.documents,
-                    std::chrono::seconds(a.chaos_seconds) * 95 / 100);
+                    std::chrono::seconds(a.chaos_seconds) * 95 / 100, to);
+    // What each interface has sent before the first document: subtracted at the end.
+    std::vector<Federation::WireCount> wire0(fed.size());
+    for (size_t i = 0; i < fed.size(); ++i)
+        if (const auto w = fed.wire(i)) wire0[i] = *w;
     traffic.prepare();
     Chaos chaos(fed, gate, a.seed, std::chrono::seconds(a.chaos_seconds));
     const auto t_chaos = Clock::now();
@@ -232,39 +313,55 @@ int soak(const Args& a) {
     print_line("heal: every cut, loss and cap removed, every node running " +
                fixed1(seconds_since(t_heal)) + " s later" + (healed ? "" : " -- NOT ALL"));
 
-    // Poll until everything is delivered and receipted at the senders, or the window ends.
-    double full_after = -1;
+    // Poll until everything is delivered and receipted at the senders and no node holds a
+    // chunked transfer, or the window ends.
+    double full_after = -1, delivered_after = -1;
     Verdict v;
+    std::vector<std::string> transfers_left;
     for (auto last_print = Clock::now(); seconds_since(t_heal) <= a.heal_seconds;) {
         const Snapshot snap = take_snapshot(fed);
         v = judge(fed, traffic, snap, false);
-        if (snap.errors.empty() && v.delivered()) {
-            full_after = seconds_since(t_heal);
-            break;
+        const bool delivered = snap.errors.empty() && v.delivered();
+        if (delivered && delivered_after < 0) delivered_after = seconds_since(t_heal);
+        if (delivered) {
+            transfers_left = leftover_transfers(fed);
+            if (transfers_left.empty()) {
+                full_after = seconds_since(t_heal);
+                break;
+            }
         }
         if (seconds_since(last_print) >= 5) {
             print_line("waiting: " + std::to_string(v.delivered_once) + " of " +
                        std::to_string(v.deliveries) + " deliveries in place, " +
                        std::to_string(v.missing) + " missing, " + std::to_string(v.pending) +
-                       " pending at senders, " + std::to_string(v.duplicated) + " duplicated");
+                       " pending at senders, " + std::to_string(v.duplicated) + " duplicated" +
+                       (delivered ? ", " + std::to_string(transfers_left.size()) +
+                                        " transfers still open"
+                                  : ""));
             last_print = Clock::now();
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
     if (full_after >= 0)
-        print_line("all deliveries in place and receipted " + fixed1(full_after) +
-                   " s after the heal");
+        print_line("all deliveries in place and receipted " + fixed1(delivered_after) +
+                   " s after the heal, no transfer open " + fixed1(full_after) + " s after it");
+    else if (delivered_after >= 0)
+        print_line("all delivered " + fixed1(delivered_after) + " s after the heal, but " +
+                   std::to_string(transfers_left.size()) + " transfers still open " +
+                   std::to_string(a.heal_seconds) + " s after it");
     else
         print_line("NOT all delivered " + std::to_string(a.heal_seconds) + " s after the heal");
 
     const Snapshot snap = take_snapshot(fed);
     v = judge(fed, traffic, snap, true);
+    transfers_left = leftover_transfers(fed);
 
     // Figures before the nodes stop: counters, retries, queued entries, peak memory.
     std::printf("\nsoak: per node (counters of the last run + runs ended by SIGKILL)\n");
     std::printf("  %-3s %6s %9s %9s %9s %9s %8s %8s %8s %7s %10s\n", "", "kills", "received",
                 "dupl.", "sent", "receipts", "retries", "retrans.", "queued", "inbox", "VmHWM");
     uint64_t total_dupl = 0, total_retrans = 0;
+    std::vector<uint64_t> chunk_bytes(fed.size());
     for (size_t i = 0; i < fed.size(); ++i) {
         const NodeHistory& h = chaos.history()[i];
         json c = h.counters_of_killed_runs;
@@ -276,8 +373,12 @@ int soak(const Args& a) {
             queued = s->value("outbox_pending", uint64_t{0});
             inbox = s->value("inbox_total", uint64_t{0});
         }
+        chunk_bytes[i] = h.chunk_bytes_sent_of_killed_runs;
         if (const auto p = fed.admin_json(i, {"peer", "list"}))
-            for (const auto& peer : p->at("peers")) retries += peer.value("retries", uint64_t{0});
+            for (const auto& peer : p->at("peers")) {
+                retries += peer.value("retries", uint64_t{0});
+                chunk_bytes[i] += peer.value("chunk_bytes_sent", uint64_t{0});
+            }
         const auto events = event_counts(fed, i);
         const uint64_t retrans = events.count("retransmit") ? events.at("retransmit") : 0;
         const uint64_t hwm = std::max(h.peak_rss_kib, fed.peak_rss_kib(i));
@@ -311,6 +412,7 @@ int soak(const Args& a) {
     std::string ev;
     for (const auto& [e, n] : relay_events) ev += " " + e + "=" + std::to_string(n);
     std::printf("  log events over all nodes:%s\n", ev.c_str());
+    const std::string byte_goal = print_bytes(fed, traffic, snap, wire0, chunk_bytes);
 
     // Stop every node with SIGTERM: each must stop cleanly.
     std::vector<std::string> unclean;
@@ -343,11 +445,13 @@ int soak(const Args& a) {
         v.delivered_once, v.deliveries, v.missing, v.duplicated, v.misdelivered, v.pending,
         v.catalog_wrong, v.receipts_ok, v.deliveries);
     std::printf(
-        "soak: full delivery %s after the heal; duplicates counted by receivers %llu; retransmit "
-        "events %llu\n",
-        full_after >= 0 ? (fixed1(full_after) + " s").c_str() : "NOT reached",
+        "soak: full delivery %s after the heal (no transfer open %s); duplicates counted by "
+        "receivers %llu; retransmit events %llu\n",
+        delivered_after >= 0 ? (fixed1(delivered_after) + " s").c_str() : "NOT reached",
+        full_after >= 0 ? ("after " + fixed1(full_after) + " s").c_str() : "NOT reached",
         static_cast<unsigned long long>(total_dupl),
         static_cast<unsigned long long>(total_retrans));
+    if (!byte_goal.empty()) std::printf("soak: %s\n", byte_goal.c_str());
 
     bool pass = true;
     const auto report = [&](const std::string& what, const std::vector<std::string>& lines) {
@@ -363,13 +467,15 @@ int soak(const Args& a) {
     report("nodes that did not stop cleanly", unclean);
     report("nodes that could not be read", snap.errors);
     report("delivery", v.problems);
+    report("chunked transfers left over", transfers_left);
     if (traffic.sent().size() != a.documents)
         report("traffic",
                {"only " + std::to_string(traffic.sent().size()) + " documents were sent"});
     if (!healed) report("heal", {"not every node came back"});
-    if (full_after < 0 || !v.delivered() || v.receipts_ok != v.deliveries)
+    if (full_after < 0 || !v.delivered() || v.receipts_ok != v.deliveries ||
+        !transfers_left.empty())
         report("acceptance", {"not every document in every intended inbox exactly once with its "
-                              "receipt back within " +
+                              "receipt back and no transfer left within " +
                               std::to_string(a.heal_seconds) + " s of the heal"});
     for (const auto& id : v.suspects)
         std::printf("trace of %s in the node logs:\n%s", id.c_str(), trace(fed, id, 40).c_str());

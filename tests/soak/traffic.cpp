@@ -15,7 +15,7 @@ constexpr unsigned kFiles = 24;
 }
 
 Traffic::Traffic(Federation& fed, NodeGate& gate, uint64_t seed, unsigned count,
-                 std::chrono::milliseconds span)
+                 std::chrono::milliseconds span, TrafficOptions options)
     : m_fed(fed), m_gate(gate), m_seed(seed), m_count(count), m_span(span) {
     // Its own stream, so the documents do not change when the chaos schedule does.
     std::mt19937_64 rng(seed ^ 0x7e57d0c5ULL);
@@ -23,8 +23,10 @@ Traffic::Traffic(Federation& fed, NodeGate& gate, uint64_t seed, unsigned count,
         return std::uniform_real_distribution<double>(lo, hi)(rng);
     };
     for (unsigned k = 0; k < kFiles; ++k) {
-        const auto bytes =
-            static_cast<uint64_t>(std::exp(uniform(std::log(2000.0), std::log(300000.0))));
+        auto bytes = static_cast<uint64_t>(std::exp(
+            uniform(std::log(2000.0), std::log(static_cast<double>(options.max_attachment_bytes)))));
+        if (options.max_attachment_bytes > 300000 && k < 2)
+            bytes = k == 0 ? options.max_attachment_bytes : options.max_attachment_bytes * 5 / 8;
         m_files.emplace_back(m_fed.work() + "/att/scan-" + std::to_string(k) + ".pdf", bytes);
     }
     for (unsigned k = 0; k < count; ++k) {
@@ -41,6 +43,10 @@ Traffic::Traffic(Federation& fed, NodeGate& gate, uint64_t seed, unsigned count,
                 p.attachments.push_back(std::uniform_int_distribution<size_t>(0, kFiles - 1)(rng));
             if (n == 2 && p.attachments[0] == p.attachments[1])
                 p.attachments.pop_back();  // one name once
+        }
+        if (options.mixed_urgency) {
+            const double u = uniform(0, 100);
+            p.urgency = u < 60 ? 0 : u < 80 ? 1 : u < 92 ? 2 : 3;
         }
         m_plan.push_back(std::move(p));
     }
@@ -84,6 +90,7 @@ void Traffic::run(const std::atomic<bool>& stop) {
                 if (!g.owns_lock() || !m_gate.up[s]) continue;
                 SentDocument d;
                 d.number = k;
+                d.urgency = p.urgency;
                 d.sender = s;
                 std::vector<size_t> order = p.others;
                 if (s != p.sender) std::replace(order.begin(), order.end(), s, p.sender);
@@ -92,6 +99,10 @@ void Traffic::run(const std::atomic<bool>& stop) {
                 std::vector<std::string> args = {
                     "send", "--subject", subject(k), "--body",
                     "Kính gửi: văn bản thử nghiệm số " + std::to_string(k)};
+                if (p.urgency > 0) {
+                    args.push_back("--urgency");
+                    args.push_back(std::to_string(p.urgency));
+                }
                 for (size_t r : d.recipients) {
                     args.push_back("--to");
                     args.push_back(node_specs()[r].agency);
