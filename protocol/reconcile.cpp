@@ -293,6 +293,28 @@ void FingerprintAccumulator::add(const Hash32& id) {
     ++m_count;
 }
 
+void FingerprintAccumulator::add(const FingerprintAccumulator& other) {
+    uint64_t carry = 0;
+    for (size_t limb = 0; limb < m_sum.size(); ++limb) {
+        const uint64_t partial = m_sum[limb] + other.m_sum[limb];
+        const uint64_t total = partial + carry;
+        carry = (partial < other.m_sum[limb] || total < partial) ? 1 : 0;
+        m_sum[limb] = total;
+    }
+    m_count += other.m_count;
+}
+
+void FingerprintAccumulator::subtract(const FingerprintAccumulator& part) {
+    uint64_t borrow = 0;
+    for (size_t limb = 0; limb < m_sum.size(); ++limb) {
+        const uint64_t partial = m_sum[limb] - part.m_sum[limb];
+        const uint64_t total = partial - borrow;
+        borrow = (m_sum[limb] < part.m_sum[limb] || partial < borrow) ? 1 : 0;
+        m_sum[limb] = total;
+    }
+    m_count -= part.m_count;
+}
+
 ReconcileFingerprint FingerprintAccumulator::finish() const {
     uint8_t input[32 + 8];
     for (size_t limb = 0; limb < m_sum.size(); ++limb)

@@ -76,6 +76,12 @@ using ReconcileFingerprint = std::array<uint8_t, 16>;
 class FingerprintAccumulator {
   public:
     void add(const Hash32& id);
+    // Partial sums: a storage that keeps the accumulators of prefixes of its set fingerprints
+    // any range as the difference of two (the end's minus the start's), without reading the
+    // range. subtract REQUIRES: `part` accumulated a subset of the ids accumulated here.
+    void add(const FingerprintAccumulator& other);
+    void subtract(const FingerprintAccumulator& part);
+    uint64_t count() const { return m_count; }
     ReconcileFingerprint finish() const;
 
   private:

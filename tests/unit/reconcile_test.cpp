@@ -308,6 +308,37 @@ TEST_CASE("fingerprint sums mod 2^256", "[protocol][reconcile]") {
     CHECK(order2.finish() != single.finish());  // same sum, different count
 }
 
+TEST_CASE("a range's fingerprint from partial sums", "[protocol][reconcile]") {
+    // The fingerprint of ids [3, 9) of a list is the accumulator of [0, 9) minus that of
+    // [0, 3), whatever carries and borrows the 256-bit sums take on the way.
+    Rng rng(11);
+    std::vector<Hash32> ids;
+    for (int i = 0; i < 12; ++i) ids.push_back(rng.id());
+    ids[4].fill(0xff);  // a sum that carries through every limb
+    FingerprintAccumulator head, upto, range, merged, borrow;
+    for (size_t i = 0; i < 9; ++i) (i < 3 ? head : range).add(ids[i]);
+    for (size_t i = 0; i < 9; ++i) upto.add(ids[i]);
+    FingerprintAccumulator diff = upto;
+    diff.subtract(head);
+    CHECK(diff.finish() == range.finish());
+    CHECK(diff.count() == 6);
+    merged = head;
+    merged.add(range);
+    CHECK(merged.finish() == upto.finish());
+    // A borrow through every limb: {2^256 - 1, 1} sums to 0; taking out 1 leaves 2^256 - 1.
+    Hash32 one{}, ones{};
+    one[0] = 1;
+    ones.fill(0xff);
+    FingerprintAccumulator just_one, just_ones;
+    just_one.add(one);
+    just_ones.add(ones);
+    borrow.add(ones);
+    borrow.add(one);
+    borrow.subtract(just_one);
+    CHECK(borrow.finish() == just_ones.finish());
+    CHECK(diff.finish() != upto.finish());
+}
+
 TEST_CASE("size limit", "[protocol][reconcile]") {
     Rng rng(6);
     const auto shared = random_items(rng, 5000, 1000);
