@@ -114,6 +114,7 @@ struct Outgoing {
 struct RelayInFlight {
     uint64_t heard_ms = 0;
     bool offered = false;  // sent as a RelayOffer: the relay pulls chunks before it answers
+    uint64_t bytes = 0;    // the envelope's size, for the goodput its Custody shows
 };
 
 // What a verified receipt changed (NodeImpl::apply_receipt).
@@ -143,7 +144,9 @@ struct PeerLink {
     // a slow link or a big window is not mistaken for a lost one.
     double srtt_ms = 0;
     double rttvar_ms = 0;
-    double goodput_bps = 0;  // bytes/s of receipted documents (EWMA); 0 until measured
+    double goodput_bps = 0;  // bytes/s of receipted documents and relay custody (EWMA); 0 until measured
+    // One sample of goodput: `bytes` answered at `now`, the answers before it came at `since`.
+    void note_goodput(uint64_t bytes, uint64_t now, uint64_t since);
     uint64_t rto_ms() const;
     // How long in-flight documents may take before we go back: the RTO plus the time the
     // bytes in flight need at the measured goodput (or at a slow-link floor before that).
@@ -165,6 +168,7 @@ struct PeerLink {
     std::unique_ptr<DirSync> dir_sync;
     std::unique_ptr<DeliverySync> sync;  // while set, the outbox waits
     uint64_t chunk_bytes_sent = 0;
+    uint64_t relay_progress_ms = 0;  // the last Custody, or the first hand-over since none was waiting
     uint64_t bytes_sent = 0;  // envelope bytes handed to this link: whole, relayed and in chunks
     // Envelopes offered on this link by their manifest (transfer.cpp), with how often each
     // chunk was served since the offer: ChunkWant gets only these, each chunk a few times.

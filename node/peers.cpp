@@ -94,6 +94,12 @@ uint64_t PeerLink::retransmit_after_ms() const {
     return backoff_ms + static_cast<uint64_t>(2000.0 * static_cast<double>(inflight_bytes) / rate);
 }
 
+void PeerLink::note_goodput(uint64_t bytes, uint64_t now, uint64_t since) {
+    if (bytes == 0 || now <= since) return;
+    const double bps = 1000.0 * static_cast<double>(bytes) / static_cast<double>(now - since);
+    goodput_bps = goodput_bps == 0 ? bps : 0.8 * goodput_bps + 0.2 * bps;
+}
+
 void NodeImpl::wake_outbox(const std::string& agency, uint64_t urgency) {
     auto it = m_links.find(agency);
     if (it == m_links.end()) return;
@@ -301,6 +307,11 @@ void NodeImpl::on_reject(PeerLink& link, const protocol::RejectFrame& f) {
     std::copy(f.message_id.begin(), f.message_id.end(), id.begin());
     const std::string err = link.last_error;
     if (!f.permanent) {
+        // A relay that refused for now (its transfer quota full, its disk busy) is asked again
+        // after the short relay timer, not the long silence an offer otherwise waits for.
+        const uint64_t now = m_clock->now_ms();
+        for (auto it = link.relay_inflight.lower_bound({id, std::string()}); it != link.relay_inflight.end() && it->first.first == id; ++it)
+            it->second = RelayInFlight{now, false, it->second.bytes};
         m_batch.writes.push_back([this, id, agency, err](storage::WriteTxn& t) {
             return m_store->note_attempt(t, id, agency, err);
         });
@@ -419,10 +430,7 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
                     }
                 }
             unsettled_back_in_flight();
-            if (acked_bytes > 0 && now > l.last_progress_ms) {
-                const double bps = 1000.0 * static_cast<double>(acked_bytes) / static_cast<double>(now - l.last_progress_ms);
-                l.goodput_bps = l.goodput_bps == 0 ? bps : 0.8 * l.goodput_bps + 0.2 * bps;
-            }
+            l.note_goodput(acked_bytes, now, l.last_progress_ms);
             l.last_progress_ms = now;
             l.backoff_ms = std::clamp(l.rto_ms(), m_config.retry.initial_ms, m_config.retry.max_ms);
             l.delivered += outcome->delivered.size();
@@ -461,6 +469,10 @@ void NodeImpl::on_peer_timers(PeerLink& link, uint64_t now) {
                                   {"in_flight", std::to_string(link.inflight.size())},
                                   {"waited_ms", std::to_string(now - link.last_progress_ms)}});
         ++link.retries;
+        // The rate measured before no longer holds (the link slowed, the peer stalled): halve it,
+        // so the next window waits longer for its receipts and large envelopes go in chunks,
+        // instead of the whole window crossing the slow link again and again.
+        link.goodput_bps /= 2;
         for (const auto& [id, flight] : link.inflight) link.offered.erase(id);  // offered again, served again
         link.inflight.clear();
         link.inflight_bytes = 0;

@@ -59,12 +59,33 @@ void NodeImpl::pump_relays(PeerLink& via) {
     struct Item {
         std::string to;
         Hash32 id;
-        bool offered;
+        bool offered;  // sent as an offer: the relay may pull chunks
+        bool pulls;    // an offer the relay answers only once it has pulled the chunks
+        uint64_t bytes;
         protocol::Frame frame;
     };
     std::vector<Item> items;
     const uint64_t whole_limit = via.whole_limit(m_config.limits.chunk_threshold_bytes);
+    // A relay holds at most limits.transfers_per_peer chunked transfers from one peer (ours is
+    // the best guess at its own): more offers would only be refused and wait for the timer.
+    size_t offers = static_cast<size_t>(std::count_if(via.relay_inflight.begin(), via.relay_inflight.end(),
+                                                      [](const auto& e) { return e.second.offered; }));
     m_store->env().read([&](const storage::ReadTxn& t) {
+        // The envelope went to this relay for another of its recipients: wait for that custody,
+        // then offer only its manifest, and the relay takes custody from the copy it holds
+        // (on_relay_offer) instead of the bytes crossing the link once per recipient.
+        enum class Handed { no, waiting, held };
+        const auto handed = [&](const Hash32& id, const std::string& to) {
+            for (auto it = via.relay_inflight.lower_bound({id, std::string()}); it != via.relay_inflight.end() && it->first.first == id; ++it)
+                if (it->first.second != to) return Handed::waiting;
+            for (const auto& i : items)
+                if (i.id == id) return Handed::waiting;
+            for (const auto& d : m_store->deliveries(t, id))
+                if (d.recipient != to && d.via == via_agency && d.state == storage::DeliveryState::pending) return Handed::held;
+            for (const auto& tr : m_store->transits(t, id))
+                if (tr.to != to && tr.via == via_agency && !tr.delivered) return Handed::held;
+            return Handed::no;
+        };
         for (const auto& agency : routed) {
             if (via.relay_inflight.size() + items.size() >= window) break;
             m_store->scan_outbox(t, agency, {}, [&](ByteView key, const Hash32& id) {
@@ -75,13 +96,19 @@ void NodeImpl::pump_relays(PeerLink& via) {
                 uint64_t hops = m_config.relay.max_hops;
                 if (auto tr = m_store->transit(t, id, agency)) hops = std::min<uint64_t>(hops, tr->hops_left);
                 if (hops == 0) return true;  // carried as far as it may go: only a direct link delivers it
-                auto out = outgoing(t, id, whole_limit);
+                const Handed h = handed(id, agency);
+                if (h == Handed::waiting) return true;
+                const bool large = m_store->document_size(t, id).value_or(0) > whole_limit;
+                if (large && h == Handed::no && offers >= m_config.limits.transfers_per_peer) return true;  // a smaller one may go
+                auto out = outgoing(t, id, h == Handed::held ? 0 : whole_limit);
                 if (!out) return true;
                 // A large envelope is offered by its manifest; the relay pulls the chunks.
                 const bool offered = out->offer.has_value();
+                const bool pulls = offered && h == Handed::no;
+                offers += pulls ? 1 : 0;
                 protocol::Frame frame = offered ? protocol::Frame(protocol::RelayOfferFrame{agency, hops, urgency, std::move(*out->offer)})
                                                 : protocol::Frame(protocol::RelayFrame{agency, hops, urgency, std::move(out->envelope)});
-                items.push_back(Item{agency, id, offered, std::move(frame)});
+                items.push_back(Item{agency, id, offered, pulls, h == Handed::held ? 0 : out->size, std::move(frame)});
                 return true;
             });
         }
@@ -89,7 +116,8 @@ void NodeImpl::pump_relays(PeerLink& via) {
     });
     for (auto& it : items) {
         if (!send_frame(*via.dealer, it.frame)) break;
-        via.relay_inflight[{it.id, it.to}] = RelayInFlight{now, it.offered};
+        if (via.relay_inflight.empty()) via.relay_progress_ms = now;
+        via.relay_inflight[{it.id, it.to}] = RelayInFlight{now, it.pulls, it.bytes};
         if (it.offered) via.offered[it.id].assign(std::get<protocol::RelayOfferFrame>(it.frame).offer.hashes.size(), 0);
         else via.bytes_sent += std::get<protocol::RelayFrame>(it.frame).envelope.size();
         m_log.debug("relay_sent", {{"peer", via_agency}, {"to", it.to}, {"msg", hex_id(it.id)}});
@@ -254,11 +282,15 @@ void NodeImpl::on_custody(PeerLink& link, const protocol::CustodyFrame& f) {
         LT_ASSIGN(*fresh, m_store->record_custody(t, f.id, f.to, via, now));
         return ok_status();
     });
-    m_batch.after.push_back([this, via, f, fresh](bool ok, const std::string&) {
+    m_batch.after.push_back([this, via, f, fresh, now](bool ok, const std::string&) {
         if (!ok) return;  // asked again after the relay timer; the relay answers again
         if (auto it = m_links.find(via); it != m_links.end()) {
             auto& l = it->second;
-            l.relay_inflight.erase({f.id, f.to});
+            if (auto flight = l.relay_inflight.find({f.id, f.to}); flight != l.relay_inflight.end()) {
+                l.note_goodput(flight->second.bytes, now, l.relay_progress_ms);
+                l.relay_progress_ms = now;
+                l.relay_inflight.erase(flight);
+            }
             if (l.relay_inflight.lower_bound({f.id, std::string()}) == l.relay_inflight.end() ||
                 l.relay_inflight.lower_bound({f.id, std::string()})->first.first != f.id)
                 l.offered.erase(f.id);  // no recipient of it is waiting on this relay any more

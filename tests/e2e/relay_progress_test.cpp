@@ -3,7 +3,8 @@
 // reconnect; a relay in the middle of a path, whose recipient is cut, hands the document to
 // the next relay once (bytes on each link under 1.2x the envelope), and once it is delivered
 // no relay keeps its bytes; a chunked transfer overtaken by the whole document is gone, with
-// its chunks.
+// its chunks; a document for two recipients behind one relay crosses the link to it once; an
+// offer the relay refuses for now is offered again within seconds.
 #include <catch2/catch.hpp>
 #include <set>
 #include <thread>
@@ -163,4 +164,71 @@ TEST_CASE("a chunked transfer overtaken by the whole document is gone, with its 
     CHECK(a.api({{"op", "transfers"}}).at("transfers").empty());
     CHECK(a.stop() == 0);
     CHECK(a.sanitizer_findings().empty());
+}
+
+TEST_CASE("a document for two recipients behind one relay crosses the sender's link once", "[e2e][faults]") {
+    NodeOptions via_r;
+    via_r.extra_yaml = "relay:\n  default_via: \"000.03.00.R16\"\n  fallback_ms: 300\n";
+    TestNode s("000.03.01.S16", via_r), r("000.03.00.R16"), t1("000.03.02.T16"), t2("000.03.03.T16");
+    s.add_peer(r);
+    s.add_peer(unreachable(t1));
+    s.add_peer(unreachable(t2));
+    for (auto* t : {&t1, &t2}) {
+        r.add_peer(*t);
+        t->add_peer(r);
+        t->add_peer(unreachable(s));
+    }
+    r.add_peer(s);
+    for (auto* n : {&s, &r, &t1, &t2}) n->start();
+
+    std::mt19937_64 rng(17);
+    TestDoc doc = make_doc(1, rng, 0, 10);
+    doc.attachments.push_back({"scan.pdf", "application/pdf", random_bytes(rng, 300u << 10)});
+    const std::string id = s.api(send_request({t1.agency(), t2.agency()}, doc)).at("id");
+    REQUIRE(wait_until([&] { return in_inbox(t1, id) && in_inbox(t2, id) && valid_receipts(s, id) == 2; }, 30s, 100ms));
+    const uint64_t envelope = s.api({{"op", "show"}, {"id", id}}).at("envelope_bytes");
+    const uint64_t s_r = bytes_sent_to(s, r);
+    WARN("envelope " << envelope << " bytes; S→R " << s_r << " for two recipients");
+    CHECK(s_r >= envelope);
+    CHECK(s_r < envelope * 12 / 10);  // once, not once per recipient
+    for (auto* n : {&s, &r, &t1, &t2}) {
+        INFO("node " << n->agency());
+        CHECK(n->stop() == 0);
+        CHECK(n->sanitizer_findings().empty());
+    }
+}
+
+TEST_CASE("an offer a relay refuses for now is offered again soon, not after the long offer timer", "[e2e][faults]") {
+    FakePeer relay("000.04.00.R16"), target("000.04.02.T16");
+    NodeOptions via_r;
+    via_r.extra_yaml = "relay:\n  default_via: \"000.04.00.R16\"\n  fallback_ms: 300\n";
+    TestNode s("000.04.01.S16", via_r);
+    s.add_peer(relay.as_peer());
+    s.add_peer(target.as_peer());  // nobody listens there: only the relay reaches it
+    relay.listen();
+    s.start();
+
+    std::mt19937_64 rng(18);
+    TestDoc doc = make_doc(1, rng, 0, 10);
+    doc.attachments.push_back({"scan.pdf", "application/pdf", random_bytes(rng, 1536u << 10)});  // over the chunk threshold
+    s.api(send_request({target.identity().pub.agency}, doc));
+    const auto next_offer = [&](std::chrono::seconds within) -> std::optional<FakePeer::Listened> {
+        const auto until = std::chrono::steady_clock::now() + within;
+        while (std::chrono::steady_clock::now() < until) {
+            auto got = relay.recv_listened(200ms);
+            if (got && got->frame.ok() && std::holds_alternative<protocol::RelayOfferFrame>(*got->frame)) return got;
+        }
+        return std::nullopt;
+    };
+    const auto first = next_offer(20s);
+    REQUIRE(first);
+    const auto& offer = std::get<protocol::RelayOfferFrame>(*first->frame).offer;
+    relay.send_listened(first->routing_id,
+                        protocol::RejectFrame{protocol::Bytes(offer.id.begin(), offer.id.end()), "transfer_quota", false});
+    // Before, the refused offer waited out the 120 s a relay pulling chunks is given.
+    const auto again = next_offer(10s);
+    REQUIRE(again);
+    CHECK(std::get<protocol::RelayOfferFrame>(*again->frame).offer.id == offer.id);
+    CHECK(s.stop() == 0);
+    CHECK(s.sanitizer_findings().empty());
 }
