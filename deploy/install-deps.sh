@@ -9,6 +9,8 @@ packages=(
   libxml2-dev
   libutf8proc-dev
   libsystemd-dev
+  libcpp-httplib-dev
+  prometheus
   procps iproute2 nftables iputils-ping netcat-openbsd
   debootstrap
 )

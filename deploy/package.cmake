@@ -19,6 +19,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/deploy/lienthong.service DESTINATION lib/sys
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/node/API.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/monitoring/grafana-dashboard.json DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 
 # Man pages, compressed as Debian policy asks (gzip -n: no timestamp, the same bytes each build).
 set(lienthong_man_pages lienthong-node.1 lienthong-admin.1)

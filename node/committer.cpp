@@ -1,5 +1,7 @@
 #include "node/committer.h"
 
+#include <chrono>
+
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -65,7 +67,10 @@ void Committer::run() {
             m_job.reset();
         }
         Done done{ok_status(), false};
+        const auto started = std::chrono::steady_clock::now();
         done.status = m_env.write_once(job, done.map_full);
+        done.micros = static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
         {
             std::lock_guard lock(m_mu);
             m_done = std::move(done);

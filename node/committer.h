@@ -23,6 +23,7 @@ public:
     struct Done {
         Status status;
         bool map_full = false;
+        uint64_t micros = 0;  // the transaction with its fsync
     };
 
     explicit Committer(storage::Env& env);

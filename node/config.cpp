@@ -1,5 +1,7 @@
 #include "node/config.h"
 
+#include <arpa/inet.h>
+
 #include "protocol/frame.h"
 
 #include <yaml-cpp/yaml.h>
@@ -65,7 +67,7 @@ Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
     if (!root.IsMap()) return make_error("config: '" + path + "' must be a YAML mapping of keys");
     LT_TRY(check_keys(root, "", {"agency", "name", "data_dir", "key_file", "listen", "peers", "retry",
                                  "limits", "heartbeat_ms", "heartbeat_timeout_ms", "log_level",
-                                 "confidential_to", "drop_dir", "trust", "relay"}));
+                                 "confidential_to", "drop_dir", "trust", "relay", "http"}));
     NodeConfig c;
     c.config_path = path;
     std::error_code ec;
@@ -119,6 +121,17 @@ Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
         }
         LT_TRY(get_uint(trust, "max_depth", "trust.", 0, protocol::kMaxDelegationDepth, c.trust.max_depth));
         LT_TRY(get_uint(trust, "gossip_ms", "trust.", 100, 3600000, c.trust.gossip_ms));
+    }
+
+    if (const auto http = root["http"]) {
+        if (!http.IsMap()) return make_error("config: key 'http' must be a mapping");
+        LT_TRY(check_keys(http, "http.", {"listen"}));
+        LT_ASSIGN(c.http_listen, get_string(http, "listen", "http.", false));
+        if (!c.http_listen.empty()) {
+            std::string host;
+            uint16_t port = 0;
+            LT_TRY(parse_http_listen(c.http_listen, host, port));
+        }
     }
 
     if (const auto relay = root["relay"]) {
@@ -216,6 +229,30 @@ std::string RelayConfig::via_for(const std::string& agency) const {
     for (const auto& r : routes)
         if (protocol::prefix_covers(r.to, agency) && (!best || r.to.size() > best->to.size())) best = &r;
     return best ? best->via : default_via;
+}
+
+Status parse_http_listen(const std::string& text, std::string& host, uint16_t& port) {
+    const auto bad = [&](const std::string& why) {
+        return make_error("config: key 'http.listen' '" + text + "' " + why +
+                          " (expected HOST:PORT with an IP address, e.g. 127.0.0.1:9464 or [::1]:9464)");
+    };
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) return bad("has no host:port");
+    std::string h = text.substr(0, colon);
+    const std::string p = text.substr(colon + 1);
+    if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return bad("has an invalid port");
+    const unsigned long n = std::stoul(p);
+    if (n == 0 || n > 65535) return bad("has a port outside 1-65535");
+    unsigned char buf[16];
+    if (h.size() > 2 && h.front() == '[' && h.back() == ']') {
+        h = h.substr(1, h.size() - 2);
+        if (inet_pton(AF_INET6, h.c_str(), buf) != 1) return bad("has an invalid IPv6 address");
+    } else if (inet_pton(AF_INET, h.c_str(), buf) != 1) {
+        return bad("has a host that is not an IP address");
+    }
+    host = h;
+    port = static_cast<uint16_t>(n);
+    return ok_status();
 }
 
 Status check_endpoint(const std::string& endpoint, bool listening, const std::string& key) {
@@ -334,6 +371,10 @@ std::string config_skeleton(const std::string& agency, const std::string& name, 
       << "# <drop_dir>/outgoing are sent and moved to sent/ (or failed/ with a .error file);\n"
       << "# received documents and statuses are written to incoming/. Empty: no drop folders.\n"
       << "# drop_dir: drop\n"
+      << "# HTTP listener for monitoring: /metrics (Prometheus), /health and /ready. Off when\n"
+      << "# absent; keep it on loopback or a management network.\n"
+      << "# http:\n"
+      << "#   listen: \"127.0.0.1:9464\"\n"
       << "# debug, info, warn or error.\n"
       << "log_level: info\n";
     return o.str();

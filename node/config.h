@@ -96,6 +96,8 @@ struct NodeConfig {
     RelayConfig relay;
     // Root of the drop folders (outgoing/, sent/, failed/, incoming/); empty: none.
     std::string drop_dir;
+    // HTTP listener for /metrics, /health and /ready (http_service.h), "HOST:PORT"; empty: none.
+    std::string http_listen;
 
     std::string api_endpoint() const { return "ipc://" + data_dir + "/api.sock"; }
     std::string api_socket_path() const { return data_dir + "/api.sock"; }
@@ -106,6 +108,8 @@ Result<NodeConfig> parse_config(const std::string& yaml_text, const std::string&
 
 // Checks a ZeroMQ endpoint of the forms tcp://HOST:PORT (or tcp://*:PORT when `listening`).
 Status check_endpoint(const std::string& endpoint, bool listening, const std::string& key);
+// http.listen: "HOST:PORT", HOST an IPv4 address or a bracketed IPv6 one.
+Status parse_http_listen(const std::string& text, std::string& host, uint16_t& port);
 
 // A commented skeleton for `lienthong-admin init`. `data_dir` as written (relative to the
 // config's directory, or absolute).

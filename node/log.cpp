@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include <sys/stat.h>
+
 #include "node/clock.h"
 
 namespace lienthong::node {
@@ -155,8 +157,29 @@ void Logger::write(LogLevel level, std::string_view event, const Field* begin, c
     if (!enabled(level)) return;
     const auto now = std::chrono::system_clock::now();
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-    const std::string line = format_log_line(m_format, static_cast<uint64_t>(ms), level, m_agency, event, begin, end);
+    std::string line = format_log_line(m_format, static_cast<uint64_t>(ms), level, m_agency, event, begin, end);
+    if (m_priority_prefix) line.insert(0, journal_priority_prefix(level));
     std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+bool journal_stream_matches(const char* journal_stream, int fd) {
+    if (journal_stream == nullptr) return false;
+    unsigned long long dev = 0, ino = 0;
+    char extra = 0;
+    if (std::sscanf(journal_stream, "%llu:%llu%c", &dev, &ino, &extra) != 2) return false;
+    struct stat st {};
+    if (fstat(fd, &st) != 0) return false;
+    return static_cast<unsigned long long>(st.st_dev) == dev && static_cast<unsigned long long>(st.st_ino) == ino;
+}
+
+std::string_view journal_priority_prefix(LogLevel level) {
+    switch (level) {
+        case LogLevel::debug: return "<7>";
+        case LogLevel::info: return "<6>";
+        case LogLevel::warn: return "<4>";
+        case LogLevel::error: return "<3>";
+    }
+    return "<6>";
 }
 
 bool LogThrottle::allow(const std::string& key, uint64_t now_ms, uint64_t& suppressed) {

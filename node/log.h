@@ -37,14 +37,21 @@ using LogField = std::pair<std::string_view, std::string_view>;
 std::string format_log_line(LogFormat format, uint64_t time_ms, LogLevel level, std::string_view agency,
                             std::string_view event, const LogField* begin, const LogField* end);
 
+// Under systemd, stderr is a stream to the journal (JOURNAL_STREAM names its device and
+// inode): each line then starts with its syslog priority, "<7>" debug, "<6>" info,
+// "<4>" warning, "<3>" error, which journald takes off and keeps as the entry's priority
+// (`journalctl -p warning` shows warnings and errors).
+bool journal_stream_matches(const char* journal_stream, int fd);
+std::string_view journal_priority_prefix(LogLevel level);
+
 // Thread-safety: log() may be called from any thread; set_level() too (a reload).
 class Logger {
 public:
     using Field = LogField;
     using Fields = std::initializer_list<Field>;
 
-    Logger(std::string agency, LogLevel level, LogFormat format = LogFormat::text)
-        : m_agency(std::move(agency)), m_level(level), m_format(format) {}
+    Logger(std::string agency, LogLevel level, LogFormat format = LogFormat::text, bool priority_prefix = false)
+        : m_agency(std::move(agency)), m_level(level), m_format(format), m_priority_prefix(priority_prefix) {}
     void log(LogLevel level, std::string_view event, Fields fields) const { write(level, event, fields.begin(), fields.end()); }
     void log(LogLevel level, std::string_view event, const std::vector<Field>& fields) const {
         write(level, event, fields.data(), fields.data() + fields.size());
@@ -61,6 +68,7 @@ private:
     std::string m_agency;
     std::atomic<LogLevel> m_level;
     LogFormat m_format;
+    bool m_priority_prefix;
 };
 
 // Keeps an event that a peer can repeat at will (a refused connection every reconnect, a

@@ -23,7 +23,7 @@ NodeImpl::NodeImpl(NodeConfig config, protocol::SecretIdentity identity, std::un
       m_identity(std::move(identity)),
       m_clock(std::move(clock)),
       m_rng(randombytes_random() | (uint64_t(randombytes_random()) << 32)),
-      m_log(m_config.agency, m_config.log_level, m_config.log_format) {
+      m_log(m_config.agency, m_config.log_level, m_config.log_format, journal_stream_matches(std::getenv("JOURNAL_STREAM"), 2)) {
     m_limits.max_envelope_bytes = m_config.limits.max_envelope_bytes;
     m_local_key = protocol::local_storage_key(m_identity);
 }
@@ -207,6 +207,11 @@ Status NodeImpl::start() {
     sigprocmask(SIG_BLOCK, &mask, nullptr);
     m_signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (m_signal_fd < 0) return make_error("cannot create signalfd");
+    // After the mask: the HTTP threads inherit it, so SIGTERM reaches the signalfd, not them.
+    if (!m_config.http_listen.empty()) {
+        LT_ASSIGN(m_http, HttpService::start(m_config.http_listen, m_board));
+        m_log.info("http_listening", {{"listen", m_config.http_listen}, {"paths", "/metrics /health /ready"}});
+    }
 
     const auto pending = m_store->env().read([&](const storage::ReadTxn& t) { return m_store->outbox_total(t); });
     m_log.info("node_started", {{"listen", m_config.listen},
@@ -237,8 +242,10 @@ Status NodeImpl::run() {
     std::vector<zmq::pollitem_t> items;
     std::vector<PeerLink*> item_links;
     m_service.ready("serving " + m_config.listen + " with " + std::to_string(m_links.size()) + " peers");
+    m_board->ready = true;
     while (!m_stop) {
         m_service.feed();  // every turn; a turn takes at most next_timeout_ms() when idle
+        m_board->loop_turn_ms = steady_ms();
         items.clear();
         item_links.clear();
         items.push_back({nullptr, m_signal_fd, ZMQ_POLLIN, 0});
@@ -289,6 +296,7 @@ Status NodeImpl::run() {
         pump_all();
     }
     m_service.stopping();
+    m_board->ready = false;
     drain_commits();
     m_log.info("node_stopped", {});
     return ok_status();
@@ -361,6 +369,7 @@ bool NodeImpl::isolate_failure(Batch& b, const std::string& error) {
 
 void NodeImpl::on_commit_done(Committer::Done done) {
     auto b = std::move(m_committing);
+    note_commit(done, b->writes.size() + b->inbound.size());
     if (!done.status.ok() && !done.map_full && isolate_failure(*b, done.status.error())) {
         m_committing = b;
         submit_committing();
@@ -408,6 +417,9 @@ void NodeImpl::finish_batch(Batch& batch, const Status& status) {
         if (batch.dropped_inbound.count(k)) continue;
         if (d.fresh) {
             ++m_counters.received;
+            auto& flow = m_metrics.peers[d.peer];
+            ++flow.documents_received;
+            flow.bytes_received += d.rec.size;
             drop_transfer(d.rec.id, "the whole envelope arrived");
             if (!m_config.drop_dir.empty()) m_drop.to_export.push_back(d.rec.id);
             m_log.info("received", {{"peer", d.rec.sender}, {"msg", hex_id(d.rec.id)}, {"bytes", std::to_string(d.rec.size)},
@@ -523,6 +535,7 @@ void NodeImpl::on_timers() {
     dir_timers(now);
     transfer_timers(now);
     custody_timers(now);
+    if (m_http) metrics_timers(now);
     if (m_reopen_router) reopen_router();
 }
 

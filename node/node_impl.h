@@ -13,7 +13,9 @@
 
 #include "node/committer.h"
 #include "node/fork_join.h"
+#include "node/http_service.h"
 #include "node/log.h"
+#include "node/metrics.h"
 #include "node/node.h"
 #include "node/service_notify.h"
 #include "protocol/document.h"
@@ -308,6 +310,28 @@ struct Counters {
     std::map<std::string, uint64_t> rejected;  // by reason kind
 };
 
+// What /metrics shows that the node does not keep anyway (metrics_render.cpp).
+struct NodeMetrics {
+    struct PeerFlow {
+        uint64_t documents_received = 0;
+        uint64_t bytes_received = 0;
+        uint64_t connects = 0;
+    };
+    std::map<std::string, PeerFlow> peers;
+    // Submission (or hand-over) to verified receipt, seconds.
+    Histogram receipt_seconds{{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600}};
+    Histogram commit_items{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}};
+    Histogram commit_seconds{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10}};
+    uint64_t commits_failed = 0;
+    // Overdue documents, counted every minute (a catalog scan): owed by this agency's
+    // recipients to it (as sender), and owed by it (as recipient).
+    uint64_t overdue_owed_to_us = 0, overdue_owed_by_us = 0;
+    uint64_t next_overdue_ms = 0;
+    uint64_t next_render_ms = 0;
+    uint64_t next_probe_ms = 0;        // an idle node proves its database takes a commit
+    uint64_t last_commit_ok_ms = 0;
+};
+
 class DirFd;  // dropbox.cpp
 
 // Drop folders (dropbox.cpp) for a DMS that cannot call the API: edXML files placed in
@@ -518,6 +542,10 @@ private:
     // In the commit transaction of a received message (committer thread).
     Status drop_mark_received(storage::WriteTxn& t, const Hash32& id) const;
     void drop_export();
+    // /metrics and /health (metrics_render.cpp): the page, rendered on the loop.
+    std::string render_metrics(uint64_t now);
+    void metrics_timers(uint64_t now);
+    void note_commit(const Committer::Done& done, size_t items);
     void drop_crash_point(std::string_view point) const;  // see DropFolders::crash_at
 
     const PeerLink* find_peer_by_box_key(ByteView key) const;
@@ -528,6 +556,9 @@ private:
     Rng m_rng;
     Logger m_log;
     ServiceNotifier m_service;  // systemd: READY, WATCHDOG, RELOADING, STOPPING
+    std::shared_ptr<ServiceBoard> m_board = std::make_shared<ServiceBoard>();  // what HTTP shows
+    std::unique_ptr<HttpService> m_http;  // http.listen; stopped before the rest goes
+    NodeMetrics m_metrics;
     protocol::EnvelopeLimits m_limits;
     std::unique_ptr<storage::Store> m_store;
     std::unique_ptr<storage::Catalog> m_catalog;

@@ -190,6 +190,7 @@ void NodeImpl::on_monitor_event(PeerLink& link) {
     switch (event) {
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
             link.connected = true;
+            ++m_metrics.peers[agency].connects;
             link.reconnect_backoff_ms = 0;
             link.reconnect_at_ms = 0;
             link.last_contact_ms = now;
@@ -421,6 +422,7 @@ void NodeImpl::on_ack(PeerLink& link, Bytes envelope) {
                     if (!was) continue;
                     acked_bytes += was->bytes;
                     const double sample = static_cast<double>(now - was->sent_ms);
+                    m_metrics.receipt_seconds.observe(sample / 1000.0);
                     if (l.srtt_ms == 0) {
                         l.srtt_ms = sample;
                         l.rttvar_ms = sample / 2;

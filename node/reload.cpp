@@ -57,6 +57,7 @@ std::vector<std::string> restart_needed(const NodeConfig& running, const NodeCon
           "trust");
     check(same_relay(running.relay, file.relay), "relay");
     check(running.drop_dir == file.drop_dir, "drop_dir");
+    check(running.http_listen == file.http_listen, "http.listen");
     return keys;
 }
 

@@ -227,6 +227,13 @@ void Env::locate_map() {
     }
 }
 
+size_t Env::used_bytes() const {
+    MDB_envinfo info{};
+    MDB_stat st{};
+    if (mdb_env_info(m_env, &info) != 0 || mdb_env_stat(m_env, &st) != 0) return 0;
+    return (info.me_last_pgno + 1) * static_cast<size_t>(st.ms_psize);
+}
+
 void Env::release_map_pages() const {
     if (m_map_addr) ::madvise(m_map_addr, m_map_len, MADV_DONTNEED);
 }

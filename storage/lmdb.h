@@ -121,6 +121,8 @@ public:
     Status copy_compact(int fd) const;
 
     size_t map_bytes() const { return m_map_bytes; }
+    // The part of the map the database uses (its last page), for the node's metrics.
+    size_t used_bytes() const;
     // Drops the map's pages from this process's resident set. They stay in the page cache
     // (the map is read-only: LMDB writes with pwrite), so the next access is a minor fault.
     // Safe while other threads read: a dropped page faults back in with the same bytes.

@@ -30,6 +30,7 @@ void release_pages(ByteView v) {
 
 constexpr std::string_view kSchemaKey = "schema_version";
 constexpr std::string_view kAgencyKey = "agency";
+constexpr std::string_view kHealthProbeKey = "health_probe";
 constexpr std::string_view kSeqKey = "next_seq";
 
 Bytes outbox_prefix(const std::string& agency) {
@@ -605,6 +606,14 @@ std::optional<PeerRecord> Store::peer(const ReadTxn& t, const std::string& agenc
     auto p = decode_peer(agency, *v);
     if (!p.ok()) return std::nullopt;
     return std::move(p).value();
+}
+
+}  // namespace lienthong::storage
+
+namespace lienthong::storage {
+
+Status Store::put_health_probe(WriteTxn& t, uint64_t now_ms) {
+    return t.put(m_meta, protocol::as_bytes(kHealthProbeKey), be64(now_ms));
 }
 
 }  // namespace lienthong::storage

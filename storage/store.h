@@ -6,6 +6,7 @@
 // | meta        | "schema_version"            | u32 big-endian                                               |
 // |             | "agency"                    | the agency code this database belongs to (raw text)          |
 // |             | "next_seq"                  | u64 big-endian, the last sequence number handed out          |
+// |             | "health_probe"              | u64 big-endian, when the node last proved it can commit       |
 // | ids         | message id (32)             | n: the message's local number, given in storing order        |
 // |             |                             |   (storage/doc_numbers.h; also holds the counter)            |
 // | documents   | n (u64 BE)                  | envelope wire bytes, exactly as signed                       |
@@ -237,6 +238,8 @@ public:
     // Adds a received document. REQUIRES: !has_inbox(id).
     Status add_inbox(WriteTxn& t, InboxRecord& rec, ByteView envelope);
     Status put_peer(WriteTxn& t, const PeerRecord& p);
+    // A write that proves the database takes commits (the node's /health, when idle).
+    Status put_health_probe(WriteTxn& t, uint64_t now_ms);
     Status remove_peer(WriteTxn& t, const std::string& agency);
     Status put_directory_record(WriteTxn& t, const Hash32& id, uint8_t kind, ByteView wire);
 

@@ -262,3 +262,22 @@ TEST_CASE("bad relay settings are refused with the key", "[node][config]") {
     refused(with("  routes:\n    - {to: \"000.00.\", via: \"000.00.00.H41\", cost: 1}\n"), "cost");
     refused(with("  bogus: 1\n"), "relay.bogus");
 }
+
+TEST_CASE("the HTTP listener's address is an IP and a port, and is off when absent", "[node][config]") {
+    auto none = parse_config(valid_yaml(), kPath);
+    REQUIRE(none.ok());
+    CHECK(none->http_listen.empty());
+    auto v4 = parse_config(valid_yaml() + "http:\n  listen: \"127.0.0.1:9464\"\n", kPath);
+    REQUIRE(v4.ok());
+    CHECK(v4->http_listen == "127.0.0.1:9464");
+    CHECK(parse_config(valid_yaml() + "http:\n  listen: \"[::1]:9464\"\n", kPath).ok());
+    const auto with = [](const std::string& http) { return valid_yaml() + "http:\n" + http; };
+    refused(with("  listen: \"localhost:9464\"\n"), "'http.listen' 'localhost:9464' has a host that is not an IP address");
+    refused(with("  listen: \"127.0.0.1\"\n"), "has no host:port");
+    refused(with("  listen: \"127.0.0.1:0\"\n"), "has a port outside 1-65535");
+    refused(with("  listen: \"127.0.0.1:70000\"\n"), "has a port outside 1-65535");
+    refused(with("  listen: \"[::1:9464\"\n"), "'http.listen'");
+    refused(with("  listen: \":9464\"\n"), "has no host:port");
+    refused(with("  port: 9464\n"), "unknown key 'http.port'");
+    refused(valid_yaml() + "http: \"127.0.0.1:9464\"\n", "key 'http' must be a mapping");
+}

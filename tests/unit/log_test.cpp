@@ -4,9 +4,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include "node/log.h"
 
 using lienthong::node::append_log_value;
+using lienthong::node::journal_priority_prefix;
+using lienthong::node::journal_stream_matches;
+using lienthong::node::LogLevel;
 using lienthong::node::LogThrottle;
 
 namespace {
@@ -88,4 +96,28 @@ TEST_CASE("the text format is unchanged by the json option", "[node]") {
     const LogField fields[] = {{"peer", "a b"}};
     CHECK(format_log_line(LogFormat::text, 1764945501123, LogLevel::info, "X", "e", std::begin(fields), std::end(fields)) ==
           "2025-12-05T14:38:21.123Z INFO agency=X event=e peer=\"a b\"\n");
+}
+
+TEST_CASE("under systemd each line carries its syslog priority for the journal", "[node]") {
+    CHECK(journal_priority_prefix(LogLevel::debug) == "<7>");
+    CHECK(journal_priority_prefix(LogLevel::info) == "<6>");
+    CHECK(journal_priority_prefix(LogLevel::warn) == "<4>");
+    CHECK(journal_priority_prefix(LogLevel::error) == "<3>");
+    // JOURNAL_STREAM names the device and inode of the stream systemd connected: only a
+    // descriptor that is that very stream gets the prefixes.
+    char path[] = "/tmp/lienthong-journal-XXXXXX";
+    const int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    struct stat st {};
+    REQUIRE(fstat(fd, &st) == 0);
+    const std::string same = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+    const std::string other = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1);
+    CHECK(journal_stream_matches(same.c_str(), fd));
+    CHECK_FALSE(journal_stream_matches(other.c_str(), fd));
+    CHECK_FALSE(journal_stream_matches(nullptr, fd));
+    CHECK_FALSE(journal_stream_matches("", fd));
+    CHECK_FALSE(journal_stream_matches((same + "x").c_str(), fd));
+    CHECK_FALSE(journal_stream_matches("12:not-a-number", fd));
+    close(fd);
+    unlink(path);
 }
