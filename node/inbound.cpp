@@ -7,6 +7,7 @@
 
 #include "node/document_json.h"
 #include "node/node_impl.h"
+#include "protocol/edxml_convert.h"
 
 namespace lienthong::node {
 
@@ -316,6 +317,11 @@ void NodeImpl::on_checked_delivery(const Bytes& routing_id, const std::string& p
         for (size_t k = 0; !opened.ok() && k < m_previous.size(); ++k)  // sealed before our key rotated
             opened = protocol::open_document(*se, m_previous[k], m_limits);
         if (!opened.ok()) return reject(routing_id, peer, "undecryptable", opened.error(), mid, true);
+        // A carried edXML must be the document it claims to be; checked once here, so show and
+        // export can rely on it.
+        if (!opened->content.edxml.empty())
+            if (auto carried = protocol::edxml::complete_from_edxml(opened->content); !carried.ok())
+                return reject(routing_id, peer, "bad_edxml", carried.error(), mid, true);
         d.rec.content_hash = opened->content_hash;
         d.rec.subject = opened->content.meta.subject;
         d.summary = std::make_shared<storage::DocSummary>(summarize(se->id, false, opened->content, 0));

@@ -217,6 +217,7 @@ struct StatusRequest {
     protocol::Organization from;
     protocol::ResponseFor response_for;
     std::vector<std::string> informed;  // as sender (13): which recipients; empty = all
+    Bytes edxml;                        // an imported status: the file as given, carried
 };
 
 using Reply = std::function<void(const nlohmann::json&)>;

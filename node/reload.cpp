@@ -57,6 +57,9 @@ std::vector<std::string> restart_needed(const NodeConfig& running, const NodeCon
           "trust");
     check(same_relay(running.relay, file.relay), "relay");
     check(running.drop_dir == file.drop_dir, "drop_dir");
+    check(running.edxml.trusted_ca_dir == file.edxml.trusted_ca_dir &&
+              running.edxml.refuse_invalid_signature == file.edxml.refuse_invalid_signature,
+          "edxml");
     return keys;
 }
 
