@@ -13,6 +13,7 @@ namespace lienthong::node {
 
 // A peer's signing key: pinned (config or admin), or from its directory record.
 std::optional<protocol::SignPublicKey> NodeImpl::known_sign_key(const storage::ReadTxn& t, const std::string& agency) {
+    if (agency == m_config.agency) return m_identity.pub.sign_key;  // a self-addressed document's receipt
     if (auto it = m_links.find(agency); it != m_links.end()) return it->second.record.identity.sign_key;
     if (auto p = m_store->peer(t, agency)) return p->identity.sign_key;
     if (auto it = m_dir.current.find(agency); it != m_dir.current.end()) return it->second.sign_key;

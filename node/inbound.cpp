@@ -113,6 +113,15 @@ void NodeImpl::log_refusal(std::string_view event, const std::string& peer, cons
 void NodeImpl::reject(const Bytes& routing_id, const std::string& peer, const std::string& kind,
                       const std::string& reason, const Bytes& message_id, bool permanent) {
     log_refusal("envelope_rejected", peer, kind, message_id.empty() ? "-" : protocol::to_hex(message_id), reason);
+    if (routing_id == kSelfRoute) {  // our own document to ourselves: logged, kept, not retried
+        if (message_id.size() == 32) {
+            Hash32 id{};
+            std::copy(message_id.begin(), message_id.end(), id.begin());
+            m_self_inflight.erase(id);
+            m_self_refused.insert(id);
+        }
+        return;
+    }
     send_frame(*m_router, protocol::RejectFrame{message_id, reason.substr(0, 1000), permanent}, routing_id);
 }
 
@@ -291,7 +300,11 @@ void NodeImpl::on_checked_delivery(const Bytes& routing_id, const std::string& p
         ++m_counters.duplicates;
         return;  // already being committed; its receipt will answer this copy too
     }
-    const auto origin_key = origin == peer ? std::optional(m_links.at(peer).record.identity.sign_key) : sender_key(origin);
+    if (routing_id == kSelfRoute && origin != m_config.agency)
+        return reject(routing_id, peer, "unknown_sender", "a self-addressed delivery from '" + origin + "'", mid, true);
+    const auto origin_key = routing_id == kSelfRoute ? std::optional(m_identity.pub.sign_key)
+                            : origin == peer         ? std::optional(m_links.at(peer).record.identity.sign_key)
+                                                     : sender_key(origin);
     if (!origin_key)
         return reject(routing_id, peer, "unknown_sender",
                       "envelope from '" + origin + "', whom this node does not know, arrived over the link of '" + peer + "'", mid);

@@ -232,7 +232,6 @@ Status validate_content(const DocumentContent& c) {
     std::set<std::string> seen;
     for (const auto& r : c.recipients) {
         LT_TRY(check_agency(r, "recipient"));
-        if (r == c.sender) return make_error("recipient '" + r + "' is the sender itself");
         if (!seen.insert(r).second) return make_error("recipient '" + r + "' is listed twice");
     }
     LT_TRY(validate_meta(c.meta));

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <thread>
 
 #include "protocol/edxml.h"
 #include "tests/e2e/harness.h"
@@ -201,4 +202,51 @@ TEST_CASE("the issuer's XML-DSig signature is reported at the recipient and can 
         CHECK(n->stop() == 0);
         CHECK(n->sanitizer_findings().empty());
     }
+}
+
+TEST_CASE("a file addressed to the node's own agency lands in its own inbox once with a receipt it signed", "[e2e]") {
+    TestNode a(kA);
+    a.start();
+    const std::string xml = library_document(kA, kA);
+    const std::string id = import_ok(a, xml);
+    const auto delivered = [&] {
+        const json s = a.api({{"op", "show"}, {"id", id}});
+        return s.at("deliveries").size() == 1 && s.at("deliveries")[0].at("state") == "delivered";
+    };
+    REQUIRE(wait_until(delivered, 20s));
+    const auto check_once = [&] {
+        const json s = a.api({{"op", "show"}, {"id", id}});
+        CHECK(s.at("direction") == "sent");
+        CHECK(s.at("received_ms").get<uint64_t>() > 0);  // also in the inbox
+        CHECK(s.at("deliveries")[0].at("agency") == kA);
+        CHECK(s.at("deliveries")[0].at("receipt_ms").get<uint64_t>() > 0);
+        CHECK(codes_for(a, id, kA) == std::vector<std::string>{"01"});  // the receipt's, once
+        const json inbox = a.api({{"op", "inbox"}});
+        CHECK(inbox.at("total") == 1);
+        REQUIRE(inbox.at("documents").size() == 1);
+        CHECK(inbox.at("documents")[0].at("id") == id);
+        CHECK(inbox.at("documents")[0].at("sender") == kA);
+        CHECK(bin(a.api({{"op", "export"}, {"id", id}, {"format", "edxml"}}).at("edxml")) == bytes(xml));
+        const json r = a.api({{"op", "receipt"}, {"id", id}});
+        CHECK(r.at("pending") == "");
+        REQUIRE(r.at("receipts").size() >= 1);
+        CHECK(r.at("receipts")[0].at("agency") == kA);
+        CHECK(r.at("receipts")[0].at("signature_valid") == true);
+        CHECK(r.at("receipts")[0].at("hash_matches") == true);
+    };
+    check_once();
+    CHECK(a.log_count("event=received") == 1);
+    // After a restart nothing is delivered again.
+    a.restart();
+    std::this_thread::sleep_for(300ms);
+    check_once();
+    CHECK(a.log_count("event=received") == 1);
+
+    // A truly unknown recipient is refused as before.
+    auto unknown = import(a, library_document(kA, kC));
+    REQUIRE_FALSE(unknown.ok());
+    CHECK_THAT(unknown.error(), Contains("unknown recipient '" + kC + "'"));
+    CHECK_THAT(unknown.error(), Contains("peer add"));
+    CHECK(a.stop() == 0);
+    CHECK(a.sanitizer_findings().empty());
 }

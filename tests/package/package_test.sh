@@ -13,7 +13,7 @@
 # run here: not root, no chroot or cpack, or no Debian 12 base.
 set -euo pipefail
 build=$(cd "$1" && pwd)
-base=${LIENTHONG_DEBIAN_BASE:-/var/cache/lienthong/debian12-base.tgz}
+base=${LIENTHONG_DEBIAN_BASE:-/var/cache/lienthong/debian12-base-2.tgz}
 
 skip() { echo "SKIPPED: $*"; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "needs root (chroot, dpkg in a chroot)"
