@@ -46,7 +46,9 @@ ProcessResult admin_at(const TestNode& n, std::vector<std::string> args) {
 }  // namespace
 
 TEST_CASE("a file the national library writes is delivered byte for byte with every field shown", "[e2e]") {
-    TestNode a(kA), b(kB);
+    NodeOptions with_drop;
+    with_drop.extra_yaml = "drop_dir: drop\n";  // relative to B's folder
+    TestNode a(kA), b(kB, with_drop);
     a.add_peer(b);
     b.add_peer(a);
     a.start();
@@ -57,6 +59,10 @@ TEST_CASE("a file the national library writes is delivered byte for byte with ev
 
     const json x = b.api({{"op", "export"}, {"id", id}, {"format", "edxml"}});
     CHECK(bin(x.at("edxml")) == bytes(xml));
+    // The drop folder hands the document system the same bytes.
+    const std::string incoming = b.dir() + "/drop/incoming/" + id + ".edxml";
+    REQUIRE(wait_until([&] { return std::filesystem::exists(incoming); }, 20s));
+    CHECK(read_file(incoming) == xml);
 
     const json s = b.api({{"op", "show"}, {"id", id}});
     const json& o = s.at("original_edxml");
