@@ -277,8 +277,12 @@ void add_export(CLI::App& app, Globals& g, int& rc) {
     auto format = std::make_shared<std::string>("raw");
     cmd->add_option("--format", *format, "raw (body, attachments, metadata.json) or edxml (one <id>.edxml file)")
         ->check(CLI::IsMember({"raw", "edxml"}));
-    cmd->callback([&g, &rc, id, out, format] {
-        auto r = call_node(g, {{"op", "export"}, {"id", *id}, {"format", *format}});
+    auto raw_parts = std::make_shared<bool>(false);
+    cmd->add_flag("--raw-parts", *raw_parts,
+                  "write attachments as carried: a part the national EdXML library zipped stays zipped "
+                  "(by default it is unzipped, as the library's reader does)");
+    cmd->callback([&g, &rc, id, out, format, raw_parts] {
+        auto r = call_node(g, {{"op", "export"}, {"id", *id}, {"format", *format}, {"raw_parts", *raw_parts}});
         if (!r.ok()) {
             rc = report_error(r.error());
             return;

@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config git
   libzmq3-dev cppzmq-dev libsodium-dev liblmdb-dev lmdb-utils
   libmsgpack-cxx-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev catch2
-  libxml2-dev
+  libxml2-dev libzip-dev libxmlsec1-dev xmlsec1 openssl
   libutf8proc-dev
   libsystemd-dev
   libcpp-httplib-dev

@@ -5,6 +5,7 @@
 
 #include "node/api_util.h"
 #include "node/document_json.h"
+#include "node/edxml_view.h"
 #include "node/node_impl.h"
 #include "protocol/edxml_convert.h"
 
@@ -82,6 +83,10 @@ Result<PreparedSend> NodeImpl::prepare_document(protocol::DocumentContent c) {
                                         (c.meta.code.code_notation.empty() ? "" : "/" + c.meta.code.code_notation));
     std::vector<protocol::PublicIdentity> keys;
     for (const auto& r : c.recipients) {
+        if (r == m_config.agency) {  // a loop-back test: delivered to our own inbox (self_delivery.cpp)
+            keys.push_back(m_identity.pub);
+            continue;
+        }
         auto it = ensure_link(r);
         if (it == m_links.end()) {
             if (const auto why = dir_why_unusable(r); !why.empty()) return make_error("recipient '" + r + "' refused: " + why);
@@ -96,6 +101,7 @@ Result<PreparedSend> NodeImpl::prepare_document(protocol::DocumentContent c) {
     Bytes().swap(sealed->envelope.env.payload);
     Bytes().swap(c.body);
     for (auto& a : c.attachments) Bytes().swap(a.data);
+    Bytes().swap(c.edxml);
     if (sealed->envelope.wire.size() > m_config.limits.max_envelope_bytes)
         return make_error("document is " + std::to_string(sealed->envelope.wire.size()) +
                           " bytes, over limits.max_envelope_bytes (" +
@@ -237,6 +243,7 @@ void NodeImpl::submit_status(StatusRequest sr, Reply reply, ExtraWrite extra) {
             r.response_for.document_id = sum->document_id;
             r.response_for.code = sum->code_number + (sum->code_notation.empty() ? "" : "/" + sum->code_notation);
         }
+        r.edxml = sr.edxml;  // an imported status: the file itself, exported as given
         auto sealed = protocol::seal_status(r, m_identity, m_links.at(a).record.identity, &m_shared_keys);
         if (!sealed.ok()) return bad(sealed.error());
         auto rec = std::make_shared<storage::SentRecord>();
@@ -350,6 +357,13 @@ void NodeImpl::api_send_batch(const Bytes& rid, json& req) {
 void NodeImpl::import_edxml(ByteView xml, const std::vector<std::string>& only_to, Reply reply, ExtraWrite extra) {
     auto msg = protocol::edxml::parse(xml);
     if (!msg.ok()) return reply(fail(msg.error() + "; nothing was sent"));
+    // Policy: by default a bad issuer's signature is carried and flagged, the recipient decides.
+    if (m_config.edxml.refuse_invalid_signature) {
+        const auto check = protocol::edxml::verify_signature(xml, load_trusted_cas(m_config.edxml.trusted_ca_dir));
+        if (check.state == protocol::edxml::SignatureState::Invalid)
+            return reply(fail("the issuer's XML-DSig signature is invalid: " + check.reason +
+                              "; edxml.refuse_invalid_signature is set, so nothing was sent"));
+    }
     if (auto* doc = std::get_if<protocol::edxml::Document>(&*msg)) {
         if (doc->from.organ_id != m_config.agency)
             return reply(fail("From/OrganId is '" + doc->from.organ_id + "', not this node's agency '" +
@@ -361,7 +375,9 @@ void NodeImpl::import_edxml(ByteView xml, const std::vector<std::string>& only_t
         for (const auto& a : only_to)
             if (std::find(recipients.begin(), recipients.end(), a) == recipients.end())
                 return reply(fail("'" + a + "' is not among the document's To agencies; nothing was sent"));
-        auto c = protocol::edxml::to_content(*doc, m_config.agency, recipients, m_clock->now_ms());
+        // The file itself travels: the recipient exports these exact bytes, issuer's signature included.
+        auto c = protocol::edxml::to_content(*doc, m_config.agency, recipients, m_clock->now_ms(),
+                                             Bytes(xml.begin(), xml.end()));
         if (!c.ok()) return reply(fail(c.error() + "; nothing was sent"));
         return submit_document(std::move(c).value(), std::move(reply), std::move(extra));
     }
@@ -392,6 +408,7 @@ void NodeImpl::import_edxml(ByteView xml, const std::vector<std::string>& only_t
     sr.time_ms = r->time_ms;
     sr.from = r->from;
     sr.response_for = r->response_for;
+    sr.edxml.assign(xml.begin(), xml.end());
     sr.informed = only_to;
     submit_status(std::move(sr), std::move(reply), std::move(extra));
 }

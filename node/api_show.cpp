@@ -5,12 +5,15 @@
 #include "node/api_util.h"
 #include "node/document_json.h"
 #include "node/node_impl.h"
+#include "node/edxml_view.h"
 #include "protocol/edxml_convert.h"
+#include "protocol/edxml_zip.h"
 
 namespace lienthong::node {
 
 // A peer's signing key: pinned (config or admin), or from its directory record.
 std::optional<protocol::SignPublicKey> NodeImpl::known_sign_key(const storage::ReadTxn& t, const std::string& agency) {
+    if (agency == m_config.agency) return m_identity.pub.sign_key;  // a self-addressed document's receipt
     if (auto it = m_links.find(agency); it != m_links.end()) return it->second.record.identity.sign_key;
     if (auto p = m_store->peer(t, agency)) return p->identity.sign_key;
     if (auto it = m_dir.current.find(agency); it != m_dir.current.end()) return it->second.sign_key;
@@ -154,18 +157,47 @@ json NodeImpl::api_show(const json& req, bool with_content) {
                          {"name", std::string(protocol::status_code_name(r.code))},
                          {"time_ms", r.time_ms}, {"staff", r.staff.staff}, {"department", r.staff.department},
                          {"description", r.description}};
-        if (*format == "edxml") {
-            const auto xml = protocol::edxml::write(protocol::edxml::from_report(r));
-            out["edxml"] = binary(xml);
-        }
+        // An imported status exports as the very file that was imported.
+        if (!r.edxml.empty()) out["original_edxml"] = carried_status_json(r.edxml, load_trusted_cas(m_config.edxml.trusted_ca_dir));
+        if (*format == "edxml")
+            out["edxml"] = r.edxml.empty() ? binary(protocol::edxml::write(protocol::edxml::from_report(r))) : binary(r.edxml);
         return out;
     }
-    const auto& c = m->document->content;
+    auto& c = m->document->content;
+    if (!c.edxml.empty()) {
+        auto parsed = protocol::edxml::complete_from_edxml(c);
+        if (!parsed.ok()) return fail("document " + hex_id(*id).substr(0, 16) + ": " + parsed.error());
+        out["original_edxml"] = carried_document_json(c.edxml, *parsed, load_trusted_cas(m_config.edxml.trusted_ca_dir));
+    }
+    // Attachments as the document system meant them: a part the national library zipped is
+    // given unzipped, unless the request asks for the parts as carried (raw_parts).
+    bool raw_parts = false;
+    if (req.contains("raw_parts")) {
+        if (!req["raw_parts"].is_boolean()) return fail("field 'raw_parts' must be true or false");
+        raw_parts = req["raw_parts"].get<bool>();
+    }
     json atts = json::array();
     for (const auto& a : c.attachments) {
-        json aj{{"name", a.name}, {"mime", a.mime}, {"bytes", a.data.size()}, {"hash", hash_hex(a.data)},
-                {"description", a.description}};
-        if (with_content && *format != "edxml") aj["data"] = binary(a.data);
+        json aj{{"name", a.name}, {"mime", a.mime}, {"description", a.description}};
+        if (!a.encoded_mime.empty()) aj["encoded_mime"] = a.encoded_mime;
+        const bool zipped = protocol::edxml::is_library_zipped(a.mime, a.name, a.data);
+        aj["zipped"] = zipped;
+        aj["part_bytes"] = a.data.size();
+        const Bytes* given = &a.data;
+        Bytes unzipped;
+        if (zipped && !raw_parts) {
+            auto u = protocol::edxml::unzip_part(a.data, m_limits.max_envelope_bytes);
+            if (u.ok()) {
+                unzipped = std::move(u).value();
+                given = &unzipped;
+            } else {
+                aj["unzip_error"] = u.error();  // the part as carried, and why it is not unzipped
+            }
+        }
+        aj["unzipped"] = given == &unzipped;
+        aj["bytes"] = given->size();
+        aj["hash"] = hash_hex(*given);
+        if (with_content && *format != "edxml") aj["data"] = binary(*given);
         atts.push_back(std::move(aj));
     }
     out["content_hash"] = protocol::to_hex(m->document->content_hash);
@@ -176,7 +208,10 @@ json NodeImpl::api_show(const json& req, bool with_content) {
     out["body_bytes"] = c.body.size();
     out["attachments"] = atts;
     if (with_content && *format != "edxml") out["body"] = binary(c.body);
-    if (*format == "edxml") out["edxml"] = binary(protocol::edxml::write(protocol::edxml::from_content(c)));
+    // An imported document exports as the very file that was imported (the issuer's signature
+    // in it still verifies); a native one as the edXML written from its fields.
+    if (*format == "edxml")
+        out["edxml"] = c.edxml.empty() ? binary(protocol::edxml::write(protocol::edxml::from_content(c))) : binary(c.edxml);
     m_store->env().read([&](const storage::ReadTxn& t) {
         json timeline = json::array();
         for (const auto& e : m_catalog->timeline(t, *id, "")) timeline.push_back(event_to_json(e));

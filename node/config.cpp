@@ -67,7 +67,7 @@ Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
     if (!root.IsMap()) return make_error("config: '" + path + "' must be a YAML mapping of keys");
     LT_TRY(check_keys(root, "", {"agency", "name", "data_dir", "key_file", "listen", "peers", "retry",
                                  "limits", "heartbeat_ms", "heartbeat_timeout_ms", "log_level",
-                                 "confidential_to", "drop_dir", "trust", "relay", "http"}));
+                                 "confidential_to", "drop_dir", "trust", "relay", "http", "edxml"}));
     NodeConfig c;
     c.config_path = path;
     std::error_code ec;
@@ -104,6 +104,24 @@ Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
     }
     LT_ASSIGN(auto drop_dir, get_string(root, "drop_dir", "", false));
     if (!drop_dir.empty()) c.drop_dir = resolve(base.empty() ? "." : base, drop_dir);
+
+    if (const auto edxml = root["edxml"]) {
+        if (!edxml.IsMap()) return make_error("config: key 'edxml' must be a mapping");
+        LT_TRY(check_keys(edxml, "edxml.", {"trusted_ca_dir", "refuse_invalid_signature"}));
+        LT_ASSIGN(auto ca_dir, get_string(edxml, "trusted_ca_dir", "edxml.", false));
+        if (!ca_dir.empty()) {
+            c.edxml.trusted_ca_dir = resolve(base.empty() ? "." : base, ca_dir);
+            if (!std::filesystem::is_directory(c.edxml.trusted_ca_dir, ec))
+                return make_error("config: key 'edxml.trusted_ca_dir': '" + c.edxml.trusted_ca_dir +
+                                  "' is not a folder (it holds the trusted CA certificates as .pem files)");
+        }
+        if (const auto refuse = edxml["refuse_invalid_signature"]) {
+            bool v = false;
+            if (!refuse.IsScalar() || !YAML::convert<bool>::decode(refuse, v))
+                return make_error("config: key 'edxml.refuse_invalid_signature' must be true or false");
+            c.edxml.refuse_invalid_signature = v;
+        }
+    }
 
     if (const auto trust = root["trust"]) {
         if (!trust.IsMap()) return make_error("config: key 'trust' must be a mapping");
@@ -348,6 +366,14 @@ std::string config_skeleton(const std::string& agency, const std::string& name, 
       << "# Documents marked mật (1) or above are refused at submission unless every recipient\n"
       << "# is listed here (policy: confidential documents stay off the network by default).\n"
       << "confidential_to: []\n"
+      << "# The issuer's XML-DSig signature in imported and received edXML: trusted_ca_dir holds\n"
+      << "# the CA certificates (.pem) a signer's certificate must chain to (without it a\n"
+      << "# signature can only be 'valid, signer unverified'); refuse_invalid_signature: true\n"
+      << "# refuses at import an edXML whose signature is invalid (default: send it and let the\n"
+      << "# recipient decide; show flags it). Absent or malformed signatures are flagged, not refused.\n"
+      << "# edxml:\n"
+      << "#   trusted_ca_dir: ca\n"
+      << "#   refuse_invalid_signature: false\n"
       << "# Federation root of trust: node records signed under these roots (directly or by a\n"
       << "# delegated issuer) make their agencies reachable with no config edit here. Each line is\n"
       << "# printed by 'lienthong-admin root show'; add ' for:PREFIX,…' to trust a root only\n"

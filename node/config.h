@@ -73,6 +73,17 @@ struct RelayConfig {
     std::string via_for(const std::string& agency) const;
 };
 
+// The issuer's XML-DSig signature in edXML files (protocol/edxml_dsig.h).
+struct EdxmlConfig {
+    // Folder of trusted CA certificates (*.pem, read when a signature is checked); empty: none,
+    // and a signature can at most be "valid, signer unverified".
+    std::string trusted_ca_dir;
+    // Refuse at import an edXML whose signature is invalid (the signed content or the value
+    // changed). Default false: send it, flagged, and let the recipient decide. An absent or
+    // malformed signature is flagged in show, never refused.
+    bool refuse_invalid_signature = false;
+};
+
 struct NodeConfig {
     std::string config_path;
     std::string agency;
@@ -98,6 +109,7 @@ struct NodeConfig {
     std::string drop_dir;
     // HTTP listener for /metrics, /health and /ready (http_service.h), "HOST:PORT"; empty: none.
     std::string http_listen;
+    EdxmlConfig edxml;
 
     std::string api_endpoint() const { return "ipc://" + data_dir + "/api.sock"; }
     std::string api_socket_path() const { return data_dir + "/api.sock"; }

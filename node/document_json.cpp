@@ -1,5 +1,7 @@
 #include "node/document_json.h"
 
+#include "node/edxml_view.h"
+
 namespace lienthong::node {
 
 using nlohmann::json;
@@ -63,6 +65,7 @@ json meta_to_json(const protocol::DocumentMeta& m) {
                 {"response_for", rf},
                 {"business", std::string(protocol::business_doc_type_name(b.business_doc_type))},
                 {"business_reason", b.reason},
+                {"bussiness", business_json(b)},
                 {"acts_on", protocol::to_hex(m.acts_on)},
                 {"reply_to", protocol::to_hex(m.reply_to)}};
 }

@@ -451,9 +451,13 @@ void NodeImpl::drop_export() {
             m_drop.export_retry.push_back(id);
             continue;
         }
-        const Bytes xml =
-            m->status ? protocol::edxml::write(protocol::edxml::from_report(m->status->report))
-                      : protocol::edxml::write(protocol::edxml::from_content(m->document->content));
+        // An imported file is handed over as the sender's document system wrote it.
+        const Bytes& carried = m->status ? m->status->report.edxml : m->document->content.edxml;
+        const Bytes written_xml =
+            !carried.empty() ? Bytes()
+            : m->status      ? protocol::edxml::write(protocol::edxml::from_report(m->status->report))
+                             : protocol::edxml::write(protocol::edxml::from_content(m->document->content));
+        const Bytes& xml = carried.empty() ? written_xml : carried;
         if (auto st = write_atomic(dir, hex_id(id) + ".edxml", xml); !st.ok()) {
             m_log.error("drop_export_failed", {{"msg", hex_id(id)}, {"error", st.error()}});
             m_drop.export_retry.push_back(id);

@@ -7,6 +7,7 @@
 
 #include "node/document_json.h"
 #include "node/node_impl.h"
+#include "protocol/edxml_convert.h"
 
 namespace lienthong::node {
 
@@ -112,6 +113,15 @@ void NodeImpl::log_refusal(std::string_view event, const std::string& peer, cons
 void NodeImpl::reject(const Bytes& routing_id, const std::string& peer, const std::string& kind,
                       const std::string& reason, const Bytes& message_id, bool permanent) {
     log_refusal("envelope_rejected", peer, kind, message_id.empty() ? "-" : protocol::to_hex(message_id), reason);
+    if (routing_id == kSelfRoute) {  // our own document to ourselves: logged, kept, not retried
+        if (message_id.size() == 32) {
+            Hash32 id{};
+            std::copy(message_id.begin(), message_id.end(), id.begin());
+            m_self_inflight.erase(id);
+            m_self_refused.insert(id);
+        }
+        return;
+    }
     send_frame(*m_router, protocol::RejectFrame{message_id, reason.substr(0, 1000), permanent}, routing_id);
 }
 
@@ -290,7 +300,11 @@ void NodeImpl::on_checked_delivery(const Bytes& routing_id, const std::string& p
         ++m_counters.duplicates;
         return;  // already being committed; its receipt will answer this copy too
     }
-    const auto origin_key = origin == peer ? std::optional(m_links.at(peer).record.identity.sign_key) : sender_key(origin);
+    if (routing_id == kSelfRoute && origin != m_config.agency)
+        return reject(routing_id, peer, "unknown_sender", "a self-addressed delivery from '" + origin + "'", mid, true);
+    const auto origin_key = routing_id == kSelfRoute ? std::optional(m_identity.pub.sign_key)
+                            : origin == peer         ? std::optional(m_links.at(peer).record.identity.sign_key)
+                                                     : sender_key(origin);
     if (!origin_key)
         return reject(routing_id, peer, "unknown_sender",
                       "envelope from '" + origin + "', whom this node does not know, arrived over the link of '" + peer + "'", mid);
@@ -316,6 +330,11 @@ void NodeImpl::on_checked_delivery(const Bytes& routing_id, const std::string& p
         for (size_t k = 0; !opened.ok() && k < m_previous.size(); ++k)  // sealed before our key rotated
             opened = protocol::open_document(*se, m_previous[k], m_limits);
         if (!opened.ok()) return reject(routing_id, peer, "undecryptable", opened.error(), mid, true);
+        // A carried edXML must be the document it claims to be; checked once here, so show and
+        // export can rely on it.
+        if (!opened->content.edxml.empty())
+            if (auto carried = protocol::edxml::complete_from_edxml(opened->content); !carried.ok())
+                return reject(routing_id, peer, "bad_edxml", carried.error(), mid, true);
         d.rec.content_hash = opened->content_hash;
         d.rec.subject = opened->content.meta.subject;
         d.summary = std::make_shared<storage::DocSummary>(summarize(se->id, false, opened->content, 0));

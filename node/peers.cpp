@@ -101,6 +101,10 @@ void PeerLink::note_goodput(uint64_t bytes, uint64_t now, uint64_t since) {
 }
 
 void NodeImpl::wake_outbox(const std::string& agency, uint64_t urgency) {
+    if (agency == m_config.agency) {
+        m_self_has_more = true;
+        return;
+    }
     auto it = m_links.find(agency);
     if (it == m_links.end()) return;
     it->second.has_more = true;
@@ -110,6 +114,7 @@ void NodeImpl::wake_outbox(const std::string& agency, uint64_t urgency) {
 }
 
 void NodeImpl::pump_all() {
+    pump_self();
     for (auto& [agency, link] : m_links) {
         pump(link);
         pump_relays(link);

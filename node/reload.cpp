@@ -58,6 +58,9 @@ std::vector<std::string> restart_needed(const NodeConfig& running, const NodeCon
     check(same_relay(running.relay, file.relay), "relay");
     check(running.drop_dir == file.drop_dir, "drop_dir");
     check(running.http_listen == file.http_listen, "http.listen");
+    check(running.edxml.trusted_ca_dir == file.edxml.trusted_ca_dir &&
+              running.edxml.refuse_invalid_signature == file.edxml.refuse_invalid_signature,
+          "edxml");
     return keys;
 }
 

@@ -129,6 +129,11 @@ Result<DocumentContent> decode_content_unchecked(ByteView bytes, const EnvelopeL
         LT_TRY(ar.finish());
         c.attachments.push_back(std::move(a));
     }
+    if (r.remaining() > 0) {
+        LT_ASSIGN(auto xml, r.bin("edxml", limits.max_envelope_bytes));
+        if (xml.empty()) return make_error("document content: edxml is present but empty");
+        c.edxml.assign(xml.begin(), xml.end());
+    }
     LT_TRY(r.finish());
     return c;
 }
@@ -149,12 +154,13 @@ Result<OpenedDocument> finish_open(const SignedEnvelope& se, Unsealed u, const E
 
 Bytes encode_content(const DocumentContent& c) {
     Writer w;
-    w.array(7).u64(kContentVersion).str(c.sender).array(c.recipients.size());
+    w.array(c.edxml.empty() ? 7 : 8).u64(kContentVersion).str(c.sender).array(c.recipients.size());
     for (const auto& r : c.recipients) w.str(r);
     w.u64(c.created_ms);
     write_meta(w, c.meta);
     w.bin(c.body).array(c.attachments.size());
     for (const auto& a : c.attachments) w.array(4).str(a.name).str(a.mime).bin(a.data).str(a.description);
+    if (!c.edxml.empty()) w.bin(c.edxml);
     return w.take();
 }
 
@@ -226,7 +232,6 @@ Status validate_content(const DocumentContent& c) {
     std::set<std::string> seen;
     for (const auto& r : c.recipients) {
         LT_TRY(check_agency(r, "recipient"));
-        if (r == c.sender) return make_error("recipient '" + r + "' is the sender itself");
         if (!seen.insert(r).second) return make_error("recipient '" + r + "' is listed twice");
     }
     LT_TRY(validate_meta(c.meta));

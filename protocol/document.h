@@ -9,6 +9,12 @@
 //               [to:Organization...], [sphere, typer_notation, promulgation_amount, page_amount,
 //               direction, [appendix...]], steering_type, [to_place...], [ResponseFor...],
 //               Business, acts_on:bin(0|32), reply_to:bin(0|32), [[key, value]...] ]
+// An imported edXML document appends edxml:bin, the file exactly as the document system gave
+// it (eight elements instead of seven): the recipient exports those bytes, so the issuer's
+// XML-DSig signature and every field we do not model survive. Its attachments then carry
+// name, mime and description but no data (the data is in the edXML, once): the recipient
+// fills them from it (edxml_convert.h, complete_from_edxml). A native document has no edxml
+// and encodes exactly as before.
 // (Organization, ResponseFor and Business as in official_codec.h.) Version 1 (a flat meta
 // of nine fields) was never deployed and is refused.
 // The sender's signature over the envelope covers the commitment to the content hash, so it
@@ -34,6 +40,9 @@ struct Attachment {
     std::string mime;
     Bytes data;
     std::string description{};  // edXML <Attachment><Description>; may be empty
+    // Not on the wire: filled from the carried edXML. The AttachmentEncoded ContentType when it
+    // differs from the manifest's (mime), as the national library writes a zipped part.
+    std::string encoded_mime{};
 };
 
 // Everything a document says about itself besides its body and attachments. The first
@@ -70,6 +79,7 @@ struct DocumentContent {
     DocumentMeta meta;
     Bytes body;
     std::vector<Attachment> attachments;
+    Bytes edxml;  // the imported edXML as given, or empty (native document)
 };
 
 struct OpenedDocument {

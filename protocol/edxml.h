@@ -12,7 +12,10 @@
 //             a real calendar date (YYYY/MM/DD); DueDate, ResponseFor/PromulgationDate and
 //             TraceHeader/Timestamp real dates when given; BussinessDocType 0..3; every
 //             manifest Reference has a decodable AttachmentEncoded/Attachment with the same
-//             ContentId.
+//             ContentId. The two may disagree on ContentType: the national EdXML library zips
+//             every attachment that is not pdf, doc(x), xls(x) or zip and labels the encoded
+//             part application/zip while the manifest keeps the caller's type; both are kept
+//             (content_type, encoded_content_type). Name and Description must still agree.
 //   status:   From, ResponseFor with a DocumentId, a known StatusCode (kStatusCodes) and a
 //             real Timestamp (YYYY/MM/DD HH:MM:SS).
 // Identifiers (OrganId, DocumentId, Code) are opaque: real DocumentIds embed impossible dates
@@ -20,14 +23,20 @@
 // Element order inside a parent does not matter; unknown elements are ignored; a single-valued
 // element given twice is refused (which one would be the truth?). Text is trimmed of
 // surrounding whitespace except Content and Description, which are kept verbatim.
-// Attachments are base64-decoded; a zip (application/zip) stays zipped: bytes are bytes.
+// Attachments are base64-decoded; a zip stays zipped here: bytes are bytes (edxml_zip.h
+// unzips a part the way the national library's reader does).
+//
+// Informational oddities of real files are accepted and listed by oddities(), never refused:
+// a TraceHeader OrganId of literally "null", a DueDate before the PromulgationDate, a
+// <Signature> in the edXML namespace (or any other) instead of XML-DSig's, the ContentType
+// disagreement above.
 //
 // write() produces the structure and namespace layout of the samples: edXML root in the
 // default namespace, edXMLEnvelope declaring the edXML prefix (edXMLHeader with MessageHeader,
 // TraceHeaderList and Bussiness; edXMLBody with edXMLManifest), then AttachmentEncoded with one
-// base64 Attachment per manifest Reference. The XML-DSig <Signature> that real senders put in
-// edXMLHeader is neither checked by parse() nor reproduced by write(): our envelopes carry
-// their own Ed25519 signatures over the exact bytes, which replace it.
+// base64 Attachment per manifest Reference. write() is for documents made natively (no
+// issuer's signature to keep): an imported file travels and is exported as its own bytes,
+// so the XML-DSig <Signature> in its edXMLHeader survives (edxml_dsig.h checks it).
 //
 // Thread safety: parse() and write() keep no shared state; call them from any thread.
 #pragma once
@@ -66,6 +75,13 @@ using protocol::ResponseFor;
 using protocol::SignerInfo;
 using protocol::StaffInfo;
 
+// Where parse() found the edXMLHeader's <Signature>, if any.
+enum class SignaturePlace {
+    Absent,
+    XmlDsig,         // in http://www.w3.org/2000/09/xmldsig#, as the standard says
+    OtherNamespace,  // e.g. the edXML namespace, as the SDK's samples have it: not XML-DSig
+};
+
 struct TraceHeader {
     std::string organ_id;
     std::string timestamp;  // YYYY/MM/DD HH:MM:SS
@@ -74,8 +90,10 @@ struct TraceHeader {
 
 struct Attachment {
     std::string content_id;  // "cid:209": links the manifest Reference to its data
-    std::string name, content_type, description;
+    std::string name, content_type, description;  // content_type: the manifest's
     Bytes data;  // decoded
+    // AttachmentEncoded's ContentType when it differs from the manifest's, else "".
+    std::string encoded_content_type{};
     bool operator==(const Attachment&) const = default;
 };
 
@@ -97,6 +115,7 @@ struct Document {
     std::vector<TraceHeader> traces;
     std::optional<Business> business;
     std::vector<Attachment> attachments;  // in manifest order
+    SignaturePlace signature = SignaturePlace::Absent;
     bool operator==(const Document&) const = default;
 };
 
@@ -107,8 +126,10 @@ struct Status {
     std::string status_code;  // one of kStatusCodes
     std::string description;
     std::string timestamp;  // YYYY/MM/DD HH:MM:SS
+    SignaturePlace signature = SignaturePlace::Absent;
     bool operator==(const Status&) const = default;
 };
+
 
 using Message = std::variant<Document, Status>;
 
@@ -121,6 +142,11 @@ Result<Message> parse(ByteView xml);
 // output is always well-formed; parse() never produces such text.
 Bytes write(const Document& doc);
 Bytes write(const Status& status);
+
+// What is unusual but accepted in `doc`, one line each for people ("TraceHeader 2 has
+// OrganId 'null'"); empty for an ordinary file.
+std::vector<std::string> oddities(const Document& doc);
+std::vector<std::string> oddities(const Status& status);
 
 // True for YYYY/MM/DD naming a real calendar date.
 bool is_edxml_date(std::string_view s);

@@ -52,7 +52,8 @@ std::string ms_to_timestamp(uint64_t ms) {
 }
 
 Result<DocumentContent> to_content(const Document& doc, const std::string& sender,
-                                   const std::vector<std::string>& recipients, uint64_t created_ms) {
+                                   const std::vector<std::string>& recipients, uint64_t created_ms,
+                                   Bytes original) {
     DocumentContent c;
     c.sender = sender;
     c.recipients = recipients;
@@ -82,9 +83,11 @@ Result<DocumentContent> to_content(const Document& doc, const std::string& sende
     m.response_for = doc.response_for;
     if (doc.business) m.business = *doc.business;
     c.body.assign(doc.content.begin(), doc.content.end());
+    const bool carried = !original.empty();
     for (const auto& a : doc.attachments)
-        c.attachments.push_back({a.name, a.content_type.empty() ? "application/octet-stream" : a.content_type, a.data,
-                                 a.description});
+        c.attachments.push_back({a.name, a.content_type.empty() ? "application/octet-stream" : a.content_type,
+                                 carried ? Bytes() : a.data, a.description, a.encoded_content_type});
+    c.edxml = std::move(original);
     return c;
 }
 
@@ -99,6 +102,8 @@ Document from_content(const DocumentContent& c) {
     d.document_id = m.document_id;
     d.code = m.code;
     d.promulgation = m.promulgation;
+    // PromulgationDate is required in edXML; a native document without one was issued when sent.
+    if (d.promulgation.date.empty()) d.promulgation.date = ms_to_date(c.created_ms);
     d.type = m.type;
     d.subject = m.subject;
     d.content.assign(c.body.begin(), c.body.end());
@@ -109,14 +114,38 @@ Document from_content(const DocumentContent& c) {
     d.response_for = m.response_for;
     d.steering_type = m.steering_type;
     d.to_places = m.to_places;
-    if (m.business.business_doc_type != BusinessDocType::New || !m.business.document_id.empty() ||
-        !m.business.reason.empty())
-        d.business = m.business;
+    // Document systems read getTraceHeaderList().getBussiness() unconditionally: both are
+    // always written, the trace naming the sender when it sent.
+    d.traces.push_back({c.sender, ms_to_timestamp(c.created_ms)});
+    d.business = m.business;
+    if (d.business->document_id.empty()) d.business->document_id = m.document_id;
+    if (d.business->paper.empty()) d.business->paper = "0";  // no paper copy follows
     for (size_t i = 0; i < c.attachments.size(); ++i) {
         const auto& a = c.attachments[i];
-        d.attachments.push_back({"cid:" + std::to_string(i + 1), a.name, a.mime, a.description, a.data});
+        d.attachments.push_back({"cid:" + std::to_string(i + 1), a.name, a.mime, a.description, a.data, a.encoded_mime});
     }
     return d;
+}
+
+Result<Document> complete_from_edxml(DocumentContent& c) {
+    auto parsed = parse(c.edxml);
+    if (!parsed.ok()) return make_error("the carried edXML does not parse: " + parsed.error());
+    auto* doc = std::get_if<Document>(&*parsed);
+    if (!doc) return make_error("the carried edXML is a status message, not a document");
+    if (doc->attachments.size() != c.attachments.size())
+        return make_error("the carried edXML holds " + std::to_string(doc->attachments.size()) +
+                          " attachment(s) but the document lists " + std::to_string(c.attachments.size()));
+    for (size_t i = 0; i < c.attachments.size(); ++i) {
+        auto& want = c.attachments[i];
+        auto& got = doc->attachments[i];
+        if (got.name != want.name)
+            return make_error("attachment " + std::to_string(i + 1) + " is '" + got.name +
+                              "' in the carried edXML but '" + want.name + "' in the document");
+        want.data = std::move(got.data);
+        got.data = Bytes();
+        want.encoded_mime = got.encoded_content_type;
+    }
+    return std::move(*doc);
 }
 
 Result<StatusReport> to_report(const Status& st) {

@@ -5,9 +5,12 @@
 // exports back as the same date. Timestamps YYYY/MM/DD HH:MM:SS convert exactly both ways.
 // Priority (0 thường … 3 hỏa tốc) becomes urgency; any other value is refused.
 // The document's Content becomes the body (UTF-8 text); attachments keep name, MIME type,
-// description and bytes. TraceHeaderList is not carried: each node's log and receipts are the
-// trace. The BussinessDocType travels; which of our messages a revoke/update/replace acts on
-// (acts_on) is for the caller to resolve, from the sender and DocumentId.
+// description and bytes. An imported file travels as its own bytes (DocumentContent::edxml),
+// which keep its TraceHeaderList, Bussiness and signature as written; a native document's
+// edXML (from_content) gets a TraceHeaderList of one TraceHeader (the sender, at created_ms)
+// and the whole Bussiness block. The BussinessDocType travels; which of our messages a
+// revoke/update/replace acts on (acts_on) is for the caller to resolve, from the sender and
+// DocumentId.
 #pragma once
 
 #include "protocol/document.h"
@@ -24,9 +27,19 @@ Result<uint64_t> timestamp_to_ms(std::string_view timestamp);   // YYYY/MM/DD HH
 std::string ms_to_timestamp(uint64_t ms);
 
 // The content to seal for `doc`; sender and recipients are the caller's (the envelope's).
+// With `original` (the file `doc` was parsed from) the content carries it as edxml and its
+// attachments name each part without data: the data travels once, inside the edXML.
 Result<DocumentContent> to_content(const Document& doc, const std::string& sender,
-                                   const std::vector<std::string>& recipients, uint64_t created_ms);
+                                   const std::vector<std::string>& recipients, uint64_t created_ms,
+                                   Bytes original = {});
 Document from_content(const DocumentContent& c);
+
+// For content that carries an edXML (REQUIRES: !c.edxml.empty()): parses it, checks that it
+// is a document whose attachments are the ones c lists (same count and names), and fills
+// each attachment's data and encoded_mime from it. Returns the parsed document, whose
+// attachments keep everything but their data (moved into c). An error means the sender's
+// content contradicts itself.
+Result<Document> complete_from_edxml(DocumentContent& c);
 
 // A report from an edXML status; `document` and the agencies are the caller's to set.
 Result<StatusReport> to_report(const Status& status);

@@ -415,7 +415,12 @@ Result<std::vector<Attachment>> attachments(const xmlNode* root, const xmlNode* 
                 return fail(at(n) + ": ContentId " + a.content_id + " carries data twice");
             } else {
                 LT_TRY(merge_field(e->a.name, a.name, "AttachmentName", a.content_id));
-                LT_TRY(merge_field(e->a.content_type, a.content_type, "ContentType", a.content_id));
+                // Kept apart, not merged: the national library labels a part it zipped
+                // application/zip under a manifest that keeps the caller's type.
+                if (e->a.content_type.empty())
+                    e->a.content_type = a.content_type;
+                else if (!a.content_type.empty() && a.content_type != e->a.content_type)
+                    e->a.encoded_content_type = a.content_type;
                 LT_TRY(merge_field(e->a.description, a.description, "Description", a.content_id));
             }
             LT_ASSIGN(e->data, one(n, "ContentTransferEncoded"));
@@ -511,6 +516,19 @@ Result<Message> read_document(const xmlNode* root, const xmlNode* envelope, cons
     return Message(std::move(d));
 }
 
+// The <Signature> child of edXMLHeader, in whatever namespace it was written.
+SignaturePlace signature_place(const xmlNode* header) {
+    static const xmlChar kDsig[] = "http://www.w3.org/2000/09/xmldsig#";
+    SignaturePlace place = SignaturePlace::Absent;
+    for (const xmlNode* c = header->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE || !xmlStrEqual(c->name, reinterpret_cast<const xmlChar*>("Signature")))
+            continue;
+        if (c->ns && xmlStrEqual(c->ns->href, kDsig)) return SignaturePlace::XmlDsig;
+        place = SignaturePlace::OtherNamespace;
+    }
+    return place;
+}
+
 Result<Message> read_status(const xmlNode* mh) {
     Status s;
     LT_ASSIGN(xmlNode * from, required(mh, "From", "a status must name who reports it"));
@@ -547,8 +565,9 @@ Result<Message> read_message(const xmlDoc* doc) {
     LT_ASSIGN(xmlNode * header, required(envelope, "edXMLHeader", "it holds the message header"));
     LT_ASSIGN(xmlNode * mh, required(header, "MessageHeader", "it says what the message is"));
     LT_ASSIGN(xmlNode * status_code, one(mh, "StatusCode"));
-    if (status_code) return read_status(mh);
-    return read_document(root, envelope, header, mh);
+    LT_ASSIGN(Message m, status_code ? read_status(mh) : read_document(root, envelope, header, mh));
+    std::visit([&](auto& msg) { msg.signature = signature_place(header); }, m);
+    return m;
 }
 
 }  // namespace
@@ -585,6 +604,38 @@ Result<Message> parse(ByteView xml) {
         }
     }
     return read_message(doc.get());
+}
+
+namespace {
+void signature_oddity(SignaturePlace place, std::vector<std::string>& out) {
+    if (place == SignaturePlace::OtherNamespace)
+        out.push_back("the <Signature> in edXMLHeader is not in the XML-DSig namespace "
+                      "(http://www.w3.org/2000/09/xmldsig#), so it cannot be checked as a signature");
+}
+}  // namespace
+
+std::vector<std::string> oddities(const Document& d) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < d.traces.size(); ++i) {
+        const auto& id = d.traces[i].organ_id;
+        if (id.empty() || id == "null")
+            out.push_back("TraceHeader " + std::to_string(i + 1) + " has OrganId '" + id + "'");
+    }
+    // Both are real dates (parse checked them), so the text compares as the dates do.
+    if (!d.due_date.empty() && d.due_date < d.promulgation.date)
+        out.push_back("DueDate " + d.due_date + " is before PromulgationDate " + d.promulgation.date);
+    for (const auto& a : d.attachments)
+        if (!a.encoded_content_type.empty())
+            out.push_back("attachment " + a.content_id + " ('" + a.name + "') is '" + a.content_type +
+                          "' in the manifest but '" + a.encoded_content_type + "' in AttachmentEncoded");
+    signature_oddity(d.signature, out);
+    return out;
+}
+
+std::vector<std::string> oddities(const Status& s) {
+    std::vector<std::string> out;
+    signature_oddity(s.signature, out);
+    return out;
 }
 
 }  // namespace lienthong::protocol::edxml

@@ -197,7 +197,8 @@ void write_attachments(Writer& w, const std::vector<Attachment>& attachments) {
         w.text(att, "ContentId", a.content_id, dflt);
         if (!a.name.empty()) w.text(att, "AttachmentName", a.name, dflt);
         if (!a.description.empty()) w.text(att, "Description", a.description, dflt);
-        if (!a.content_type.empty()) w.text(att, "ContentType", a.content_type, dflt);
+        const std::string& type = a.encoded_content_type.empty() ? a.content_type : a.encoded_content_type;
+        if (!type.empty()) w.text(att, "ContentType", type, dflt);
         std::string b64(sodium_base64_encoded_len(a.data.size(), sodium_base64_VARIANT_ORIGINAL),
                         '\0');
         sodium_bin2base64(b64.data(), b64.size(), a.data.data(), a.data.size(),

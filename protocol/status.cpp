@@ -134,11 +134,12 @@ Status validate_status(const StatusReport& s) {
 
 Bytes encode_status(const StatusReport& s) {
     Writer w;
-    w.array(11).u64(kStatusVersion).str(s.reporter).str(s.informed).u64(s.created_ms).bin(s.document).str(s.code);
+    w.array(s.edxml.empty() ? 11 : 12).u64(kStatusVersion).str(s.reporter).str(s.informed).u64(s.created_ms).bin(s.document).str(s.code);
     write_staff(w, s.staff);
     w.str(s.description).u64(s.time_ms);
     write_organization(w, s.from);
     write_response_for(w, s.response_for);
+    if (!s.edxml.empty()) w.bin(s.edxml);
     return w.take();
 }
 
@@ -160,6 +161,11 @@ Result<StatusReport> decode_status(ByteView bytes) {
     LT_ASSIGN(s.time_ms, r.u64("time_ms"));
     LT_ASSIGN(s.from, read_organization(r, "from"));
     LT_ASSIGN(s.response_for, read_response_for(r, "response_for"));
+    if (r.remaining() > 0) {
+        LT_ASSIGN(auto xml, r.bin("edxml", kMaxStatusBytes));
+        if (xml.empty()) return make_error("status report: edxml is present but empty");
+        s.edxml.assign(xml.begin(), xml.end());
+    }
     LT_TRY(r.finish());
     return s;
 }

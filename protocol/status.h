@@ -8,6 +8,8 @@
 // and travels through the same outbox, receipts and exactly-once inbox as documents:
 //   status = [ 1, reporter, informed, created_ms, document:bin(32), code, StaffInfo,
 //              description, time_ms, from:Organization, ResponseFor ]
+// An imported edXML status appends edxml:bin, the file as the document system gave it, which
+// the informed agency exports byte for byte; a native report has eleven elements as before.
 // `document` is the message id of the document the report is about; `from` and
 // `response_for` carry the edXML header fields so the report exports as edXML again.
 //
@@ -40,6 +42,7 @@ struct StatusReport {
     uint64_t time_ms = 0;  // when it happened
     Organization from;
     ResponseFor response_for;
+    Bytes edxml;  // the imported edXML as given, or empty
 };
 
 inline constexpr std::string_view kKnownStatusCodes[] = {"01", "02", "03", "04", "05",

@@ -177,6 +177,8 @@ inline void check_exported_document(TestNode& n, const std::string& id, const st
     INFO("export of " << id.substr(0, 16) << " at " << n.agency());
     const json x = n.api({{"op", "export"}, {"id", id}, {"format", "edxml"}});
     CHECK(x.at("direction") == "received");
+    // The file itself travelled: byte for byte what the sender's document system gave.
+    CHECK(bin(x.at("edxml")) == bytes(original_xml));
     check_same_document(parse_document(bin(x.at("edxml"))), parse_document(bytes(original_xml)));
 }
 
@@ -191,6 +193,7 @@ inline std::string relay_status(TestNode& reporter, TestNode& informed, const st
     const json x = informed.api({{"op", "export"}, {"id", id}, {"format", "edxml"}});
     CHECK(x.at("kind") == "status");
     CHECK(x.at("direction") == "received");
+    CHECK(bin(x.at("edxml")) == bytes(xml));  // byte for byte as imported
     CHECK(parse_status(bin(x.at("edxml"))) == parse_status(bytes(xml)));
     return id;
 }

@@ -88,6 +88,7 @@ struct Layout {
     bool document_as_text = false;
     bool staff_as_text = false;
     std::string description = "mô tả";
+    Bytes edxml{'<', 'e', '/', '>'};
 };
 
 Bytes encode_by_hand(const Layout& l) {
@@ -109,7 +110,10 @@ Bytes encode_by_hand(const Layout& l) {
     w.str(l.description).u64(s.time_ms);
     if (l.fields >= 10) write_organization(w, s.from);
     if (l.fields >= 11) write_response_for(w, s.response_for);
-    if (l.fields >= 12) w.str("an extra field");
+    // Field 12 is where an imported status carries its edXML (bin): text there is wrong, and
+    // anything after it is extra.
+    if (l.fields == 12) w.str("an extra field");
+    if (l.fields >= 13) w.bin(l.edxml).str("an extra field");
     return w.take();
 }
 
@@ -313,12 +317,27 @@ TEST_CASE("status encoding round-trips and refuses bad version, truncation and w
         REQUIRE_FALSE(r.ok());
         CHECK_THAT(r.error(), Contains("field 'response_for' is missing"));
     }
-    SECTION("an extra field") {
+    SECTION("a twelfth field that is not the carried edXML") {
         Layout l;
         l.fields = 12;
         auto r = decode_status(encode_by_hand(l));
         REQUIRE_FALSE(r.ok());
+        CHECK_THAT(r.error(), Contains("field 'edxml' is not binary"));
+    }
+    SECTION("an extra field after the carried edXML") {
+        Layout l;
+        l.fields = 13;
+        auto r = decode_status(encode_by_hand(l));
+        REQUIRE_FALSE(r.ok());
         CHECK_THAT(r.error(), Contains("unexpected extra field"));
+    }
+    SECTION("a carried edXML that is empty") {
+        Layout l;
+        l.fields = 13;
+        l.edxml.clear();
+        auto r = decode_status(encode_by_hand(l));
+        REQUIRE_FALSE(r.ok());
+        CHECK_THAT(r.error(), Contains("edxml is present but empty"));
     }
     SECTION("trailing bytes") {
         Bytes more = enc;
