@@ -459,3 +459,41 @@ TEST_CASE("audit: a node killed while it commits has no gap and no duplicate in 
     CHECK(receipted == sent_ids);
     CHECK(of_kind(la, "node_started").size() == 2);
 }
+
+TEST_CASE("audit requests with bad fields are refused with the field named", "[e2e]") {
+    TestNode a("000.00.09.H41");
+    a.start();
+    const auto refused = [&](const json& req, const std::string& what) {
+        auto r = a.call(req);
+        INFO(req.dump());
+        REQUIRE_FALSE(r.ok());
+        CHECK_THAT(r.error(), Contains(what));
+    };
+    refused({{"op", "audit_show"}, {"from_seq", "one"}}, "'from_seq'");
+    refused({{"op", "audit_show"}, {"limit", 100001}}, "'limit'");
+    refused({{"op", "audit_show"}, {"kind", 3}}, "'kind'");
+    refused({{"op", "audit_show"}, {"id", "xyz"}}, "not a message id");
+    refused({{"op", "audit_head"}, {"publish", "yes"}}, "'publish'");
+    refused({{"op", "audit_head"}, {"publish", true}, {"user", "a\nb"}}, "'user' holds a control character");
+    refused({{"op", "audit_head"}, {"publish", true}, {"user", std::string(65, 'u')}}, "'user' is longer");
+    refused({{"op", "audit_witnesses"}, {"wait_ms", 30001}}, "'wait_ms'");
+    refused({{"op", "audit_export"}}, "'id' is required");
+    refused({{"op", "audit_export"}, {"id", std::string(64, 'a')}}, "holds no entry about");
+    refused({{"op", "reload"}, {"user", json::array()}}, "'user' must be text");
+    // Nothing was recorded for the refused requests: the log holds the start alone.
+    const json log = audit_entries(a);
+    REQUIRE(log.size() == 1);
+    CHECK(log[0].at("kind") == "node_started");
+    // The CLI: a bad bound, and a file that is not an export.
+    auto p = admin_run({"-c", a.config_path(), "audit", "show", "--from", "yesterday"});
+    CHECK(p.exit_code == 1);
+    CHECK_THAT(p.err, Contains("--from 'yesterday' is neither an entry number nor a date"));
+    TempDir d;
+    write_text(d.path() + "/x", "hello");
+    p = admin_run({"audit", "check", d.path() + "/x"});
+    CHECK(p.exit_code == 1);
+    CHECK_THAT(p.err, Contains("not an audit export file"));
+    p = admin_run({"audit", "check", d.path() + "/x", "--key", "short"});
+    CHECK(p.exit_code == 1);
+    CHECK_THAT(p.err, Contains("--key"));
+}
