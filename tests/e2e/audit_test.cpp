@@ -227,7 +227,7 @@ TEST_CASE("audit: each event is recorded once with its ids at the sender and the
     CHECK(of_kind(after, "node_started").size() == 2);
 }
 
-TEST_CASE("audit: a relay records custody taken and passed on; refusals are recorded", "[e2e]") {
+TEST_CASE("audit: a relay records custody taken and passed on, and refusals are recorded", "[e2e]") {
     NodeOptions relayed;
     relayed.extra_yaml = "relay:\n  default_via: \"000.01.00.D01\"\n  fallback_ms: 300\n";
     TestNode commune("000.01.01.C01", relayed), district("000.01.00.D01"), province("000.00.00.P01", relayed);
@@ -288,7 +288,7 @@ TEST_CASE("audit: a relay records custody taken and passed on; refusals are reco
     CHECK(refused[0].at("peer") == fake.identity().pub.agency);
 }
 
-TEST_CASE("audit verify passes untouched and names the first bad entry of an edited copy; peers' heads catch a recomputed chain",
+TEST_CASE("audit verify passes untouched, names the first bad entry of an edited copy, and peers' heads catch a recomputed chain",
           "[e2e]") {
     TestNode a("000.00.03.H41"), b("000.00.04.H41");
     a.add_peer(b);
