@@ -497,3 +497,29 @@ TEST_CASE("audit requests with bad fields are refused with the field named", "[e
     CHECK(p.exit_code == 1);
     CHECK_THAT(p.err, Contains("--key"));
 }
+
+TEST_CASE("audit: a directory record imported by the admin is recorded with the admin's user", "[e2e]") {
+    TempDir keys;
+    admin({"root", "init", "--name", "auditfed", "--out", keys.path()});
+    std::string root_line = read_text(keys.path() + "/root.pub");
+    root_line = root_line.substr(0, root_line.find('\n'));
+    NodeOptions opts;
+    opts.extra_yaml = "trust:\n  roots: [\"" + root_line + "\"]\n";
+    TestNode n("000.00.00.P07", opts);
+    write_text(n.config_path(), n.config_yaml());
+    admin({"-c", n.config_path(), "enroll", "request", "--out", keys.path() + "/req"});
+    admin({"enroll", "issue", keys.path() + "/req", "--serial", "1", "--valid-days", "30", "--out", keys.path() + "/rec",
+           "--key", keys.path() + "/root.key"});
+    n.start();
+    admin({"-c", n.config_path(), "enroll", "import", keys.path() + "/rec"});
+    const json log = audit_entries(n);
+    INFO(log.dump(1));
+    const auto imported = of_kind(log, "directory_record_imported");
+    REQUIRE(imported.size() == 1);
+    CHECK(imported[0].at("agency") == n.agency());
+    CHECK(imported[0].at("detail") == "kind=node record via=admin");
+    const auto cmd = of_kind(log, "admin_command");
+    REQUIRE(cmd.size() == 1);
+    CHECK(cmd[0].at("user") == whoami());
+    check_contiguous(log);
+}
