@@ -58,6 +58,8 @@ void add_backup(CLI::App& app, Globals& g, int& rc);
 void add_restore(CLI::App& app, Globals& g, int& rc);
 void add_verify(CLI::App& app, Globals& g, int& rc);
 void add_compact(CLI::App& app, Globals& g, int& rc);
+// The audit log (audit_cmds.cpp): show, verify, publish, export, check.
+void add_audit(CLI::App& app, Globals& g, int& rc);
 
 // Shared helpers (format.cpp).
 Result<nlohmann::json> call_node(const Globals& g, const nlohmann::json& request);

@@ -1,3 +1,6 @@
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -15,7 +18,11 @@ Result<json> call_node(const Globals& g, const json& request) {
     auto config = node::load_config(g.config_path);
     if (!config.ok()) return make_error(config.error() + " (give the node's config with --config)");
     LT_ASSIGN(auto client, node::ApiClient::connect(config->api_socket_path()));
-    return client->call(request);
+    // Who asks, for the node's audit log (admin commands are recorded with their user).
+    json req = request;
+    if (!req.contains("user"))
+        if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name) req["user"] = std::string(pw->pw_name).substr(0, 64);
+    return client->call(req);
 }
 
 int report_error(const std::string& message) {

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
     add_restore(app, g, rc);
     add_verify(app, g, rc);
     add_compact(app, g, rc);
+    add_audit(app, g, rc);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -85,6 +85,7 @@ std::string node_yaml(const NodeHandle& n, const std::vector<PeerLine>& peers, c
     if (o.chunk_threshold_bytes) y << "  chunk_threshold_bytes: " << o.chunk_threshold_bytes << "\n";
     if (o.window_bytes) y << "  window_bytes: " << o.window_bytes << "\n";
     if (o.window_documents) y << "  window_documents: " << o.window_documents << "\n";
+    if (!o.audit) y << "audit:\n  enabled: false\n";
     return y.str();
 }
 

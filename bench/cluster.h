@@ -57,6 +57,7 @@ struct ClusterOptions {
     uint64_t window_bytes = 0;           // limits.window_bytes; 0 keeps the node's default
     uint64_t window_documents = 0;       // limits.window_documents; 0 keeps the node's default
     bool relay = false;  // three nodes, the sender reaching the receiver through relay()
+    bool audit = true;   // audit.enabled: off only to measure what the audit log costs
     std::chrono::milliseconds start_timeout{15000};
     std::chrono::milliseconds stop_timeout{10000};  // SIGTERM, then SIGKILL after this
 };

@@ -132,6 +132,9 @@ struct Options {
     uint64_t chunk_threshold = 0;
     uint64_t window_bytes = 0;
     uint64_t window_documents = 0;
+    bool audit_off = false;      // the nodes run with audit.enabled: false
+    bool audit_compare = false;  // the throughput and latency phases with the audit log on and off
+    unsigned audit_rounds = 2;
 };
 
 double mb_per_s(const ThroughputResult& r) { return double(r.docs) * double(r.body_bytes) / 1e6 / r.total_s; }
@@ -178,6 +181,54 @@ void print_relay_results(const RelayFigures& f) {
                 relayed / direct, verdict(relayed >= kTargetRelayShare * direct).c_str());
 }
 
+// The audit log's cost (issue 18): phases 1-3 on two fresh clusters per round, one with
+// audit.enabled: false and one with it on (the order alternates between rounds, so a drift of
+// the host's fsync cost does not favour one), and the best figure of each side printed beside
+// the other's. Goal: no figure more than 10% worse with the log on.
+int run_audit_compare(const Options& o, const ClusterOptions& base, const PhaseOptions& po) {
+    struct Figures {
+        double batched = 0, single = 0, mb_s = 0, p50 = 1e9;
+    };
+    Figures on, off;
+    for (unsigned round = 0; round < o.audit_rounds; ++round) {
+        for (int k = 0; k < 2; ++k) {
+            const bool audit = (round + k) % 2 == 1;
+            ClusterOptions co = base;
+            co.audit = audit;
+            auto cluster = make_cluster(co);
+            cluster->start();
+            (void)run_throughput(*cluster, "warm-up", 50, o.small_bytes, 4, 1, po);
+            const auto small = run_throughput(*cluster, "1 KiB documents", o.docs_small, o.small_bytes, o.senders, o.batch, po);
+            const auto single = run_throughput(*cluster, "1 KiB documents", o.docs_small, o.small_bytes, o.senders, 1, po);
+            const auto large = run_throughput(*cluster, "1 MiB documents", o.docs_large, o.large_bytes, o.large_senders, 1, po);
+            const auto lat = run_latency(*cluster, o.latency_samples, o.small_bytes, po);
+            cluster->stop();
+            Figures& f = audit ? on : off;
+            const double b = double(small.docs) / small.total_s, s = double(single.docs) / single.total_s;
+            std::printf("  round %u, audit %s: %.0f docs/s batched, %.0f docs/s single, %.1f MB/s, p50 %.0f ms\n", round + 1,
+                        audit ? "on " : "off", b, s, mb_per_s(large), lat.node_ms.p50);
+            std::fflush(stdout);
+            f.batched = std::max(f.batched, b);
+            f.single = std::max(f.single, s);
+            f.mb_s = std::max(f.mb_s, mb_per_s(large));
+            f.p50 = std::min(f.p50, lat.node_ms.p50);
+        }
+    }
+    std::printf("\nAUDIT LOG COST (best of %u rounds each; load average %s)\n", o.audit_rounds, load_average().c_str());
+    std::printf("  %-40s %12s %12s %8s\n", "figure", "audit off", "audit on", "on/off");
+    const auto row = [](const char* name, double a, double b, const char* unit) {
+        std::printf("  %-40s %9.1f %-2s %9.1f %-2s %7.2fx\n", name, a, unit, b, unit, a > 0 ? b / a : 0.0);
+    };
+    row("(1) 1 KiB docs/s, send_batch", off.batched, on.batched, "/s");
+    row("(1) 1 KiB docs/s, one send call each", off.single, on.single, "/s");
+    row("(2) 1 MiB documents, MB/s", off.mb_s, on.mb_s, "MB");
+    row("(3) send->verified receipt p50, ms", off.p50, on.p50, "ms");
+    const bool met = on.batched >= 0.9 * off.batched && on.single >= 0.9 * off.single && on.mb_s >= 0.9 * off.mb_s;
+    std::printf("  throughput with the log on within 10%% of off: %s\n", met ? "met" : "NOT MET");
+    std::fflush(stdout);
+    return 0;
+}
+
 int run(const Options& o) {
     ClusterOptions co;
     co.node_bin = o.node_bin;
@@ -187,6 +238,7 @@ int run(const Options& o) {
     co.window_bytes = o.window_bytes;
     co.window_documents = o.window_documents;
     co.start_timeout = std::chrono::seconds(o.start_timeout_s);
+    co.audit = !o.audit_off;
     // An interrupt stops the nodes and removes the directory even if the main thread is stuck.
     std::thread([] {
         sigset_t set;
@@ -204,6 +256,7 @@ int run(const Options& o) {
     }).detach();
     PhaseOptions po;
     po.timeout = std::chrono::seconds(o.timeout_s);
+    if (o.audit_compare) return run_audit_compare(o, co, po);
     if (o.relay_only) {
         const RelayFigures f = run_relay(o, co, po);
         std::printf("\nRESULTS (end to end: durable, signed, encrypted, receipts verified; load average %s)\n",
@@ -324,6 +377,11 @@ int main(int argc, char** argv) {
                    "the nodes' limits.window_documents (unacknowledged documents in flight per peer); default: the "
                    "node's")
         ->check(CLI::Range(uint64_t(1), uint64_t(100000)));
+    app.add_flag("--audit-off", o.audit_off, "run the nodes with audit.enabled: false");
+    app.add_flag("--audit-compare", o.audit_compare,
+                 "run phases 1-3 with the audit log off and on, on fresh clusters, and print both figures");
+    app.add_option("--audit-rounds", o.audit_rounds, "rounds of --audit-compare (each: one cluster off, one on)")
+        ->capture_default_str()->check(CLI::Range(1, 20));
     CLI11_PARSE(app, argc, argv);
     if (o.quick) {
         o.docs_small = 500;

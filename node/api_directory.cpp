@@ -28,6 +28,12 @@ void NodeImpl::api_directory_import(const Bytes& rid, const json& req) {
                                        "revocation or cross-trust record); nothing was imported"));
     }
     if (records.empty()) return api_reply(rid, fail("no records in the data; nothing was imported"));
+    auto user = request_user(req);
+    if (!user.ok()) return api_reply(rid, fail(user.error()));
+    auto ev = audit_event("admin_command");
+    ev.user = *user;
+    ev.detail = "directory import of " + std::to_string(records.size()) + " records";
+    audit_later(std::move(ev));
     auto result = std::make_shared<json>(dir_accept(std::move(records), "admin", true));
     m_batch.after.push_back([this, rid, result](bool ok, const std::string& error) {
         if (!ok) return api_reply(rid, fail("could not store the records: " + error));

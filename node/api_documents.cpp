@@ -133,6 +133,11 @@ QueuedSend NodeImpl::to_queued(PreparedSend p, ExtraWrite extra) {
     return QueuedSend{p.rec, std::move(p.wire),
                       [this, summary = p.summary, reason = p.reason, extra](storage::WriteTxn& t, const Hash32&) -> Status {
                           LT_TRY(m_catalog->put_document(t, *summary));
+                          auto e = audit_event(document_event_kind(summary->business_type, "sent"));
+                          e.msg = summary->id;
+                          e.about = summary->acts_on;
+                          audit_recipients(e, summary->recipients);
+                          LT_TRY(audit(t, e));
                           if (summary->acts_on)
                               LT_TRY(m_catalog->add_lifecycle(t, {*summary->acts_on, summary->id, summary->business_type,
                                                                   summary->registered_ms, reason}));
@@ -269,10 +274,16 @@ void NodeImpl::submit_status(StatusRequest sr, Reply reply, ExtraWrite extra) {
         if (auto st = storage::Catalog::check_status(e); !st.ok()) return bad(st.error());
         const bool last = k + 1 == informed.size();
         items.push_back(QueuedSend{rec, std::move(sealed->envelope.wire),
-                                   [this, e, extra, last](storage::WriteTxn& t, const Hash32& id) -> Status {
+                                   [this, e, extra, last, to = rec->recipients](storage::WriteTxn& t, const Hash32& id) -> Status {
                                        LT_ASSIGN(auto seq, m_store->next_seq(t));
                                        if (auto added = m_catalog->add_status(t, e, seq); !added.ok())
                                            return added.take_error();
+                                       auto a = audit_event("status_sent");
+                                       a.msg = id;
+                                       a.about = e.document;
+                                       audit_recipients(a, to);
+                                       a.detail += (a.detail.empty() ? "" : " ") + std::string("code=") + e.code;
+                                       LT_TRY(audit(t, a));
                                        if (last && extra) LT_TRY(extra(t, id));
                                        return ok_status();
                                    }});

@@ -65,7 +65,11 @@ void NodeImpl::handle_api(const Bytes& rid, json& req) {
     const std::string op = req["op"].get<std::string>();
     try {
         if (op == "status") return api_reply(rid, api_status());
-        if (op == "reload") return api_reply(rid, reload_config("api"));
+        if (op == "reload") {
+            auto user = request_user(req);
+            if (!user.ok()) return api_reply(rid, fail(user.error()));
+            return api_reply(rid, reload_config("api", *user));
+        }
         if (op == "send") return api_send(rid, req);
         if (op == "send_batch") return api_send_batch(rid, req);
         if (op == "inbox") return api_reply(rid, has_filters(req) ? api_find(req, false) : api_inbox(req));
@@ -83,6 +87,10 @@ void NodeImpl::handle_api(const Bytes& rid, json& req) {
         if (op == "peer_remove") return api_peer_remove(rid, req);
         if (op == "peer_list") return api_reply(rid, api_peer_list());
         if (op == "transfers") return api_reply(rid, api_transfers());
+        if (op == "audit_show") return api_reply(rid, api_audit_show(req));
+        if (op == "audit_head") return api_reply(rid, api_audit_head(req));
+        if (op == "audit_witnesses") return api_audit_witnesses(rid, req);
+        if (op == "audit_export") return api_reply(rid, api_audit_export(req));
     } catch (const json::exception& e) {
         return api_reply(rid, fail("bad request for '" + op + "': " + e.what()));
     }
@@ -255,8 +263,17 @@ void NodeImpl::api_peer_add(const Bytes& rid, const json& req) {
     for (const auto& [a, l] : m_links)
         if (a != id->agency && l.record.identity.box_key == id->box_key)
             return api_reply(rid, fail("that key already belongs to peer '" + a + "'"));
+    auto user = request_user(req);
+    if (!user.ok()) return api_reply(rid, fail(user.error()));
     storage::PeerRecord rec{*id, *endpoint, "admin", m_clock->now_ms()};
-    m_batch.writes.push_back([this, rec](storage::WriteTxn& t) { return m_store->put_peer(t, rec); });
+    auto a = audit_event("peer_added");
+    a.agency = rec.identity.agency;
+    a.user = *user;
+    a.detail = "source=admin endpoint=" + rec.endpoint;
+    m_batch.writes.push_back([this, rec, a](storage::WriteTxn& t) -> Status {
+        LT_TRY(m_store->put_peer(t, rec));
+        return audit(t, a);
+    });
     m_batch.after.push_back([this, rec, rid](bool ok, const std::string& error) {
         if (!ok) return api_reply(rid, fail("could not store the peer: " + error));
         if (auto st = add_link(rec); !st.ok()) return api_reply(rid, fail(st.error()));
@@ -268,8 +285,16 @@ void NodeImpl::api_peer_remove(const Bytes& rid, const json& req) {
     auto agency = string_field(req, "agency", true);
     if (!agency.ok()) return api_reply(rid, fail(agency.error()));
     if (!m_links.count(*agency)) return api_reply(rid, fail("no peer '" + *agency + "' (see 'lienthong-admin peer list')"));
+    auto user = request_user(req);
+    if (!user.ok()) return api_reply(rid, fail(user.error()));
     const std::string a = *agency;
-    m_batch.writes.push_back([this, a](storage::WriteTxn& t) { return m_store->remove_peer(t, a); });
+    auto ev = audit_event("peer_removed");
+    ev.agency = a;
+    ev.user = *user;
+    m_batch.writes.push_back([this, a, ev](storage::WriteTxn& t) -> Status {
+        LT_TRY(m_store->remove_peer(t, a));
+        return audit(t, ev);
+    });
     m_batch.after.push_back([this, a, rid](bool ok, const std::string& error) {
         if (!ok) return api_reply(rid, fail("could not remove the peer: " + error));
         const bool from_config = m_links.count(a) && m_links.at(a).record.source == "config";

@@ -67,7 +67,7 @@ Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
     if (!root.IsMap()) return make_error("config: '" + path + "' must be a YAML mapping of keys");
     LT_TRY(check_keys(root, "", {"agency", "name", "data_dir", "key_file", "listen", "peers", "retry",
                                  "limits", "heartbeat_ms", "heartbeat_timeout_ms", "log_level",
-                                 "confidential_to", "drop_dir", "trust", "relay", "http", "edxml"}));
+                                 "confidential_to", "drop_dir", "trust", "relay", "http", "edxml", "audit"}));
     NodeConfig c;
     c.config_path = path;
     std::error_code ec;
@@ -186,6 +186,18 @@ Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
                 c.relay.routes.push_back(std::move(rc));
             }
         }
+    }
+    if (const auto audit = root["audit"]) {
+        if (!audit.IsMap()) return make_error("config: key 'audit' must be a mapping");
+        LT_TRY(check_keys(audit, "audit.", {"enabled", "head_interval_ms"}));
+        if (const auto en = audit["enabled"]) {
+            if (!en.IsScalar() || (en.Scalar() != "true" && en.Scalar() != "false"))
+                return make_error("config: key 'audit.enabled' must be true or false");
+            c.audit.enabled = en.Scalar() == "true";
+        }
+        LT_TRY(get_uint(audit, "head_interval_ms", "audit.", 0, 7ull * 86400000, c.audit.head_interval_ms));
+        if (c.audit.head_interval_ms != 0 && c.audit.head_interval_ms < 1000)
+            return make_error("config: key 'audit.head_interval_ms' must be 0 (only on demand) or at least 1000");
     }
     if (const auto retry = root["retry"]) {
         if (!retry.IsMap()) return make_error("config: key 'retry' must be a mapping");

@@ -84,6 +84,16 @@ struct EdxmlConfig {
     bool refuse_invalid_signature = false;
 };
 
+// The audit log (issue 18, storage/audit_log.h).
+struct AuditConfig {
+    // Off only to measure what it costs (the bench): a node run without it records nothing,
+    // and its log has no entries for that time (the chain itself stays whole).
+    bool enabled = true;
+    // How often the node signs its log head and sends it to every connected peer (also when the
+    // admin asks, and when a link comes up). 0: only when asked.
+    uint64_t head_interval_ms = 600000;
+};
+
 struct NodeConfig {
     std::string config_path;
     std::string agency;
@@ -105,6 +115,7 @@ struct NodeConfig {
     std::set<std::string> confidential_to;
     TrustConfig trust;
     RelayConfig relay;
+    AuditConfig audit;
     // Root of the drop folders (outgoing/, sent/, failed/, incoming/); empty: none.
     std::string drop_dir;
     // HTTP listener for /metrics, /health and /ready (http_service.h), "HOST:PORT"; empty: none.

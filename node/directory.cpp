@@ -262,8 +262,14 @@ json NodeImpl::dir_accept(std::vector<std::pair<DirRecordKind, Bytes>> records, 
             ++added;
             m_dir.wires[o.id] = {static_cast<uint8_t>(kind), wire};
             if (store)
-                m_batch.writes.push_back([this, id = o.id, kind, wire](storage::WriteTxn& t) {
-                    return m_store->put_directory_record(t, id, static_cast<uint8_t>(kind), wire);
+                m_batch.writes.push_back([this, id = o.id, kind, wire, from, agency = o.agency](storage::WriteTxn& t) -> Status {
+                    LT_TRY(m_store->put_directory_record(t, id, static_cast<uint8_t>(kind), wire));
+                    auto a = audit_event("directory_record_imported");
+                    a.msg = id;
+                    a.agency = agency;
+                    if (from != "admin") a.peer = from;
+                    a.detail = "kind=" + std::string(kind_word(kind)) + (from == "admin" ? " via=admin" : " via=gossip");
+                    return audit(t, a);
                 });
             m_log.info("directory_record_added", {{"from", from}, {"kind", std::string(kind_word(kind))},
                                                   {"agency", o.agency}, {"id", protocol::short_id(o.id)}});

@@ -113,6 +113,18 @@ void NodeImpl::log_refusal(std::string_view event, const std::string& peer, cons
 void NodeImpl::reject(const Bytes& routing_id, const std::string& peer, const std::string& kind,
                       const std::string& reason, const Bytes& message_id, bool permanent) {
     log_refusal("envelope_rejected", peer, kind, message_id.empty() ? "-" : protocol::to_hex(message_id), reason);
+    // A refusal for good of a message we can name is recorded, at most once per 10 s per
+    // (peer, kind): a peer can repeat a refused frame at will, and must not fill the log.
+    uint64_t held = 0;
+    if (permanent && message_id.size() == 32 && m_audit_refusals.allow(peer + "/" + kind, m_clock->now_ms(), held)) {
+        auto a = audit_event("document_refused");
+        Hash32 id{};
+        std::copy(message_id.begin(), message_id.end(), id.begin());
+        a.msg = id;
+        a.peer = peer;
+        a.detail = kind + ": " + reason + (held ? " (" + std::to_string(held) + " earlier not recorded)" : "");
+        audit_later(std::move(a));
+    }
     if (routing_id == kSelfRoute) {  // our own document to ourselves: logged, kept, not retried
         if (message_id.size() == 32) {
             Hash32 id{};
@@ -217,6 +229,10 @@ void NodeImpl::on_router_readable() {
                     on_relay(rid, peer, std::move(f));
                 } else if constexpr (std::is_same_v<T, protocol::AckFrame>) {
                     on_forwarded_receipt(rid, peer, std::move(f.envelope));
+                } else if constexpr (std::is_same_v<T, protocol::AuditHeadFrame>) {
+                    on_audit_head(rid, peer, f);
+                } else if constexpr (std::is_same_v<T, protocol::AuditHeadsWantFrame>) {
+                    on_audit_heads_want(rid, peer);
                 } else if constexpr (std::is_same_v<T, protocol::DirReconcileFrame> ||
                                      std::is_same_v<T, protocol::DirWantFrame> ||
                                      std::is_same_v<T, protocol::DirRecordsFrame>) {

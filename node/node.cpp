@@ -142,6 +142,7 @@ Status NodeImpl::start() {
     eo.dir = m_config.data_dir;
     LT_ASSIGN(m_store, storage::Store::open(eo, m_config.agency));
     LT_ASSIGN(m_catalog, storage::Catalog::open(m_store->env()));
+    LT_ASSIGN(m_audit, storage::AuditLog::open(m_store->env()));
     m_committer = std::make_unique<Committer>(m_store->env());
     LT_TRY(drop_start());
 
@@ -151,10 +152,17 @@ Status NodeImpl::start() {
     LT_TRY(m_store->env().write([&](storage::WriteTxn& t) -> Status {
         for (const auto& p : m_config.peers) {
             storage::PeerRecord rec{p.identity, p.endpoint, "config", now};
-            if (auto old = m_store->peer(t, p.identity.agency)) rec.added_ms = old->added_ms;
+            const auto old = m_store->peer(t, p.identity.agency);
+            if (old) rec.added_ms = old->added_ms;
             LT_TRY(m_store->put_peer(t, rec));
+            if (!old || !(old->identity == rec.identity) || old->endpoint != rec.endpoint) {
+                auto e = audit_event("peer_added");
+                e.agency = p.identity.agency;
+                e.detail = "source=config endpoint=" + p.endpoint + (old ? " (changed)" : "");
+                LT_TRY(audit(t, e));
+            }
         }
-        return ok_status();
+        return audit_start(t);
     }));
 
     try {
@@ -469,6 +477,13 @@ Status NodeImpl::commit_inbound(storage::WriteTxn& t, Batch& batch) {
                 Status st = m_store->add_inbox(t, docs[i]->rec, docs[i]->wire);
                 if (st.ok()) st = index_inbound(t, *docs[i]);
                 if (st.ok()) st = drop_mark_received(t, docs[i]->rec.id);
+                if (st.ok()) {
+                    auto a = audit_event("receipt_sent");
+                    a.msg = se.id;
+                    a.about = docs[i]->rec.id;
+                    a.agency = sender;
+                    st = audit(t, a);
+                }
                 if (!st.ok()) {
                     batch.failed_inbound = static_cast<size_t>(docs[i] - batch.inbound.data());
                     return st;
@@ -501,11 +516,24 @@ Status NodeImpl::index_inbound(storage::WriteTxn& t, const InboundDoc& d) {
         if (auto added = m_catalog->add_status(t, arrived, seq); !added.ok()) return added.take_error();
         if (sum.acts_on)
             LT_TRY(m_catalog->add_lifecycle(t, {*sum.acts_on, sum.id, sum.business_type, d.rec.received_ms, d.business_reason}));
+        auto a = audit_event(document_event_kind(sum.business_type, "received"));
+        a.msg = sum.id;
+        a.about = sum.acts_on;
+        a.agency = d.rec.sender;
+        if (d.peer != d.rec.sender) a.peer = d.peer;
+        LT_TRY(audit(t, a));
     } else if (d.status) {
         auto e = *d.status;
         e.recorded_ms = d.rec.received_ms;
         LT_ASSIGN(auto seq, m_store->next_seq(t));
         if (auto added = m_catalog->add_status(t, e, seq); !added.ok()) return added.take_error();
+        auto a = audit_event("status_received");
+        a.msg = d.rec.id;
+        a.about = e.document;
+        a.agency = d.rec.sender;
+        if (d.peer != d.rec.sender) a.peer = d.peer;
+        a.detail = "code=" + e.code;
+        LT_TRY(audit(t, a));
     }
     return ok_status();
 }
@@ -543,6 +571,7 @@ void NodeImpl::on_timers() {
     transfer_timers(now);
     custody_timers(now);
     if (m_http) metrics_timers(now);
+    audit_timers(now);
     if (m_reopen_router) reopen_router();
 }
 

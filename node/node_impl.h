@@ -25,6 +25,7 @@
 #include "protocol/status.h"
 #include "protocol/cross_trust.h"
 #include "protocol/trust.h"
+#include "storage/audit_log.h"
 #include "storage/catalog.h"
 #include "storage/store.h"
 
@@ -399,7 +400,7 @@ private:
     void on_signal();
     // reload (reload.cpp): re-reads the config file and applies what can change live; the
     // answer names what was applied and what needs a restart. `cause`: SIGHUP or api.
-    nlohmann::json reload_config(const std::string& cause);
+    nlohmann::json reload_config(const std::string& cause, const std::string& user = "");
     uint64_t next_timeout_ms();
     // peers (peers.cpp)
     Status add_link(const storage::PeerRecord& rec);
@@ -557,6 +558,26 @@ private:
     void note_commit(const Committer::Done& done, size_t items);
     void drop_crash_point(std::string_view point) const;  // see DropFolders::crash_at
 
+    // audit log (audit.cpp)
+    // An event of `kind` now; the caller fills the ids.
+    storage::AuditEvent audit_event(std::string kind) const;
+    // Appends `e` in the caller's write transaction (no-op when audit.enabled is false).
+    Status audit(storage::WriteTxn& t, const storage::AuditEvent& e) const;
+    // A batch write of its own for an event that changes nothing else (an admin command).
+    void audit_later(storage::AuditEvent e);
+    Status audit_start(storage::WriteTxn& t);  // node_started, and key_rotated when the key changed
+    // Signs the log's committed head and sends it to every connected peer; returns it.
+    protocol::AuditHead publish_audit_head(const std::string& why);
+    void audit_timers(uint64_t now);
+    void on_audit_head(const Bytes& rid, const std::string& peer, const protocol::AuditHeadFrame& f);
+    void on_audit_heads_want(const Bytes& rid, const std::string& peer);
+    void on_audit_heads(PeerLink& link, const protocol::AuditHeadsFrame& f);
+    void finish_witness_requests(bool expired);
+    nlohmann::json api_audit_show(const nlohmann::json& req);
+    nlohmann::json api_audit_head(const nlohmann::json& req);
+    void api_audit_witnesses(const Bytes& rid, const nlohmann::json& req);
+    nlohmann::json api_audit_export(const nlohmann::json& req);
+
     const PeerLink* find_peer_by_box_key(ByteView key) const;
 
     NodeConfig m_config;
@@ -571,6 +592,20 @@ private:
     protocol::EnvelopeLimits m_limits;
     std::unique_ptr<storage::Store> m_store;
     std::unique_ptr<storage::Catalog> m_catalog;
+    std::unique_ptr<storage::AuditLog> m_audit;  // always open: witnessed heads are kept even when off
+    uint64_t m_next_head_ms = 0;
+    // Heads of our own log that peers said they hold (verified with our keys), by peer.
+    std::map<std::string, std::vector<protocol::AuditHead>> m_witnessed;
+    std::map<std::string, uint64_t> m_head_heard_ms;  // by peer: the last head stored (rate bound)
+    // API requests waiting for peers' answers to AuditHeadsWant.
+    struct WitnessRequest {
+        Bytes rid;
+        uint64_t deadline_ms = 0;
+        std::set<std::string> waiting;
+        std::set<std::string> asked;
+    };
+    std::vector<WitnessRequest> m_witness_requests;
+    LogThrottle m_audit_refusals{10000};  // our refusals recorded, per (peer, kind)
     std::unique_ptr<Committer> m_committer;  // destroyed before m_store
     ForkJoin m_verifiers{default_helpers()};  // checks a burst of arriving signatures in parallel
     std::shared_ptr<Batch> m_committing;     // the batch the committer holds
@@ -618,6 +653,14 @@ private:
 };
 
 std::string hex_id(const Hash32& id);
+// The audit kind of a document sent or received: document_, revoke_, update_ or replace_ + `dir`.
+std::string document_event_kind(uint8_t business_type, const char* dir);
+// The recipients as one agency (when one) and "to=a,b,..." otherwise.
+void audit_recipients(storage::AuditEvent& e, const std::vector<std::string>& to);
+
+// The optional "user" field of an admin request (the OS user lienthong-admin runs as, as the
+// client says: the API socket is mode 0600, so only the node's user or root can say it).
+Result<std::string> request_user(const nlohmann::json& req);
 
 // The keys of `file` that differ from the `running` config and that only a restart applies
 // (reload.cpp), in the order of the config skeleton.

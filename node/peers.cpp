@@ -284,6 +284,8 @@ void NodeImpl::on_dealer_readable(PeerLink& link) {
                     on_chunk_want(l, f);
                 } else if constexpr (std::is_same_v<T, protocol::CustodyFrame>) {
                     on_custody(l, f);
+                } else if constexpr (std::is_same_v<T, protocol::AuditHeadsFrame>) {
+                    on_audit_heads(l, f);
                 } else if constexpr (std::is_same_v<T, protocol::PongFrame>) {
                     // last_contact_ms already updated
                 } else if constexpr (std::is_same_v<T, protocol::DirReconcileFrame> ||
@@ -340,6 +342,14 @@ void NodeImpl::on_reject(PeerLink& link, const protocol::RejectFrame& f) {
             const auto tr = m_store->transit(t, id, r);
             LT_ASSIGN(const bool done, m_store->refuse_delivery(t, id, r, err));
             if (done) refused->push_back({r, tr ? tr->from_hop : std::string(), size});
+            if (done) {
+                auto a = audit_event("delivery_refused");
+                a.msg = id;
+                a.agency = r;
+                if (r != agency) a.peer = agency;
+                a.detail = err;
+                LT_TRY(audit(t, a));
+            }
         }
         return ok_status();
     });

@@ -217,7 +217,13 @@ void NodeImpl::carry(const Bytes& rid, const std::string& peer, std::shared_ptr<
     auto fresh = std::make_shared<bool>(false);
     m_batch.writes.push_back([this, rec, fresh, se](storage::WriteTxn& t) -> Status {
         LT_ASSIGN(*fresh, m_store->add_transit(t, *rec, se->wire));
-        return ok_status();
+        if (!*fresh) return ok_status();
+        auto a = audit_event("custody_taken");
+        a.msg = rec->id;
+        a.agency = rec->to;
+        a.peer = rec->from_hop;
+        a.detail = "from=" + rec->origin;
+        return audit(t, a);
     });
     m_batch.after.push_back([this, rid, peer, rec, fresh, direct, size = se->wire.size()](bool ok, const std::string& error) {
         if (!ok) {
@@ -280,7 +286,12 @@ void NodeImpl::on_custody(PeerLink& link, const protocol::CustodyFrame& f) {
     const uint64_t now = m_clock->now_ms();
     m_batch.writes.push_back([this, via, f, fresh, now](storage::WriteTxn& t) -> Status {
         LT_ASSIGN(*fresh, m_store->record_custody(t, f.id, f.to, via, now));
-        return ok_status();
+        if (!*fresh) return ok_status();
+        auto a = audit_event("custody_passed");
+        a.msg = f.id;
+        a.agency = f.to;
+        a.peer = via;
+        return audit(t, a);
     });
     m_batch.after.push_back([this, via, f, fresh, now](bool ok, const std::string&) {
         if (!ok) return;  // asked again after the relay timer; the relay answers again
@@ -382,6 +393,12 @@ Status NodeImpl::apply_receipt(storage::WriteTxn& t, const std::string& recipien
             if (done) {
                 if (!tr->refused) out.released.emplace_back(tr->from_hop, size);
                 LT_TRY(m_store->add_forward(t, tr->from_hop, receipt_id));
+                auto a = audit_event("transit_delivered");
+                a.msg = receipt_id;
+                a.about = e.message_id;
+                a.agency = recipient;
+                a.peer = tr->from_hop;
+                LT_TRY(audit(t, a));
                 out.relayed.push_back(e.message_id);
                 out.forward_to.insert(tr->from_hop);
             } else {
@@ -395,6 +412,13 @@ Status NodeImpl::apply_receipt(storage::WriteTxn& t, const std::string& recipien
         }
         LT_ASSIGN(bool fresh, m_store->record_receipt(t, e.message_id, recipient, r.received_ms, now, receipt_id));
         (fresh ? out.delivered : out.known).push_back(e.message_id);
+        if (fresh) {
+            auto a = audit_event("receipt_received");
+            a.msg = receipt_id;
+            a.about = e.message_id;
+            a.agency = recipient;
+            LT_TRY(audit(t, a));
+        }
         if (fresh && m_catalog->summary(t, e.message_id)) {
             // The signed receipt is the recipient's 01 (arrived) on the document's timeline.
             storage::StatusEvent arrived;

@@ -61,10 +61,12 @@ std::vector<std::string> restart_needed(const NodeConfig& running, const NodeCon
     check(running.edxml.trusted_ca_dir == file.edxml.trusted_ca_dir &&
               running.edxml.refuse_invalid_signature == file.edxml.refuse_invalid_signature,
           "edxml");
+    check(running.audit.enabled == file.audit.enabled && running.audit.head_interval_ms == file.audit.head_interval_ms,
+          "audit");
     return keys;
 }
 
-json NodeImpl::reload_config(const std::string& cause) {
+json NodeImpl::reload_config(const std::string& cause, const std::string& user) {
     m_service.reloading();
     auto loaded = load_config(m_config.config_path);
     if (!loaded.ok()) {
@@ -101,8 +103,15 @@ json NodeImpl::reload_config(const std::string& cause) {
     }
     if (!changed.empty()) {
         applied.emplace_back("peers");
-        m_batch.writes.push_back([this, changed](storage::WriteTxn& t) -> Status {
-            for (const auto& rec : changed) LT_TRY(m_store->put_peer(t, rec));
+        m_batch.writes.push_back([this, changed, user](storage::WriteTxn& t) -> Status {
+            for (const auto& rec : changed) {
+                LT_TRY(m_store->put_peer(t, rec));
+                auto a = audit_event("peer_added");
+                a.agency = rec.identity.agency;
+                a.user = user;
+                a.detail = "source=config reload endpoint=" + rec.endpoint;
+                LT_TRY(audit(t, a));
+            }
             return ok_status();
         });
         m_batch.after.push_back([this, changed](bool ok, const std::string& error) {
@@ -120,6 +129,10 @@ json NodeImpl::reload_config(const std::string& cause) {
     m_log.info("config_reloaded", {{"cause", cause}, {"applied", join(applied)}, {"peers_changed", std::to_string(changed.size())},
                                    {"restart_needed", join(needs_restart)}});
     if (level_changed) m_log.set_level(m_config.log_level);
+    auto a = audit_event("config_reloaded");
+    a.user = user;
+    a.detail = "cause=" + cause + " applied=" + join(applied) + " restart_needed=" + join(needs_restart);
+    audit_later(std::move(a));
     m_service.reloaded(needs_restart.empty() ? "running" : "running; a restart is needed for: " + join(needs_restart));
     return json{{"ok", true}, {"applied", applied}, {"peers_changed", changed.size()}, {"restart_needed", needs_restart}};
 }

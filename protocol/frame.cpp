@@ -8,7 +8,8 @@ namespace {
 enum class FrameType : uint64_t {
     deliver = 1, ack = 2, reject = 3, ping = 4, pong = 5, dir_want = 8, dir_records = 9,
     dir_reconcile = 10, relay = 11, custody = 12, sync = 13, receipt_want = 14,
-    offer = 15, chunk_want = 16, chunk = 17, relay_offer = 18
+    offer = 15, chunk_want = 16, chunk = 17, relay_offer = 18,
+    audit_head = 19, audit_heads_want = 20, audit_heads = 21
 };
 constexpr size_t kMaxRecordWire = 4096;
 
@@ -35,6 +36,25 @@ Result<std::vector<Hash32>> read_ids(ByteView rest) {
     while (list.remaining() > 0) {
         LT_ASSIGN(auto id, list.fixed<32>("id"));
         out.push_back(id);
+    }
+    LT_TRY(r.finish());
+    return out;
+}
+
+Result<std::vector<AuditHead>> read_audit_heads(ByteView rest) {
+    DecodeLimits dl;
+    dl.max_bytes = kMaxAuditHeadsInFrame * 512 + 64;
+    dl.max_array = kMaxAuditHeadsInFrame;
+    dl.max_bin = 512;
+    dl.max_depth = 3;
+    LT_ASSIGN(auto d, Decoded::parse(rest, "audit heads", dl));
+    auto r = d.root();
+    LT_ASSIGN(auto list, r.array("heads", kMaxAuditHeadsInFrame));
+    std::vector<AuditHead> out;
+    while (list.remaining() > 0) {
+        LT_ASSIGN(auto b, list.bin("head", 512));
+        LT_ASSIGN(auto h, decode_audit_head(b));
+        out.push_back(std::move(h));
     }
     LT_TRY(r.finish());
     return out;
@@ -180,6 +200,21 @@ struct Encoder {
         return w.take();
     }
     Bytes operator()(const CustodyFrame& f) const { return Writer().array(3).u64(12).bin(f.id).str(f.to).take(); }
+    Bytes operator()(const AuditHeadFrame& f) const {
+        Writer w;
+        w.array(1).u64(19).raw(encode_audit_head(f.head));
+        return w.take();
+    }
+    Bytes operator()(const AuditHeadsWantFrame&) const { return Writer().array(1).u64(20).take(); }
+    Bytes operator()(const AuditHeadsFrame& f) const {
+        Writer w;
+        w.array(1).u64(21);
+        Writer body;
+        body.array(1).array(f.heads.size());
+        for (const auto& h : f.heads) body.bin(encode_audit_head(h));
+        w.raw(body.take());
+        return w.take();
+    }
     Bytes operator()(const DirRecordsFrame& f) const {
         Writer w;
         w.array(1).u64(9);
@@ -243,7 +278,8 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
     LT_ASSIGN(auto type, r.u64("type"));
     const ByteView rest = frame.subspan(header_len);
     const bool wants_envelope = type == 1 || type == 2 || type == 8 || type == 9 || type == 10 || type == 11 ||
-                                type == 13 || type == 14 || type == 15 || type == 16 || type == 17 || type == 18;
+                                type == 13 || type == 14 || type == 15 || type == 16 || type == 17 || type == 18 ||
+                                type == 19 || type == 21;
     if (wants_envelope && rest.empty()) return make_error("frame: body is missing");
     if (!wants_envelope && !rest.empty()) return make_error("frame: unexpected bytes after the header");
     if (rest.size() > max_envelope_bytes)
@@ -348,6 +384,17 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
             LT_ASSIGN(f.to, r.str("to", kMaxAgencyLength));
             if (!f.to.empty()) LT_TRY(check_agency(f.to, "to"));
             out = std::move(f);
+            break;
+        }
+        case FrameType::audit_head: {
+            LT_ASSIGN(auto h, decode_audit_head(rest));
+            out = AuditHeadFrame{std::move(h)};
+            break;
+        }
+        case FrameType::audit_heads_want: out = AuditHeadsWantFrame{}; break;
+        case FrameType::audit_heads: {
+            LT_ASSIGN(auto heads, read_audit_heads(rest));
+            out = AuditHeadsFrame{std::move(heads)};
             break;
         }
         default: return make_error("frame: unknown type " + std::to_string(type));

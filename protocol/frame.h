@@ -32,6 +32,10 @@
 //                                  to `to`: Relay's header and Offer's manifest; the relay
 //                                  pulls the chunks with ChunkWant and answers Custody when
 //                                  the envelope is whole and verified
+//   AuditHead  [19] [agency, seq, head, time_ms, signature]  a signed head of the sender's
+//                                  audit log (protocol/audit.h), for the receiver to witness
+//   AuditHeadsWant [20]            "send me the heads of my log you hold"
+//   AuditHeads [21] [[signed head:bin...]]  the answer: at most kMaxAuditHeadsInFrame
 //   DirWant    [8] [[id:bin(32)...]]             send me these records
 //   DirRecords [9] [[[kind:uint, record:bin]...]] records (kind 1 node, 2 issuer, 3 revocation,
 //                                                  4 cross-trust)
@@ -48,6 +52,7 @@
 
 #include <variant>
 
+#include "protocol/audit.h"
 #include "protocol/codec.h"
 #include "protocol/identity.h"
 
@@ -143,11 +148,23 @@ struct DirRecordsFrame {
 
 constexpr size_t kMaxDirectoryItems = 50000;
 
+// The audit frames carry signed heads whose form is checked here; their signatures are the
+// receiver's to check (with the key it knows for the sender).
+struct AuditHeadFrame {
+    AuditHead head;
+};
+struct AuditHeadsWantFrame {};
+constexpr size_t kMaxAuditHeadsInFrame = 16;
+struct AuditHeadsFrame {
+    std::vector<AuditHead> heads;
+};
+
 // Types 6 and 7 (a digest, then every id) were the directory exchange before DirReconcile;
 // they are no longer understood.
 using Frame = std::variant<DeliverFrame, AckFrame, RejectFrame, PingFrame, PongFrame, DirWantFrame, DirRecordsFrame,
                            DirReconcileFrame, RelayFrame, CustodyFrame, SyncFrame, ReceiptWantFrame, OfferFrame,
-                           ChunkWantFrame, ChunkFrame, RelayOfferFrame>;
+                           ChunkWantFrame, ChunkFrame, RelayOfferFrame, AuditHeadFrame, AuditHeadsWantFrame,
+                           AuditHeadsFrame>;
 
 Bytes encode_frame(const Frame& f);
 Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes);

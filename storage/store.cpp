@@ -175,7 +175,7 @@ const std::set<std::string> kTableNames = {"meta",       "documents", "sent",   
                                            "doc_summary", "doc_by_time", "terms", "business", "lifecycle",
                                            "statuses", "status_msgs",
                                            // node_impl.h's drop folder tables
-                                           "drop_done", "drop_export", "directory", "transit", "forward", "transfers", "chunks"};
+                                           "drop_done", "drop_export", "directory", "audit", "audit_heads", "transit", "forward", "transfers", "chunks"};
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const EnvOptions& options, const std::string& agency) {

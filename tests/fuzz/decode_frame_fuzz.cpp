@@ -31,6 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (const auto* a = std::get_if<AckFrame>(&*f))
         LT_FUZZ_CHECK(!a->envelope.empty() && a->envelope.size() <= kMaxEnvelope);
     if (const auto* r = std::get_if<RejectFrame>(&*f)) LT_FUZZ_CHECK(r->message_id.empty() || r->message_id.size() == 32);
+    if (const auto* h = std::get_if<AuditHeadsFrame>(&*f)) LT_FUZZ_CHECK(h->heads.size() <= kMaxAuditHeadsInFrame);
     return 0;
 }
 
@@ -54,5 +55,9 @@ std::vector<std::vector<uint8_t>> lienthong_fuzz_seeds() {
         seed(RelayOfferFrame{"000.00.00.P01", 2, 0, OfferFrame{Hash32{}, 10, 65536, {Hash32{}}, Signature{}}}),
         seed(ChunkWantFrame{Hash32{}, {0, 1, 2}}),
         seed(ChunkFrame{Hash32{}, 1, Bytes(100, 0x5a)}),
+        seed(AuditHeadFrame{AuditHead{"000.00.31.H14", 42, Hash32{}, 1764000000000ull, Signature{}}}),
+        seed(AuditHeadsWantFrame{}),
+        seed(AuditHeadsFrame{{AuditHead{"000.00.31.H14", 1, Hash32{}, 1, Signature{}},
+                              AuditHead{"000.00.31.H14", 2, Hash32{}, 2, Signature{}}}}),
     };
 }

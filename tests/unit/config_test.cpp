@@ -281,3 +281,22 @@ TEST_CASE("the HTTP listener's address is an IP and a port, and is off when abse
     refused(with("  port: 9464\n"), "unknown key 'http.port'");
     refused(valid_yaml() + "http: \"127.0.0.1:9464\"\n", "key 'http' must be a mapping");
 }
+
+TEST_CASE("audit settings parse, default on every 10 minutes, and bad ones are refused with the key", "[node][config]") {
+    auto d = parse_config(valid_yaml(), kPath);
+    REQUIRE(d.ok());
+    CHECK(d->audit.enabled);
+    CHECK(d->audit.head_interval_ms == 600000);
+    auto c = parse_config(valid_yaml() + "audit:\n  enabled: false\n  head_interval_ms: 0\n", kPath);
+    REQUIRE(c.ok());
+    CHECK_FALSE(c->audit.enabled);
+    CHECK(c->audit.head_interval_ms == 0);
+    const auto with = [](const std::string& audit) { return valid_yaml() + "audit:\n" + audit; };
+    refused(with("  enabled: maybe\n"), "'audit.enabled' must be true or false");
+    refused(with("  enabled: [true]\n"), "'audit.enabled'");
+    refused(with("  head_interval_ms: 500\n"), "'audit.head_interval_ms'");
+    refused(with("  head_interval_ms: -1\n"), "'audit.head_interval_ms'");
+    refused(with("  head_interval_ms: 999999999999\n"), "'audit.head_interval_ms'");
+    refused(with("  keep: 3\n"), "audit.keep");
+    refused(valid_yaml() + "audit: true\n", "'audit' must be a mapping");
+}

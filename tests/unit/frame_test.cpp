@@ -145,7 +145,7 @@ TEST_CASE("a missing envelope, or bytes after a header that takes none, is refus
 }
 
 TEST_CASE("an unknown frame type is refused", "[protocol][frame]") {
-    for (uint64_t t : std::initializer_list<uint64_t>{0, 6, 7, 19, 100, UINT64_MAX}) {
+    for (uint64_t t : std::initializer_list<uint64_t>{0, 6, 7, 22, 100, UINT64_MAX}) {
         auto r = decode(Writer().array(1).u64(t).take());
         REQUIRE_FALSE(r.ok());
         CHECK_THAT(r.error(), Catch::Contains("unknown type"));
@@ -353,4 +353,31 @@ TEST_CASE("chunked transfer frames refuse bad manifests and headers", "[protocol
     CHECK_FALSE(decode(concat(Writer().array(3).u64(17).bin(offer.id).u64(kMaxChunks).take(), Bytes{1})).ok());
     CHECK_FALSE(decode(concat(Writer().array(2).u64(16).bin(offer.id).take(),
                               Writer().array(1).array(1).u64(kMaxChunks).take())).ok());
+}
+
+TEST_CASE("audit head frames round-trip and malformed ones are refused", "[protocol][frame][audit]") {
+    const auto id = lienthong::testing::seeded_identity("000.00.31.H14", 5);
+    Hash32 h{};
+    h.fill(3);
+    const AuditHead head = sign_audit_head(id, 17, h, 1764000000000ull);
+    auto one = decode(encode_frame(AuditHeadFrame{head}));
+    REQUIRE(one.ok());
+    const auto& got = std::get<AuditHeadFrame>(*one).head;
+    CHECK(got.seq == 17);
+    CHECK(verify_audit_head(id.pub.sign_key, got));
+    auto want = decode(encode_frame(AuditHeadsWantFrame{}));
+    REQUIRE(want.ok());
+    CHECK(std::holds_alternative<AuditHeadsWantFrame>(*want));
+    auto many = decode(encode_frame(AuditHeadsFrame{{head, head}}));
+    REQUIRE(many.ok());
+    CHECK(std::get<AuditHeadsFrame>(*many).heads.size() == 2);
+    // Missing body, a body on the want, too many heads, a head that is not one.
+    CHECK_THAT(decode(Writer().array(1).u64(19).take()).error(), Catch::Contains("body is missing"));
+    CHECK_THAT(decode(concat(Writer().array(1).u64(20).take(), Bytes{1})).error(), Catch::Contains("unexpected bytes"));
+    std::vector<AuditHead> too_many(kMaxAuditHeadsInFrame + 1, head);
+    CHECK_FALSE(decode(encode_frame(AuditHeadsFrame{too_many})).ok());
+    CHECK_FALSE(decode(concat(Writer().array(1).u64(19).take(), Bytes{0x91, 0x01})).ok());
+    AuditHead bad = head;
+    bad.agency = "not an agency!";
+    CHECK_THAT(decode(encode_frame(AuditHeadFrame{bad})).error(), Catch::Contains("agency"));
 }

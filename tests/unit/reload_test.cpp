@@ -27,6 +27,7 @@ TEST_CASE("each key only a restart applies is named", "[node]") {
     CHECK(restart_needed(running, parse("limits: {window_documents: 7}\n")) == std::vector<std::string>{"limits"});
     CHECK(restart_needed(running, parse("relay: {default_via: \"000.00.00.H41\"}\n")) == std::vector<std::string>{"relay"});
     CHECK(restart_needed(running, parse("drop_dir: drop\n")) == std::vector<std::string>{"drop_dir"});
+    CHECK(restart_needed(running, parse("audit: {head_interval_ms: 60000}\n")) == std::vector<std::string>{"audit"});
     CHECK(restart_needed(running, parse("heartbeat_ms: 2000\nheartbeat_timeout_ms: 40000\n")) ==
           std::vector<std::string>{"heartbeat_ms"});
     auto moved = parse("");
