@@ -12,7 +12,7 @@ packages=(
   libcpp-httplib-dev
   prometheus
   procps iproute2 nftables iputils-ping netcat-openbsd
-  debootstrap
+  debootstrap file
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -127,6 +127,8 @@ TEST_CASE("SIGHUP applies log_level, confidential_to and new peers live and name
     text += "confidential_to: [\"000.00.04.H61\"]\n";
     write_config(a, text);
     ::kill(a.pid(), SIGHUP);
+    // The signal is handled before the API's reload below (else that one applies the changes).
+    REQUIRE(wait_until([&] { return a.log_contains("event=config_reloaded cause=SIGHUP"); }, 5s));
     // The SIGHUP reload's line is written at the old level (info); this one, at warn, is not:
     // its answer says what it did.
     const auto r = a.api({{"op", "reload"}});
