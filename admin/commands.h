@@ -60,6 +60,7 @@ void add_verify(CLI::App& app, Globals& g, int& rc);
 void add_compact(CLI::App& app, Globals& g, int& rc);
 // The audit log (audit_cmds.cpp): show, verify, publish, export, check.
 void add_audit(CLI::App& app, Globals& g, int& rc);
+void add_vdxp(CLI::App& app, Globals& g, int& rc);  // vdxp_cmds.cpp
 
 // Shared helpers (format.cpp).
 Result<nlohmann::json> call_node(const Globals& g, const nlohmann::json& request);

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
     add_verify(app, g, rc);
     add_compact(app, g, rc);
     add_audit(app, g, rc);
+    add_vdxp(app, g, rc);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

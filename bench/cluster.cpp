@@ -169,7 +169,7 @@ void Cluster::start() {
     }
 
     const size_t n = count();
-    const std::vector<int> ports = free_ports(n + 1);  // the last: an endpoint nobody listens on
+    const std::vector<int> ports = free_ports(n + 2);  // n + 1: an endpoint nobody listens on; n + 2: vdxp
     const char* names[2][3] = {{"sender", "receiver", ""}, {"commune", "province", "district"}};
     const char* agencies[2][3] = {{"000.00.00.B01", "000.00.00.B02", ""},
                                   {"000.01.01.C01", "000.00.00.P01", "000.01.00.D01"}};
@@ -193,6 +193,13 @@ void Cluster::start() {
     if (!m_options.relay) {
         for (size_t i = 0; i < 2; ++i)
             write_text(m_nodes[i].dir + "/node.yaml", node_yaml(m_nodes[i], {peer(1 - i, true)}, "", m_options));
+        if (m_options.vdxp) {  // the sender serves the hub API, its agency the one system
+            m_vdxp_port = static_cast<uint16_t>(ports[n + 1]);
+            write_text(m_nodes[0].dir + "/vdxp.secret", m_vdxp_secret + "\n");
+            std::ofstream(m_nodes[0].dir + "/node.yaml", std::ios::app)
+                << "vdxp:\n  listen: \"127.0.0.1:" << m_vdxp_port << "\"\n  systems:\n    - systemid: \""
+                << m_nodes[0].agency << "\"\n      secret_file: vdxp.secret\n";
+        }
     } else {
         // Commune and province know each other's identity, not a working endpoint: the
         // district carries between them.

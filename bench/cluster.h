@@ -58,6 +58,7 @@ struct ClusterOptions {
     uint64_t window_documents = 0;       // limits.window_documents; 0 keeps the node's default
     bool relay = false;  // three nodes, the sender reaching the receiver through relay()
     bool audit = true;   // audit.enabled: off only to measure what the audit log costs
+    bool vdxp = false;   // the sender serves the hub API (vdxp_port(), system = its agency)
     std::chrono::milliseconds start_timeout{15000};
     std::chrono::milliseconds stop_timeout{10000};  // SIGTERM, then SIGKILL after this
 };
@@ -77,6 +78,9 @@ public:
     const NodeHandle& relay() const { return m_nodes[2]; }
     bool has_relay() const { return m_options.relay; }
     const std::string& dir() const { return m_dir; }
+    // REQUIRES: started with ClusterOptions::vdxp.
+    uint16_t vdxp_port() const { return m_vdxp_port; }
+    const std::string& vdxp_secret() const { return m_vdxp_secret; }
     // The file system type the databases live on (fsync cost depends on it).
     std::string filesystem() const;
     // Throws if a node process has exited (e.g. crashed), naming it and its log file.
@@ -90,6 +94,8 @@ private:
 
     ClusterOptions m_options;
     std::string m_dir;
+    uint16_t m_vdxp_port = 0;
+    std::string m_vdxp_secret = "bench-secret-0123456789";
     NodeHandle m_nodes[3];  // the third only with relay
     std::mutex m_stop_mutex;
     bool m_stopped = false;

@@ -21,6 +21,8 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+
+#include "bench/vdxp_phase.h"
 #include <vector>
 
 #include "bench/cluster.h"
@@ -122,6 +124,9 @@ void print_throughput(const ThroughputResult& r) {
 struct Options {
     size_t docs_small = 20000, docs_large = 300, latency_samples = 500, docs_relay = 300;
     bool relay_only = false;
+    bool vdxp_only = false;
+    size_t vdxp_docs = 20000;
+    size_t vdxp_clients = 16;
     size_t senders = 32, large_senders = 8, batch = 64;
     size_t small_bytes = 1024, large_bytes = 1 << 20;
     bool quick = false, keep_dirs = false;
@@ -146,6 +151,28 @@ struct RelayFigures {
 // Phase 5 on a cluster of its own: commune -> district -> province against district ->
 // province, 1 MiB documents, after a warm-up of each path (the links' goodput is measured, so
 // that 1 MiB envelopes go whole as they do on a warmed-up link).
+// The hub API phase: sendEdoc of 1 KiB edXML from concurrent HTTP clients, each answered once
+// committed, beside the node's own send_batch figure on the same cluster.
+int run_vdxp(const Options& o, ClusterOptions co, const PhaseOptions& po) {
+    co.vdxp = true;
+    auto cluster = make_cluster(co);
+    cluster->start();
+    std::printf("lienthong-bench --vdxp-only: sender pid %d (hub API on 127.0.0.1:%u), %u CPUs, load average %s\n",
+                cluster->sender().pid, cluster->vdxp_port(), std::thread::hardware_concurrency(), load_average().c_str());
+    (void)run_vdxp_send(*cluster, 200, 4);  // warm-up
+    const VdxpResult v = run_vdxp_send(*cluster, o.vdxp_docs, o.vdxp_clients);
+    const auto batch = run_throughput(*cluster, "1 KiB documents", o.docs_small, o.small_bytes, o.senders, o.batch, po);
+    std::printf("\nRESULTS (load average %s)\n", load_average().c_str());
+    std::printf("  hub API sendEdoc: %zu edXML files of %zu bytes, %zu concurrent HTTP clients, signed as the SDK signs\n",
+                v.docs, v.file_bytes, v.clients);
+    std::printf("    %.0f documents/s durable (answered after the fsync'd commit); latency p50 %.2f ms, p99 %.2f ms, "
+                "max %.2f ms; %zu failed%s%s\n",
+                double(v.docs) / v.seconds, v.latency_ms.p50, v.latency_ms.p99, v.latency_ms.max, v.failed,
+                v.first_error.empty() ? "" : ": ", v.first_error.c_str());
+    print_throughput(batch);
+    return v.failed == 0 ? 0 : 1;
+}
+
 RelayFigures run_relay(const Options& o, ClusterOptions co, const PhaseOptions& po) {
     co.relay = true;
     auto cluster = make_cluster(co);
@@ -257,6 +284,7 @@ int run(const Options& o) {
     PhaseOptions po;
     po.timeout = std::chrono::seconds(o.timeout_s);
     if (o.audit_compare) return run_audit_compare(o, co, po);
+    if (o.vdxp_only) return run_vdxp(o, co, po);
     if (o.relay_only) {
         const RelayFigures f = run_relay(o, co, po);
         std::printf("\nRESULTS (end to end: durable, signed, encrypted, receipts verified; load average %s)\n",
@@ -359,6 +387,10 @@ int main(int argc, char** argv) {
     app.add_option("--docs-relay", o.docs_relay, "1 MiB documents for each relay-phase figure (direct, relayed)")
         ->capture_default_str();
     app.add_flag("--relay-only", o.relay_only, "run only phase 5 (relay against direct, three nodes)");
+    app.add_flag("--vdxp-only", o.vdxp_only,
+                 "run only the hub API phase: sendEdoc of 1 KiB edXML over HTTP, beside send_batch of 1 KiB");
+    app.add_option("--vdxp-docs", o.vdxp_docs, "documents for the hub API phase")->capture_default_str();
+    app.add_option("--vdxp-clients", o.vdxp_clients, "concurrent HTTP clients for the hub API phase")->capture_default_str();
     app.add_flag("--quick", o.quick, "smoke run: 500 small, 20 large, 50 latency samples, 20 relay");
     app.add_flag("--keep-dirs", o.keep_dirs, "keep the nodes' directories (configs, logs, databases)");
     app.add_option("--node-bin", o.node_bin, "lienthong-node binary")->capture_default_str();

@@ -365,9 +365,17 @@ void NodeImpl::api_send_batch(const Bytes& rid, json& req) {
     });
 }
 
-void NodeImpl::import_edxml(ByteView xml, const std::vector<std::string>& only_to, Reply reply, ExtraWrite extra) {
+void NodeImpl::import_edxml(ByteView xml, const std::vector<std::string>& only_to, Reply reply, ExtraWrite extra,
+                            ImportKind kind) {
     auto msg = protocol::edxml::parse(xml);
     if (!msg.ok()) return reply(fail(msg.error() + "; nothing was sent"));
+    const bool is_status = std::holds_alternative<protocol::edxml::Status>(*msg);
+    if (kind == ImportKind::document && is_status)
+        return reply(fail("the file is an edXML Status message, not a document: send it as messagetype status; "
+                          "nothing was sent"));
+    if (kind == ImportKind::status && !is_status)
+        return reply(fail("the file is an edXML document, not a Status message: send it as messagetype edoc; "
+                          "nothing was sent"));
     // Policy: by default a bad issuer's signature is carried and flagged, the recipient decides.
     if (m_config.edxml.refuse_invalid_signature) {
         const auto check = protocol::edxml::verify_signature(xml, load_trusted_cas(m_config.edxml.trusted_ca_dir));

@@ -91,12 +91,21 @@ void NodeImpl::handle_api(const Bytes& rid, json& req) {
         if (op == "audit_head") return api_reply(rid, api_audit_head(req));
         if (op == "audit_witnesses") return api_audit_witnesses(rid, req);
         if (op == "audit_export") return api_reply(rid, api_audit_export(req));
+        if (op == "vdxp_send") return api_vdxp_send(rid, req);
+        if (op == "vdxp_list") return api_reply(rid, api_vdxp_list(req));
+        if (op == "vdxp_count") return api_reply(rid, api_vdxp_count(req));
+        if (op == "vdxp_get") return api_reply(rid, api_vdxp_get(req));
+        if (op == "vdxp_ack") return api_vdxp_ack(rid, req);
+        if (op == "vdxp_sent") return api_reply(rid, api_vdxp_sent(req));
+        if (op == "vdxp_agencies") return api_reply(rid, api_vdxp_agencies());
+        if (op == "vdxp_system") return api_vdxp_system(rid, req);
     } catch (const json::exception& e) {
         return api_reply(rid, fail("bad request for '" + op + "': " + e.what()));
     }
     api_reply(rid, fail("unknown op '" + op +
                         "' (known: status, send, send_batch, import, set_status, inbox, outbox, show, export, receipt, "
-                        "report_overdue, report_stats, directory_import, directory_list, peer_add, peer_remove, peer_list, transfers, reload)"));
+                        "report_overdue, report_stats, directory_import, directory_list, peer_add, peer_remove, peer_list, transfers, reload, "
+                        "audit_*, vdxp_*)"));
 }
 
 json NodeImpl::api_status() {

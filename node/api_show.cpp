@@ -160,7 +160,7 @@ json NodeImpl::api_show(const json& req, bool with_content) {
         // An imported status exports as the very file that was imported.
         if (!r.edxml.empty()) out["original_edxml"] = carried_status_json(r.edxml, load_trusted_cas(m_config.edxml.trusted_ca_dir));
         if (*format == "edxml")
-            out["edxml"] = r.edxml.empty() ? binary(protocol::edxml::write(protocol::edxml::from_report(r))) : binary(r.edxml);
+            out["edxml"] = binary(edxml_of(*m));
         return out;
     }
     auto& c = m->document->content;
@@ -211,7 +211,7 @@ json NodeImpl::api_show(const json& req, bool with_content) {
     // An imported document exports as the very file that was imported (the issuer's signature
     // in it still verifies); a native one as the edXML written from its fields.
     if (*format == "edxml")
-        out["edxml"] = c.edxml.empty() ? binary(protocol::edxml::write(protocol::edxml::from_content(c))) : binary(c.edxml);
+        out["edxml"] = binary(edxml_of(*m));
     m_store->env().read([&](const storage::ReadTxn& t) {
         json timeline = json::array();
         for (const auto& e : m_catalog->timeline(t, *id, "")) timeline.push_back(event_to_json(e));

@@ -63,11 +63,52 @@ Status get_uint(const YAML::Node& map, const std::string& key, const std::string
     return ok_status();
 }
 
+// vdxp: the national hub's API for document systems (node/vdxp_http.h).
+Status parse_vdxp(const YAML::Node& vdxp, const std::string& base, NodeConfig& c) {
+    if (!vdxp.IsMap()) return make_error("config: key 'vdxp' must be a mapping");
+    LT_TRY(check_keys(vdxp, "vdxp.", {"listen", "systems", "max_body_bytes", "threads", "idle_timeout_s", "read_timeout_s"}));
+    LT_ASSIGN(c.vdxp.listen, get_string(vdxp, "listen", "vdxp.", false));
+    if (!c.vdxp.listen.empty()) {
+        if (c.vdxp.listen.find(':') == std::string::npos) c.vdxp.listen = "127.0.0.1:" + c.vdxp.listen;
+        std::string host;
+        uint16_t port = 0;
+        LT_TRY(parse_http_listen(c.vdxp.listen, host, port, "vdxp.listen"));
+    }
+    LT_TRY(get_uint(vdxp, "max_body_bytes", "vdxp.", 4096, 1ull << 30, c.vdxp.max_body_bytes));
+    LT_TRY(get_uint(vdxp, "threads", "vdxp.", 2, 1024, c.vdxp.threads));
+    LT_TRY(get_uint(vdxp, "idle_timeout_s", "vdxp.", 1, 300, c.vdxp.idle_timeout_s));
+    LT_TRY(get_uint(vdxp, "read_timeout_s", "vdxp.", 1, 300, c.vdxp.read_timeout_s));
+    if (const auto systems = vdxp["systems"]) {
+        if (!systems.IsSequence()) return make_error("config: key 'vdxp.systems' must be a list of systems");
+        for (size_t i = 0; i < systems.size(); ++i) {
+            const auto& s = systems[i];
+            const std::string where = "vdxp.systems[" + std::to_string(i) + "].";
+            if (!s.IsMap()) return make_error("config: '" + where.substr(0, where.size() - 1) + "' must be a mapping");
+            LT_TRY(check_keys(s, where, {"systemid", "secret_file", "agency"}));
+            VdxpSystemConfig sc;
+            LT_ASSIGN(sc.systemid, get_string(s, "systemid", where, true));
+            LT_ASSIGN(auto file, get_string(s, "secret_file", where, true));
+            sc.secret_file = resolve(base, file);
+            LT_ASSIGN(sc.agency, get_string(s, "agency", where, false));
+            if (sc.agency.empty()) sc.agency = c.agency;
+            LT_TRY(check_vdxp_systemid(sc.systemid, "config: key '" + where + "systemid'"));
+            if (sc.agency != c.agency)
+                return make_error("config: key '" + where + "agency' is '" + sc.agency + "', but this node serves '" +
+                                  c.agency + "': a system may act only for the node's own agency");
+            for (const auto& other : c.vdxp.systems)
+                if (other.systemid == sc.systemid)
+                    return make_error("config: key '" + where + "systemid' repeats '" + sc.systemid + "'");
+            c.vdxp.systems.push_back(std::move(sc));
+        }
+    }
+    return ok_status();
+}
+
 Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
     if (!root.IsMap()) return make_error("config: '" + path + "' must be a YAML mapping of keys");
     LT_TRY(check_keys(root, "", {"agency", "name", "data_dir", "key_file", "listen", "peers", "retry",
                                  "limits", "heartbeat_ms", "heartbeat_timeout_ms", "log_level",
-                                 "confidential_to", "drop_dir", "trust", "relay", "http", "edxml", "audit"}));
+                                 "confidential_to", "drop_dir", "trust", "relay", "http", "edxml", "audit", "vdxp"}));
     NodeConfig c;
     c.config_path = path;
     std::error_code ec;
@@ -151,6 +192,8 @@ Result<NodeConfig> parse_node(const YAML::Node& root, const std::string& path) {
             LT_TRY(parse_http_listen(c.http_listen, host, port));
         }
     }
+
+    if (const auto vdxp = root["vdxp"]) LT_TRY(parse_vdxp(vdxp, base.empty() ? "." : base, c));
 
     if (const auto relay = root["relay"]) {
         if (!relay.IsMap()) return make_error("config: key 'relay' must be a mapping");
@@ -261,9 +304,9 @@ std::string RelayConfig::via_for(const std::string& agency) const {
     return best ? best->via : default_via;
 }
 
-Status parse_http_listen(const std::string& text, std::string& host, uint16_t& port) {
+Status parse_http_listen(const std::string& text, std::string& host, uint16_t& port, const std::string& key) {
     const auto bad = [&](const std::string& why) {
-        return make_error("config: key 'http.listen' '" + text + "' " + why +
+        return make_error("config: key '" + key + "' '" + text + "' " + why +
                           " (expected HOST:PORT with an IP address, e.g. 127.0.0.1:9464 or [::1]:9464)");
     };
     const auto colon = text.rfind(':');
@@ -282,6 +325,14 @@ Status parse_http_listen(const std::string& text, std::string& host, uint16_t& p
     }
     host = h;
     port = static_cast<uint16_t>(n);
+    return ok_status();
+}
+
+Status check_vdxp_systemid(const std::string& systemid, const std::string& what) {
+    if (systemid.empty() || systemid.size() > 64 ||
+        systemid.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos)
+        return make_error(what + " '" + systemid.substr(0, 80) +
+                          "' is not a system id (1 to 64 letters, digits, '.', '_' or '-', as in the SDK's systemid)");
     return ok_status();
 }
 
@@ -413,6 +464,13 @@ std::string config_skeleton(const std::string& agency, const std::string& name, 
       << "# absent; keep it on loopback or a management network.\n"
       << "# http:\n"
       << "#   listen: \"127.0.0.1:9464\"\n"
+      << "# The national hub's API for document systems (the VDXP SDK's endpoint). Off when\n"
+      << "# absent; systems can also be added with 'lienthong-admin vdxp add-system'.\n"
+      << "# vdxp:\n"
+      << "#   listen: \"127.0.0.1:8280\"\n"
+      << "#   systems:\n"
+      << "#     - systemid: \"" << agency << "\"\n"
+      << "#       secret_file: vdxp-" << agency << ".secret\n"
       << "# debug, info, warn or error.\n"
       << "log_level: info\n";
     return o.str();

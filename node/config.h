@@ -94,6 +94,24 @@ struct AuditConfig {
     uint64_t head_interval_ms = 600000;
 };
 
+// A document system allowed to use the national hub's API (node/vdxp_http.h), listed in the
+// config; `lienthong-admin vdxp add-system` registers others in the database.
+struct VdxpSystemConfig {
+    std::string systemid;     // the SDK's `systemid`
+    std::string secret_file;  // holds the SDK's `secret` (its text, one line); keep it mode 0600
+    std::string agency;       // the agency it acts for: this node's (the default)
+};
+
+struct VdxpConfig {
+    // "HOST:PORT", or a bare PORT for 127.0.0.1:PORT; empty (the default): no listener.
+    std::string listen;
+    std::vector<VdxpSystemConfig> systems;
+    uint64_t max_body_bytes = 64ull << 20;  // one sendEdoc upload, at most
+    uint64_t threads = 32;                  // connections served at once (an idle one holds a thread)
+    uint64_t idle_timeout_s = 2;            // an idle keep-alive connection is closed after this
+    uint64_t read_timeout_s = 10;           // a client that sends nothing for this long is dropped
+};
+
 struct NodeConfig {
     std::string config_path;
     std::string agency;
@@ -121,6 +139,7 @@ struct NodeConfig {
     // HTTP listener for /metrics, /health and /ready (http_service.h), "HOST:PORT"; empty: none.
     std::string http_listen;
     EdxmlConfig edxml;
+    VdxpConfig vdxp;
 
     std::string api_endpoint() const { return "ipc://" + data_dir + "/api.sock"; }
     std::string api_socket_path() const { return data_dir + "/api.sock"; }
@@ -132,7 +151,11 @@ Result<NodeConfig> parse_config(const std::string& yaml_text, const std::string&
 // Checks a ZeroMQ endpoint of the forms tcp://HOST:PORT (or tcp://*:PORT when `listening`).
 Status check_endpoint(const std::string& endpoint, bool listening, const std::string& key);
 // http.listen: "HOST:PORT", HOST an IPv4 address or a bracketed IPv6 one.
-Status parse_http_listen(const std::string& text, std::string& host, uint16_t& port);
+Status parse_http_listen(const std::string& text, std::string& host, uint16_t& port,
+                         const std::string& key = "http.listen");
+
+// A document system's id (the SDK's systemid): 1-64 of [A-Za-z0-9._-]. `what` names the input.
+Status check_vdxp_systemid(const std::string& systemid, const std::string& what);
 
 // A commented skeleton for `lienthong-admin init`. `data_dir` as written (relative to the
 // config's directory, or absolute).

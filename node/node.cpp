@@ -143,6 +143,8 @@ Status NodeImpl::start() {
     LT_ASSIGN(m_store, storage::Store::open(eo, m_config.agency));
     LT_ASSIGN(m_catalog, storage::Catalog::open(m_store->env()));
     LT_ASSIGN(m_audit, storage::AuditLog::open(m_store->env()));
+    LT_ASSIGN(m_vdxp, storage::VdxpTables::open(m_store->env()));
+    LT_TRY(vdxp_load_systems(m_config));
     m_committer = std::make_unique<Committer>(m_store->env());
     LT_TRY(drop_start());
 
@@ -181,6 +183,8 @@ Status NodeImpl::start() {
         // document of the largest envelope, with room for its encoding (node/API.md).
         m_api->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(api_request_limit(m_config.limits)));
         m_api->bind(m_config.api_endpoint());
+        // The hub API's HTTP threads (vdxp_http.h) send their requests here, in-process.
+        if (!m_config.vdxp.listen.empty()) m_api->bind(vdxp_loop_endpoint());
         ::chmod(sock_path.c_str(), 0600);
     } catch (const zmq::error_t& e) {
         return make_error("cannot open sockets (listen " + m_config.listen + "): " + e.what() +
@@ -219,6 +223,18 @@ Status NodeImpl::start() {
     if (!m_config.http_listen.empty()) {
         LT_ASSIGN(m_http, HttpService::start(m_config.http_listen, m_board));
         m_log.info("http_listening", {{"listen", m_config.http_listen}, {"paths", "/metrics /health /ready"}});
+    }
+    if (!m_config.vdxp.listen.empty()) {
+        VdxpHttpOptions o;
+        o.listen = m_config.vdxp.listen;
+        o.loop_endpoint = vdxp_loop_endpoint();
+        o.threads = m_config.vdxp.threads;
+        o.idle_timeout_s = m_config.vdxp.idle_timeout_s;
+        o.read_timeout_s = m_config.vdxp.read_timeout_s;
+        o.max_body_bytes = m_config.vdxp.max_body_bytes;
+        LT_ASSIGN(m_vdxp_http, VdxpHttp::start(o, m_ctx, m_vdxp_systems, m_log));
+        m_log.info("vdxp_listening", {{"listen", m_config.vdxp.listen},
+                                      {"systems", std::to_string(m_vdxp_systems->all().size())}});
     }
 
     const auto pending = m_store->env().read([&](const storage::ReadTxn& t) { return m_store->outbox_total(t); });
@@ -306,6 +322,7 @@ Status NodeImpl::run() {
     m_service.stopping();
     m_board->ready = false;
     drain_commits();
+    m_vdxp_http.reset();  // before the sockets and the context its threads use
     m_log.info("node_stopped", {});
     return ok_status();
 }
@@ -476,6 +493,10 @@ Status NodeImpl::commit_inbound(storage::WriteTxn& t, Batch& batch) {
                 docs[i]->rec.received_ms = now;
                 Status st = m_store->add_inbox(t, docs[i]->rec, docs[i]->wire);
                 if (st.ok()) st = index_inbound(t, *docs[i]);
+                // Listed for the document systems (the hub API) until one acknowledges it.
+                if (st.ok())
+                    st = m_vdxp->enqueue(t, {docs[i]->status ? storage::VdxpQueue::status : storage::VdxpQueue::edoc,
+                                             docs[i]->rec.seq, docs[i]->rec.id});
                 if (st.ok()) st = drop_mark_received(t, docs[i]->rec.id);
                 if (st.ok()) {
                     auto a = audit_event("receipt_sent");

@@ -18,6 +18,8 @@
 #include "node/metrics.h"
 #include "node/node.h"
 #include "node/service_notify.h"
+#include "node/vdxp_http.h"
+#include "node/vdxp_systems.h"
 #include "protocol/document.h"
 #include "protocol/frame.h"
 #include "protocol/reconcile.h"
@@ -28,6 +30,7 @@
 #include "storage/audit_log.h"
 #include "storage/catalog.h"
 #include "storage/store.h"
+#include "storage/vdxp_tables.h"
 
 namespace lienthong::node {
 
@@ -231,6 +234,8 @@ struct StatusRequest {
 inline const Bytes kSelfRoute{};
 
 using Reply = std::function<void(const nlohmann::json&)>;
+// What an import must be (the hub API's messagetype): a document, a status, or either.
+enum class ImportKind { any, document, status };
 // Extra storage work committed with a submission, given the new message id.
 using ExtraWrite = std::function<Status(storage::WriteTxn&, const Hash32&)>;
 
@@ -376,6 +381,7 @@ struct DropFolders {
 class NodeImpl final : public Node {
 public:
     NodeImpl(NodeConfig config, protocol::SecretIdentity identity, std::unique_ptr<Clock> clock);
+    ~NodeImpl() override { m_vdxp_http.reset(); }  // its threads use m_ctx, destroyed before it
     Status start();
     Status open_router();
     void reopen_router();
@@ -461,7 +467,8 @@ private:
     QueuedSend to_queued(PreparedSend p, ExtraWrite extra = {});
     void submit_document(protocol::DocumentContent c, Reply reply, ExtraWrite extra = {});
     void submit_status(StatusRequest sr, Reply reply, ExtraWrite extra = {});
-    void import_edxml(ByteView xml, const std::vector<std::string>& only_to, Reply reply, ExtraWrite extra = {});
+    void import_edxml(ByteView xml, const std::vector<std::string>& only_to, Reply reply, ExtraWrite extra = {},
+                      ImportKind kind = ImportKind::any);
     // Commits `items` as one request of the batch: all are stored, or none (batch.h: a failure
     // in the transaction fails these alone).
     void queue_sends(std::vector<QueuedSend> items, SendsDone done);
@@ -578,6 +585,20 @@ private:
     void api_audit_witnesses(const Bytes& rid, const nlohmann::json& req);
     nlohmann::json api_audit_export(const nlohmann::json& req);
 
+    // The national hub's API (api_vdxp.cpp, api_vdxp_systems.cpp; HTTP side vdxp_http.cpp).
+    void api_vdxp_send(const Bytes& rid, nlohmann::json& req);
+    nlohmann::json api_vdxp_list(const nlohmann::json& req);
+    nlohmann::json api_vdxp_count(const nlohmann::json& req);
+    nlohmann::json api_vdxp_get(const nlohmann::json& req);
+    void api_vdxp_ack(const Bytes& rid, const nlohmann::json& req);
+    nlohmann::json api_vdxp_sent(const nlohmann::json& req);
+    nlohmann::json api_vdxp_agencies();
+    void api_vdxp_system(const Bytes& rid, const nlohmann::json& req);
+    Result<storage::InboxRecord> vdxp_received(const nlohmann::json& req);
+    // Gives the HTTP threads the systems of `config` and those the admin added.
+    Status vdxp_load_systems(const NodeConfig& config);
+    std::string vdxp_loop_endpoint() const { return "inproc://vdxp-api-" + std::to_string(reinterpret_cast<uintptr_t>(this)); }
+
     const PeerLink* find_peer_by_box_key(ByteView key) const;
 
     NodeConfig m_config;
@@ -593,6 +614,11 @@ private:
     std::unique_ptr<storage::Store> m_store;
     std::unique_ptr<storage::Catalog> m_catalog;
     std::unique_ptr<storage::AuditLog> m_audit;  // always open: witnessed heads are kept even when off
+    std::unique_ptr<storage::VdxpTables> m_vdxp;
+    std::shared_ptr<VdxpRegistry> m_vdxp_systems = std::make_shared<VdxpRegistry>();
+    std::unique_ptr<VdxpHttp> m_vdxp_http;  // vdxp.listen; stopped before the rest goes
+    // Uploads being committed, by upload key: the answers a resent one waits for too.
+    std::map<storage::VdxpUploadKey, std::vector<Reply>> m_vdxp_inflight;
     uint64_t m_next_head_ms = 0;
     // Heads of our own log that peers said they hold (verified with our keys), by peer.
     std::map<std::string, std::vector<protocol::AuditHead>> m_witnessed;
@@ -661,6 +687,8 @@ void audit_recipients(storage::AuditEvent& e, const std::vector<std::string>& to
 // The optional "user" field of an admin request (the OS user lienthong-admin runs as, as the
 // client says: the API socket is mode 0600, so only the node's user or root can say it).
 Result<std::string> request_user(const nlohmann::json& req);
+// The edXML file of a stored message: the very file imported, or one written from its content.
+Bytes edxml_of(const StoredMessage& m);
 
 // The keys of `file` that differ from the `running` config and that only a restart applies
 // (reload.cpp), in the order of the config skeleton.

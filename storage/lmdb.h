@@ -30,7 +30,7 @@ struct EnvOptions {
     bool read_only = false;
     size_t initial_map_bytes = 256u << 20;   // the map doubles on MDB_MAP_FULL
     size_t max_map_bytes = 1ull << 40;
-    unsigned max_tables = 32;
+    unsigned max_tables = 64;
 };
 
 class Env;

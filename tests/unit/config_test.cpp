@@ -300,3 +300,30 @@ TEST_CASE("audit settings parse, default on every 10 minutes, and bad ones are r
     refused(with("  keep: 3\n"), "audit.keep");
     refused(valid_yaml() + "audit: true\n", "'audit' must be a mapping");
 }
+
+TEST_CASE("the hub API's listener and systems are checked, and a bare port means loopback", "[node][config]") {
+    auto none = parse_config(valid_yaml(), kPath);
+    REQUIRE(none.ok());
+    CHECK(none->vdxp.listen.empty());
+    CHECK(none->vdxp.systems.empty());
+    const auto with = [](const std::string& vdxp) { return valid_yaml() + "vdxp:\n" + vdxp; };
+    auto c = parse_config(with("  listen: \"8280\"\n  threads: 8\n  systems:\n    - systemid: IOFFICE-1\n      secret_file: s.secret\n"), kPath);
+    REQUIRE(c.ok());
+    CHECK(c->vdxp.listen == "127.0.0.1:8280");
+    CHECK(c->vdxp.threads == 8);
+    REQUIRE(c->vdxp.systems.size() == 1);
+    CHECK(c->vdxp.systems[0].agency == c->agency);  // the node's own agency by default
+    CHECK(c->vdxp.systems[0].secret_file.front() == '/');  // relative to the config's folder
+    refused(with("  listen: \"localhost:8280\"\n"), "'vdxp.listen' 'localhost:8280' has a host that is not an IP address");
+    refused(with("  listen: \"99999\"\n"), "'vdxp.listen'");
+    refused(with("  threads: 1\n"), "vdxp.threads");
+    refused(with("  max_body_bytes: 10\n"), "vdxp.max_body_bytes");
+    refused(with("  systems: {a: 1}\n"), "'vdxp.systems' must be a list");
+    refused(with("  systems:\n    - systemid: \"a b\"\n      secret_file: s\n"), "is not a system id");
+    refused(with("  systems:\n    - systemid: X\n"), "vdxp.systems[0].secret_file");
+    refused(with("  systems:\n    - systemid: X\n      secret_file: s\n      agency: 000.00.99.H99\n"),
+            "may act only for the node's own agency");
+    refused(with("  systems:\n    - {systemid: X, secret_file: s}\n    - {systemid: X, secret_file: t}\n"), "repeats 'X'");
+    refused(with("  systems:\n    - {systemid: X, secret_file: s, colour: red}\n"), "vdxp.systems[0].colour");
+    refused(with("  port: 1\n"), "unknown key 'vdxp.port'");
+}

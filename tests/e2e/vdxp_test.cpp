@@ -1,0 +1,312 @@
+// The national hub's API served by real nodes, driven by a client written from the spec (the
+// SDK's behaviour, vdxp_client.h): send a document A -> B, list and fetch it at B (base64 and
+// raw), acknowledge it, answer with an edXML Status 01 that A reads from its status queue, A
+// reads the sending state, both list agencies; every refusal the issue names, each answered
+// with the hub's FAIL envelope and nothing stored.
+#include <sodium.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "tests/e2e/harness.h"
+#include "tests/e2e/vdxp_client.h"
+#include "tests/edxml_fixtures.h"
+
+using namespace lienthong::e2e;
+using namespace lienthong::e2e::vdxp;
+using lienthong::test_edxml::library_document;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const std::string kA = "000.00.51.H14";
+const std::string kB = "000.00.52.H14";
+const std::string kSecretA = "c2VjcmV0LWZvci1zeXN0ZW0tQQ==k9";
+const std::string kSecretB = "test-secret-for-B-0123456789";
+
+struct HubNode {
+    uint16_t port = free_port();
+    std::unique_ptr<TestNode> node;
+    HubNode(const std::string& agency, const std::string& systemid, const std::string& secret) {
+        NodeOptions o;
+        o.extra_yaml = "vdxp:\n  listen: \"127.0.0.1:" + std::to_string(port) +
+                       "\"\n  max_body_bytes: 1048576\n  systems:\n    - systemid: \"" + systemid +
+                       "\"\n      secret_file: vdxp.secret\n";
+        node = std::make_unique<TestNode>(agency, o);
+        std::ofstream(node->dir() + "/vdxp.secret") << secret << "\n";
+    }
+};
+
+std::string status_edxml(const std::string& from, const std::string& to, const std::string& document_id,
+                         const std::string& code) {
+    return R"(<?xml version="1.0" encoding="UTF-8"?>
+<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">
+  <edXML:edXMLEnvelope xmlns:edXML="http://www.mic.gov.vn/TBT/QCVN_102_2016">
+    <edXML:edXMLHeader>
+      <edXML:MessageHeader>
+        <edXML:From><edXML:OrganId>)" + from + R"(</edXML:OrganId><edXML:OrganName>Sở thử nghiệm</edXML:OrganName></edXML:From>
+        <edXML:ResponseFor><edXML:OrganId>)" + to + R"(</edXML:OrganId><edXML:Code>125/UBND-VP</edXML:Code><edXML:DocumentId>)" +
+           document_id + R"(</edXML:DocumentId><edXML:PromulgationDate>2025/03/14</edXML:PromulgationDate></edXML:ResponseFor>
+        <edXML:StaffInfo><edXML:Department>Văn thư</edXML:Department><edXML:Staff>Nguyễn Thị B</edXML:Staff></edXML:StaffInfo>
+        <edXML:StatusCode>)" + code + R"(</edXML:StatusCode>
+        <edXML:Description>Đã đến</edXML:Description>
+        <edXML:Timestamp>2025/03/14 09:00:00</edXML:Timestamp>
+      </edXML:MessageHeader>
+    </edXML:edXMLHeader>
+  </edXML:edXMLEnvelope>
+</edXML>
+)";
+}
+
+std::string base64_decode(const std::string& b64) {
+    std::string out(b64.size(), '\0');
+    size_t n = 0;
+    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), b64.data(), b64.size(), "\r\n", &n,
+                          nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
+        throw std::runtime_error("data is not base64");
+    out.resize(n);
+    return out;
+}
+
+void check_ok(const json& j) {
+    INFO(j.dump());
+    CHECK(j.at("status") == "OK");
+    CHECK(j.at("ErrorCode") == "0");
+    CHECK(j.at("ErrorDesc").is_string());
+}
+
+void check_fail(const HttpResponse& r, const std::string& code, const std::string& says) {
+    INFO("HTTP " << r.status << " body: " << r.body << " (expected " << code << " " << says << ")");
+    REQUIRE(json::accept(r.body));
+    const json j = r.json();
+    CHECK(j.at("status") == "FAIL");
+    CHECK(j.at("ErrorCode") == code);
+    CHECK_THAT(j.at("ErrorDesc").get<std::string>(), Contains(says));
+    for (unsigned char c : r.body) CHECK(c < 0x80);  // ASCII only
+}
+
+uint64_t sent_count(TestNode& n) { return n.api({{"op", "outbox"}, {"limit", 1000}}).at("documents").size(); }
+
+}  // namespace
+
+TEST_CASE("a document system on the hub's SDK sends, receives, acknowledges and answers through two nodes", "[e2e]") {
+    HubNode a(kA, kA, kSecretA), b(kB, "SYS." + kB, kSecretB);
+    a.node->add_peer(*b.node);
+    b.node->add_peer(*a.node);
+    a.node->start();
+    b.node->start();
+    SdkClient sa(a.port, kA, kSecretA), sb(b.port, "SYS." + kB, kSecretB);
+
+    // A sends: the answer's DocId is file-name safe; the SDK's retry of the same bytes gets the same one.
+    const std::string doc = library_document(kA, kB);
+    auto r = sa.send_edoc(doc, {{"from", kA}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}});
+    json j = r.json();
+    check_ok(j);
+    const std::string doc_id = j.at("DocId");
+    CHECK(doc_id.size() == 24);
+    CHECK(doc_id.find_first_not_of("0123456789abcdef") == std::string::npos);
+    r = sa.send_edoc(doc, {{"from", kA}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}});
+    CHECK(r.json().at("DocId") == doc_id);
+    CHECK(sent_count(*a.node) == 1);
+    for (unsigned char c : r.body) CHECK(c < 0x80);
+
+    // B lists (counts first), fetches both ways, and gets the very bytes A's system uploaded.
+    json items;
+    REQUIRE(wait_until(
+        [&] {
+            items = sb.call("getReceivedEdocList", {{"servicetype", "eDoc"}, {"messagetype", "edoc"}}).json().at("data");
+            return items.size() == 1;
+        },
+        20s, 100ms));
+    const std::string rid = items[0].at("docId");
+    CHECK(items[0].at("from") == kA);
+    CHECK(items[0].at("to") == kB);
+    CHECK(items[0].at("messageType") == "edoc");
+    CHECK(items[0].at("status") == "initial");
+    j = sb.call("countReceiveEdoc", {{"servicetype", "eDoc"}, {"messagetype", "edoc"}}, "{}").json();
+    check_ok(j);
+    CHECK(j.at("count") == 1);
+    CHECK(sb.call("countReceiveStatus", {}, "{}").json().at("count") == 0);
+    r = sb.call("getEdoc", {{"docId", rid}, {"filePath", "/home/vanthu/edoc"}}, "{}");
+    CHECK(r.got_continue);  // Expect: 100-continue answered before the body
+    j = r.json();
+    check_ok(j);
+    CHECK(base64_decode(j.at("data")) == doc);
+    r = sb.call("downloadEdoc", {{"docId", rid}}, "", "GET");
+    CHECK(r.status == 200);
+    CHECK(r.body == doc);
+
+    // processing keeps it listed; done takes it off; done again is no change; fail after done is refused.
+    check_ok(sb.call("updateStatus", {{"docId", rid}, {"status", "processing"}}, "{}").json());
+    items = sb.call("getReceivedEdocList", {{"messagetype", "edoc"}}).json().at("data");
+    REQUIRE(items.size() == 1);
+    CHECK(items[0].at("status") == "processing");
+    // The list call carries a leftover status=processing (the map is never cleared): not a filter.
+    check_ok(sb.call("updateStatus", {{"docid", rid}, {"status", "done"}}, "{}").json());
+    CHECK(sb.call("getReceivedEdocList", {{"messagetype", "edoc"}}).json().at("data").empty());
+    CHECK(sb.call("countReceiveEdoc", {}, "{}").json().at("count") == 0);
+    check_ok(sb.call("updateStatus", {{"docid", rid}, {"status", "done"}}, "{}").json());
+    check_fail(sb.call("updateStatus", {{"docid", rid}, {"status", "fail"}}, "{}"), "400", "acknowledged done already");
+    check_fail(sb.call("updateStatus", {{"docid", rid}, {"status", "acceptance"}}, "{}"), "400", "edXML Status");
+
+    // B answers with a Status 01 on the same service object (leftover docId, filePath, status).
+    const std::string st = status_edxml(kB, kA, kA + ",2025/03/14,125/UBND-VP", "01");
+    r = sb.send_edoc(st, {{"from", kB}, {"servicetype", "eDoc"}, {"messagetype", "status"}});
+    check_ok(r.json());
+    REQUIRE(wait_until(
+        [&] { return sa.call("countReceiveStatus", {{"messagetype", "status"}}, "{}").json().at("count") == 1; }, 20s,
+        100ms));
+    items = sa.call("getReceivedEdocList", {{"servicetype", "eDoc"}, {"messagetype", "status"}}).json().at("data");
+    REQUIRE(items.size() == 1);
+    CHECK(items[0].at("from") == kB);
+    CHECK(items[0].at("messageType") == "status");
+    j = sa.call("getEdoc", {{"docId", items[0].at("docId")}}, "{}").json();
+    CHECK(base64_decode(j.at("data")) == st);
+    check_ok(sa.call("updateStatus", {{"docId", items[0].at("docId")}, {"status", "done"}}, "{}").json());
+    CHECK(sa.call("countReceiveStatus", {{"messagetype", "status"}}, "{}").json().at("count") == 0);
+
+    // A reads how its document is doing at B: delivered, with the receipt's time and B's 01.
+    j = sa.call("getSentEdocList", {{"servicetype", "eDoc"}, {"messagetype", "edoc"}, {"docId", doc_id}}).json();
+    check_ok(j);
+    REQUIRE(j.at("data").size() == 1);
+    const json& row = j.at("data")[0];
+    CHECK(row.at("senderDocId") == doc_id);
+    CHECK(row.at("toCode") == kB);
+    CHECK(row.at("fromCode") == kA);
+    CHECK(row.at("sendStatus") == "delivered");
+    CHECK(row.at("receivedTime").get<std::string>().size() == 19);
+    CHECK(row.at("receiveStatus") == "01");
+    CHECK(row.at("notation") == "125/UBND-VP");
+
+    // Agencies: each node lists itself and its peer, in the three shapes.
+    j = sa.call("getAgenciesList", {}).json();
+    check_ok(j);
+    std::set<std::string> codes;
+    for (const auto& g : j.at("data")) codes.insert(g.at("code").get<std::string>());
+    CHECK(codes == std::set<std::string>{kA, kB});
+    j = sb.call("getSynchronizeUnit", {}).json();
+    REQUIRE(j.at("data").size() == 2);
+    CHECK(j.at("data")[0].at("deleted").is_boolean());
+    CHECK(j.at("data")[0].at("version").is_number_integer());
+    j = sb.call("getAgenciesListQD20", {{"level", "1"}}).json();
+    CHECK(j.at("data").size() == 2);
+    CHECK(j.at("data")[0].contains("code102"));
+    // No JSON null anywhere the SDK reads.
+    CHECK(j.dump().find("null") == std::string::npos);
+}
+
+TEST_CASE("the hub API refuses bad requests with the hub's FAIL envelope and stores nothing", "[e2e][faults]") {
+    HubNode a(kA, kA, kSecretA), b(kB, "SYS." + kB, kSecretB);
+    a.node->add_peer(*b.node);
+    b.node->add_peer(*a.node);
+    a.node->start();
+    b.node->start();
+    const std::string doc = library_document(kA, kB);
+    const std::vector<std::pair<std::string, std::string>> send{{"from", kA}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}};
+
+    SdkClient wrong(a.port, kA, "not-the-secret-at-all");
+    auto r = wrong.send_edoc(doc, send);
+    check_fail(r, "401", "Invalid signature for " + kA);
+    CHECK(r.json().at("DocId") == "");  // present in failures too
+    check_fail(SdkClient(a.port, "000.00.99.H99", kSecretA).call("getReceivedEdocList", {}), "401", "unknown system");
+    check_fail(SdkClient(a.port, kA, kSecretA).send_edoc(doc, {{"from", kB}, {"messagetype", "edoc"}}), "403",
+               "Don vi gui " + kB + " khong dung voi ma da dang ky: " + kA);
+    check_fail(SdkClient(a.port, kA, kSecretA).send_edoc("<edXML><broken", send), "400", "well-formed");
+    check_fail(SdkClient(a.port, kA, kSecretA).send_edoc(doc, send, "multipart/form-data; boundary=x", true), "415",
+               "application/octet-stream");
+    check_fail(SdkClient(a.port, kA, kSecretA).send_edoc(doc, {{"from", kA}, {"messagetype", "status"}}), "400",
+               "not a Status message");
+    check_fail(SdkClient(a.port, kA, kSecretA).send_edoc(doc, {{"from", kA}, {"to", "[\"000.00.77.H77\"]"}}), "400",
+               "not among the document's To");
+    check_fail(SdkClient(a.port, kA, kSecretA).send_edoc(std::string(1100000, 'x'), send, "application/octet-stream", true),
+               "413", "max_body_bytes");
+    // Non-ASCII parameter values cannot be verified (the SDK cuts them to one byte): a clear refusal.
+    SdkClient accented(a.port, kA, kSecretA);
+    check_fail(accented.call("updateStatus", {{"docId", "0123456789abcdef01234567"}, {"description", "\xC4\x90\xC3\xA3 nh\xE1\xBA\xADn"}}, "{}"),
+               "401", "must be ASCII");
+    SdkClient ok(a.port, kA, kSecretA);
+    check_fail(ok.call("getEdoc", {{"docId", "0123456789abcdef01234567"}}, "{}"), "404", "unknown docId");
+    check_fail(ok.call("getEdoc", {{"docId", "../../etc/passwd"}}, "{}"), "404", "unknown docId");
+    r = ok.call("downloadEdoc", {{"docId", "0123456789abcdef01234567"}}, "", "GET");
+    CHECK(r.body.empty());  // the SDK saves any body as the document: errors are empty
+    CHECK(r.status == 404);
+    check_fail(ok.call("registerAgency", {}, R"({"id":"","pcode":"x","code":"y"})"), "405", "enrollment");
+    check_fail(ok.call("deleteAgency", {{"AgencyCode", kB}}, "{}"), "405", "not supported");
+    check_fail(ok.call("noSuchMethod", {}), "404", "unknown method");
+    check_fail(ok.call("getReceivedEdocList", {{"messagetype", "letters"}}), "400", "messagetype");
+    // The hash-file does not match the body: cut in transit.
+    {
+        SdkClient cut(a.port, kA, kSecretA);
+        cut.put("Content-Type", "application/octet-stream");
+        for (const auto& [k, v] : send) cut.put(k, v);
+        cut.put("hash-file", java_hash_file(doc + "tampered"));
+        const std::string body = doc + "\r\n";
+        const std::string head = "POST /sendEdoc HTTP/1.1\r\nHost: x\r\n" + cut.signed_headers() +
+                                 "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+        check_fail(http_exchange(a.port, head, body, false), "400", "does not match hash-file");
+    }
+    // No sign-header at all.
+    check_fail(http_exchange(a.port, "POST /getReceivedEdocList HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", "", false),
+               "401", "sign-header is missing");
+    // A sign-header that is not JSON, with a valid HMAC of its bytes.
+    {
+        const std::string sign = "{\"XroadVnpt-systemid\":";
+        const std::string head = "POST /getReceivedEdocList HTTP/1.1\r\nHost: x\r\nXroadVnpt-sign-header: " + sign +
+                                 "\r\nXroadVnpt-hash-header: " + hmac_sha256_hex(kSecretA, sign) + "\r\nContent-Length: 0\r\n\r\n";
+        check_fail(http_exchange(a.port, head, "", false), "401", "not JSON");
+    }
+    // Too many headers.
+    {
+        std::string head = "POST /getReceivedEdocList HTTP/1.1\r\nHost: x\r\n";
+        for (int i = 0; i < 150; ++i) head += "X-Filler-" + std::to_string(i) + ": 1\r\n";
+        check_fail(http_exchange(a.port, head + "Content-Length: 0\r\n\r\n", "", false), "400", "headers");
+    }
+    // Nothing of all that was stored or sent; a good request still works afterwards.
+    CHECK(sent_count(*a.node) == 0);
+    auto good = ok.send_edoc(doc, send);
+    check_ok(good.json());
+    CHECK(sent_count(*a.node) == 1);
+    CHECK(a.node->log_contains("vdxp_refused"));
+    CHECK(b.node->running());
+}
+
+TEST_CASE("systems are added, listed, rotated and removed with lienthong-admin vdxp", "[e2e]") {
+    HubNode a(kA, kA, kSecretA);
+    a.node->start();
+    const auto admin = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {admin_bin(), "-c", a.node->config_path()});
+        return run_process(args, 30s);
+    };
+    auto p = admin({"vdxp", "add-system", "IOFFICE-01", "--json"});
+    REQUIRE(p.exit_code == 0);
+    const std::string secret = json::parse(p.out).at("secret");
+    CHECK(secret.size() == 44);
+    SdkClient c(a.port, "IOFFICE-01", secret);
+    check_ok(c.call("countReceiveEdoc", {}, "{}").json());
+    p = admin({"vdxp", "list-systems"});
+    CHECK_THAT(p.out, Contains("IOFFICE-01"));
+    CHECK_THAT(p.out, Contains(kA));
+    p = admin({"vdxp", "rotate-secret", "IOFFICE-01", "--json"});
+    REQUIRE(p.exit_code == 0);
+    const std::string rotated = json::parse(p.out).at("secret");
+    CHECK(rotated != secret);
+    check_fail(c.call("countReceiveEdoc", {}, "{}"), "401", "Invalid signature");
+    c.set_secret(rotated);
+    check_ok(c.call("countReceiveEdoc", {}, "{}").json());
+    // A config system is removed in the config; an unknown one is named.
+    p = admin({"vdxp", "remove-system", kA});
+    CHECK(p.exit_code != 0);
+    CHECK_THAT(p.err, Contains("listed in the config"));
+    p = admin({"vdxp", "add-system", "bad id/../x"});
+    CHECK(p.exit_code != 0);
+    CHECK_THAT(p.err, Contains("is not a system id"));
+    p = admin({"vdxp", "remove-system", "IOFFICE-01"});
+    CHECK(p.exit_code == 0);
+    check_fail(c.call("countReceiveEdoc", {}, "{}"), "401", "unknown system");
+    // Added systems survive a restart.
+    p = admin({"vdxp", "add-system", "IOFFICE-02", "--json"});
+    REQUIRE(p.exit_code == 0);
+    SdkClient c2(a.port, "IOFFICE-02", json::parse(p.out).at("secret"));
+    a.node->restart();
+    check_ok(c2.call("countReceiveEdoc", {}, "{}").json());
+}
