@@ -161,6 +161,9 @@ int run_vdxp(const Options& o, ClusterOptions co, const PhaseOptions& po) {
                 cluster->sender().pid, cluster->vdxp_port(), std::thread::hardware_concurrency(), load_average().c_str());
     (void)run_vdxp_send(*cluster, 200, 4);  // warm-up
     const VdxpResult v = run_vdxp_send(*cluster, o.vdxp_docs, o.vdxp_clients);
+    std::printf("  hub API sendEdoc: %.0f documents/s answered, %.0f/s delivered with verified receipts\n",
+                double(v.docs) / v.seconds, double(v.docs) / v.delivered_s);
+    std::fflush(stdout);
     const auto batch = run_throughput(*cluster, "1 KiB documents", o.docs_small, o.small_bytes, o.senders, o.batch, po);
     std::printf("\nRESULTS (load average %s)\n", load_average().c_str());
     std::printf("  hub API sendEdoc: %zu edXML files of %zu bytes, %zu concurrent HTTP clients, signed as the SDK signs\n",

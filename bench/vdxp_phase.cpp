@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include "node/api_client.h"
 #include "tests/e2e/vdxp_client.h"
 
 namespace lienthong::bench {
@@ -67,6 +68,14 @@ VdxpResult run_vdxp_send(const Cluster& cluster, size_t docs, size_t clients) {
         });
     for (auto& t : threads) t.join();
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    // Delivered: the sender's outbox empty (every receipt verified), polled for at most 10 minutes.
+    auto control = node::ApiClient::connect(s.api_socket, 30000);
+    for (int i = 0; control.ok() && i < 60000; ++i) {
+        auto st = (*control)->call({{"op", "status"}});
+        if (st.ok() && st->value("outbox_pending", uint64_t{1}) == 0) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    r.delivered_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::vector<double> all;
     for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
     r.latency_ms = percentiles(std::move(all));

@@ -12,6 +12,7 @@ struct VdxpResult {
     size_t clients = 0;
     size_t file_bytes = 0;
     double seconds = 0;        // first call until the last answer
+    double delivered_s = 0;    // first call until the sender's outbox was empty (receipts verified)
     Percentiles latency_ms;    // each call, request written -> answer read
     size_t failed = 0;         // answers that were not OK
     std::string first_error;

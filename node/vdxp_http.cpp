@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <sodium.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -466,8 +467,18 @@ Result<std::unique_ptr<VdxpHttp>> VdxpHttp::start(const VdxpHttpOptions& options
     const auto handler = [impl](const httplib::Request& req, httplib::Response& res) { impl->handle(req, res); };
     srv.Get(R"(/.*)", handler);
     srv.Post(R"(/.*)", handler);
+    // The SDK opens a connection per call: the server's listen backlog of 5 would drop
+    // connections under a few dozen concurrent callers (each then waits a 1 s SYN retry), so
+    // the listening socket's backlog is raised once bound. The options callback sees it first.
+    auto listener = std::make_shared<int>(-1);
+    srv.set_socket_options([listener](int fd) {
+        int one = 1;
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // what the server's default does
+        *listener = fd;
+    });
     if (!srv.bind_to_port(host.c_str(), port))
         return make_error("cannot listen on vdxp.listen " + options.listen + ": the address is in use or not on this machine");
+    if (*listener >= 0) ::listen(*listener, 1024);
     s->m_thread = std::thread([&srv] { srv.listen_after_bind(); });
     return s;
 }

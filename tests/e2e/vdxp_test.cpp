@@ -6,7 +6,11 @@
 #include <sodium.h>
 
 #include <catch2/catch.hpp>
+#include <atomic>
 #include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "tests/e2e/harness.h"
 #include "tests/e2e/vdxp_client.h"
@@ -309,4 +313,119 @@ TEST_CASE("systems are added, listed, rotated and removed with lienthong-admin v
     SdkClient c2(a.port, "IOFFICE-02", json::parse(p.out).at("secret"));
     a.node->restart();
     check_ok(c2.call("countReceiveEdoc", {}, "{}").json());
+}
+
+TEST_CASE("fifty document-system clients for a minute, across a kill -9 of each node, lose and repeat nothing",
+          "[e2e][faults]") {
+    HubNode a(kA, kA, kSecretA), b(kB, "SYS." + kB, kSecretB);
+    a.node->add_peer(*b.node);
+    b.node->add_peer(*a.node);
+    a.node->start();
+    b.node->start();
+    constexpr int kSenders = 25, kReceivers = 25;
+    const auto run_for = std::chrono::seconds(60);
+    std::atomic<bool> stop_sending{false}, stop_receiving{false};
+    std::mutex mu;
+    std::map<std::string, std::string> sent;  // DocumentId -> DocId, for every file answered OK
+    std::set<std::string> acked;              // docIds B's systems acknowledged done
+    std::atomic<uint64_t> send_errors{0}, ack_calls{0}, refused_sends{0};
+    std::vector<std::thread> threads;
+    for (int s = 0; s < kSenders; ++s)
+        threads.emplace_back([&, s] {
+            SdkClient c(a.port, kA, kSecretA);
+            for (int n = 0; !stop_sending && n < 100000; ++n) {
+                const std::string document_id = kA + ",2025/03/14," + std::to_string(s) + "-" + std::to_string(n);
+                const std::string file = library_document(kA, kB, "", document_id);
+                // The SDK's retry: the same bytes until an answer (bounded), as across a node's restart.
+                for (int attempt = 0; attempt < 300; ++attempt) {
+                    try {
+                        const json j = c.send_edoc(file, {{"from", kA}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}}).json();
+                        if (j.at("status") == "OK") {
+                            std::lock_guard lock(mu);
+                            sent[document_id] = j.at("DocId");
+                            break;
+                        }
+                        ++refused_sends;  // (Catch2 assertions are for the main thread only)
+                        break;
+                    } catch (const std::exception&) {
+                    }
+                    ++send_errors;
+                    std::this_thread::sleep_for(100ms);
+                }
+                std::this_thread::sleep_for(200ms);  // a clerk's pace, 25 of them: ~125 documents/s
+            }
+        });
+    for (int r = 0; r < kReceivers; ++r)
+        threads.emplace_back([&] {
+            SdkClient c(b.port, "SYS." + kB, kSecretB);
+            while (!stop_receiving) {
+                try {
+                    const json list = c.call("getReceivedEdocList", {{"servicetype", "eDoc"}, {"messagetype", "edoc"}}).json();
+                    if (list.at("status") != "OK" || list.at("data").empty()) {
+                        std::this_thread::sleep_for(50ms);
+                        continue;
+                    }
+                    // Each client takes a different slice of the list, as several pollers would.
+                    const auto& items = list.at("data");
+                    const auto& it = items[static_cast<size_t>(rand()) % items.size()];
+                    const std::string id = it.at("docId");
+                    const json got = c.call("getEdoc", {{"docId", id}}, "{}").json();
+                    if (got.at("status") != "OK") continue;
+                    // Acknowledged until answered: a restart may swallow the answer of a committed one.
+                    for (int attempt = 0; attempt < 300 && !stop_receiving; ++attempt) {
+                        try {
+                            ++ack_calls;
+                            const json done = c.call("updateStatus", {{"docId", id}, {"status", "done"}}, "{}").json();
+                            if (done.at("status") == "OK") {
+                                std::lock_guard lock(mu);
+                                acked.insert(id);
+                            }
+                            break;
+                        } catch (const std::exception&) {
+                            std::this_thread::sleep_for(100ms);
+                        }
+                    }
+                } catch (const std::exception&) {
+                    std::this_thread::sleep_for(100ms);  // the node is restarting
+                }
+            }
+        });
+    const auto t0 = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(run_for / 3);
+    a.node->kill();  // kill -9 of the sending node, mid-traffic
+    a.node->start();
+    std::this_thread::sleep_for(run_for / 3);
+    b.node->kill();  // and of the receiving one
+    b.node->start();
+    std::this_thread::sleep_until(t0 + run_for);
+    stop_sending = true;
+    for (int s = 0; s < kSenders; ++s) threads[static_cast<size_t>(s)].join();
+    // Everything sent reaches B and every item is taken off B's list by its systems.
+    const bool drained = wait_until(
+        [&] {
+            const json st = a.node->api({{"op", "status"}});
+            if (st.at("outbox_pending") != 0) return false;
+            SdkClient c(b.port, "SYS." + kB, kSecretB);
+            return c.call("countReceiveEdoc", {}, "{}").json().at("count") == 0;
+        },
+        120s, 500ms);
+    stop_receiving = true;
+    for (size_t i = kSenders; i < threads.size(); ++i) threads[i].join();
+    REQUIRE(drained);
+    INFO("sent " << sent.size() << ", acknowledged " << acked.size() << ", send retries " << send_errors
+                 << ", updateStatus calls " << ack_calls);
+    CHECK(sent.size() > 200);
+    CHECK(refused_sends == 0);
+    std::printf("vdxp load: %zu documents sent by %d clients, %zu acknowledged by %d, %llu send retries, %llu "
+                "updateStatus calls\n", sent.size(), kSenders, acked.size(), kReceivers,
+                static_cast<unsigned long long>(send_errors.load()), static_cast<unsigned long long>(ack_calls.load()));
+    // Once each at B: its inbox holds exactly the documents A's systems were told were sent.
+    const json inbox = b.node->api({{"op", "inbox"}, {"limit", 100000}});
+    CHECK(inbox.at("total") == sent.size());
+    const json outbox = a.node->api({{"op", "outbox"}, {"limit", 100000}});
+    CHECK(outbox.at("documents").size() == sent.size());
+    std::set<std::string> received;
+    for (const auto& d : inbox.at("documents")) received.insert(d.at("id").get<std::string>().substr(0, 24));
+    for (const auto& [document_id, doc_id] : sent) CHECK(received.count(doc_id) == 1);
+    CHECK(acked == received);
 }
