@@ -58,6 +58,11 @@ std::vector<std::string> restart_needed(const NodeConfig& running, const NodeCon
     check(same_relay(running.relay, file.relay), "relay");
     check(running.drop_dir == file.drop_dir, "drop_dir");
     check(running.http_listen == file.http_listen, "http.listen");
+    check(running.vdxp.listen == file.vdxp.listen && running.vdxp.threads == file.vdxp.threads &&
+              running.vdxp.idle_timeout_s == file.vdxp.idle_timeout_s &&
+              running.vdxp.read_timeout_s == file.vdxp.read_timeout_s &&
+              running.vdxp.max_body_bytes == file.vdxp.max_body_bytes,
+          "vdxp.listen");
     check(running.edxml.trusted_ca_dir == file.edxml.trusted_ca_dir &&
               running.edxml.refuse_invalid_signature == file.edxml.refuse_invalid_signature,
           "edxml");
@@ -78,6 +83,22 @@ json NodeImpl::reload_config(const std::string& cause, const std::string& user) 
     NodeConfig file = std::move(loaded).value();
     const auto needs_restart = restart_needed(m_config, file);
     std::vector<std::string> applied;
+    // The hub API's systems and their secrets, re-read (a rotated secret file takes effect);
+    // a system whose secret cannot be read fails the reload, and nothing is applied.
+    if (auto st = vdxp_load_systems(file); !st.ok()) {
+        m_log.error("reload_refused", {{"cause", cause}, {"error", st.error()},
+                                       {"note", "the node keeps running with the config it has"}});
+        m_service.reloaded("running; the last reload was refused: " + st.error());
+        return json{{"ok", false}, {"error", st.error() + "; nothing was applied"}};
+    }
+    const auto same_system = [](const VdxpSystemConfig& x, const VdxpSystemConfig& y) {
+        return x.systemid == y.systemid && x.secret_file == y.secret_file && x.agency == y.agency;
+    };
+    if (!std::equal(file.vdxp.systems.begin(), file.vdxp.systems.end(), m_config.vdxp.systems.begin(),
+                    m_config.vdxp.systems.end(), same_system)) {
+        m_config.vdxp.systems = file.vdxp.systems;
+        applied.emplace_back("vdxp.systems");
+    }
     // The new level takes effect after this reload's own line, which is written at the old one.
     const bool level_changed = file.log_level != m_config.log_level;
     if (level_changed) {

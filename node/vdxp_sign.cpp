@@ -22,6 +22,14 @@ std::string hex_byte(uint8_t b) {
     return std::string{digits[b >> 4], digits[b & 15]};
 }
 
+// A request's text quoted in an error: ASCII, so a JSON \u escape in a key cannot carry a
+// control character or a non-ASCII byte into the answer or the log.
+std::string ascii_quote(std::string_view s) {
+    std::string out;
+    for (unsigned char c : s.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+    return out;
+}
+
 }  // namespace
 
 std::string param(const Params& p, std::initializer_list<std::string_view> keys) {
@@ -58,7 +66,7 @@ Result<Params> parse_sign_header(std::string_view sign_header) {
     Params out;
     for (const auto& [key, value] : j.items()) {
         if (lower(key).rfind(kPrefix, 0) != 0)
-            return make_error("XroadVnpt-sign-header key '" + key + "' does not start with XroadVnpt-");
+            return make_error("XroadVnpt-sign-header key '" + ascii_quote(key) + "' does not start with XroadVnpt-");
         std::string k = key.substr(kPrefix.size());
         if (k.empty()) return make_error("XroadVnpt-sign-header has an empty parameter name");
         std::string v;
@@ -67,9 +75,9 @@ Result<Params> parse_sign_header(std::string_view sign_header) {
         else if (value.is_number() || value.is_boolean())
             v = value.dump();
         else
-            return make_error("XroadVnpt-sign-header parameter '" + key + "' must be text");
+            return make_error("XroadVnpt-sign-header parameter '" + ascii_quote(key) + "' must be text");
         if (!out.emplace(k, std::move(v)).second)
-            return make_error("XroadVnpt-sign-header names parameter '" + k + "' twice");
+            return make_error("XroadVnpt-sign-header names parameter '" + ascii_quote(k) + "' twice");
     }
     return out;
 }

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -428,4 +429,34 @@ TEST_CASE("fifty document-system clients for a minute, across a kill -9 of each 
     for (const auto& d : inbox.at("documents")) received.insert(d.at("id").get<std::string>().substr(0, 24));
     for (const auto& [document_id, doc_id] : sent) CHECK(received.count(doc_id) == 1);
     CHECK(acked == received);
+}
+
+TEST_CASE("a reload re-reads the systems' secret files and refuses one it cannot read", "[e2e]") {
+    HubNode a(kA, kA, kSecretA);
+    a.node->start();
+    SdkClient old_secret(a.port, kA, kSecretA);
+    check_ok(old_secret.call("countReceiveEdoc", {}, "{}").json());
+    const std::string rotated = "rotated-by-the-admin-0123456789";
+    std::ofstream(a.node->dir() + "/vdxp.secret") << rotated << "\n";
+    auto r = a.node->call({{"op", "reload"}});
+    REQUIRE(r.ok());
+    check_fail(old_secret.call("countReceiveEdoc", {}, "{}"), "401", "Invalid signature");
+    check_ok(SdkClient(a.port, kA, rotated).call("countReceiveEdoc", {}, "{}").json());
+    // An unreadable secret: the reload is refused and the running systems stay as they were.
+    std::ofstream(a.node->dir() + "/vdxp.secret") << "short\n";
+    r = a.node->call({{"op", "reload"}});
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error(), Contains("8 to 512 characters"));
+    check_ok(SdkClient(a.port, kA, rotated).call("countReceiveEdoc", {}, "{}").json());
+}
+
+TEST_CASE("a node whose configured system has no readable secret refuses to start, naming the file", "[e2e][faults]") {
+    HubNode a(kA, kA, kSecretA);
+    std::filesystem::remove(a.node->dir() + "/vdxp.secret");
+    std::ofstream(a.node->config_path()) << a.node->config_yaml();
+    const auto p = run_process({node_bin(), "--config", a.node->config_path()}, 15s);
+    INFO("stderr: " << p.err);
+    CHECK(p.exit_code > 0);
+    CHECK(p.err_lines().size() == 1);
+    CHECK_THAT(p.err, Contains("vdxp system '" + kA + "'") && Contains("vdxp.secret") && Contains("rotate-secret"));
 }
