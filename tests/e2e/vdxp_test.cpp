@@ -6,7 +6,9 @@
 #include <sodium.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <atomic>
+#include <random>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -357,8 +359,9 @@ TEST_CASE("fifty document-system clients for a minute, across a kill -9 of each 
             }
         });
     for (int r = 0; r < kReceivers; ++r)
-        threads.emplace_back([&] {
+        threads.emplace_back([&, r] {
             SdkClient c(b.port, "SYS." + kB, kSecretB);
+            std::mt19937 rng(static_cast<unsigned>(r));
             while (!stop_receiving) {
                 try {
                     const json list = c.call("getReceivedEdocList", {{"servicetype", "eDoc"}, {"messagetype", "edoc"}}).json();
@@ -366,24 +369,32 @@ TEST_CASE("fifty document-system clients for a minute, across a kill -9 of each 
                         std::this_thread::sleep_for(50ms);
                         continue;
                     }
-                    // Each client takes a different slice of the list, as several pollers would.
-                    const auto& items = list.at("data");
-                    const auto& it = items[static_cast<size_t>(rand()) % items.size()];
-                    const std::string id = it.at("docId");
-                    const json got = c.call("getEdoc", {{"docId", id}}, "{}").json();
-                    if (got.at("status") != "OK") continue;
-                    // Acknowledged until answered: a restart may swallow the answer of a committed one.
-                    for (int attempt = 0; attempt < 300 && !stop_receiving; ++attempt) {
-                        try {
-                            ++ack_calls;
-                            const json done = c.call("updateStatus", {{"docId", id}, {"status", "done"}}, "{}").json();
-                            if (done.at("status") == "OK") {
-                                std::lock_guard lock(mu);
-                                acked.insert(id);
+                    // Each client works through the whole list, as applications do, in its own
+                    // order, so several pollers meet on some items.
+                    std::vector<std::string> ids;
+                    for (const auto& it : list.at("data")) ids.push_back(it.at("docId"));
+                    std::shuffle(ids.begin(), ids.end(), rng);
+                    for (const auto& id : ids) {
+                        if (stop_receiving) break;
+                        {
+                            std::lock_guard lock(mu);  // the workers of one system share what they took
+                            if (acked.count(id)) continue;
+                        }
+                        const json got = c.call("getEdoc", {{"docId", id}}, "{}").json();
+                        if (got.at("status") != "OK") continue;
+                        // Acknowledged until answered: a restart may swallow the answer of a committed one.
+                        for (int attempt = 0; attempt < 300 && !stop_receiving; ++attempt) {
+                            try {
+                                ++ack_calls;
+                                const json done = c.call("updateStatus", {{"docId", id}, {"status", "done"}}, "{}").json();
+                                if (done.at("status") == "OK") {
+                                    std::lock_guard lock(mu);
+                                    acked.insert(id);
+                                }
+                                break;
+                            } catch (const std::exception&) {
+                                std::this_thread::sleep_for(100ms);
                             }
-                            break;
-                        } catch (const std::exception&) {
-                            std::this_thread::sleep_for(100ms);
                         }
                     }
                 } catch (const std::exception&) {
@@ -459,4 +470,53 @@ TEST_CASE("a node whose configured system has no readable secret refuses to star
     CHECK(p.exit_code > 0);
     CHECK(p.err_lines().size() == 1);
     CHECK_THAT(p.err, Contains("vdxp system '" + kA + "'") && Contains("vdxp.secret") && Contains("rotate-secret"));
+}
+
+TEST_CASE("slow and idle HTTP clients hold no more than their threads, and never the peer traffic", "[e2e][faults]") {
+    HubNode a(kA, kA, kSecretA), b(kB, "SYS." + kB, kSecretB);
+    // Few threads and short timeouts, so the test sees them run out and come back.
+    a.node = std::make_unique<TestNode>(kA, [&] {
+        NodeOptions o;
+        o.extra_yaml = "vdxp:\n  listen: \"127.0.0.1:" + std::to_string(a.port) +
+                       "\"\n  threads: 4\n  read_timeout_s: 2\n  idle_timeout_s: 1\n  systems:\n    - systemid: \"" + kA +
+                       "\"\n      secret_file: vdxp.secret\n";
+        return o;
+    }());
+    std::ofstream(a.node->dir() + "/vdxp.secret") << kSecretA << "\n";
+    a.node->add_peer(*b.node);
+    b.node->add_peer(*a.node);
+    a.node->start();
+    b.node->start();
+    // Eight connections that send half a request and then nothing: more than the threads.
+    std::vector<int> slow;
+    for (int i = 0; i < 8; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(a.port);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        const std::string partial = "POST /getReceivedEdocList HTTP/1.1\r\nHost: x\r\nXroadVnpt-sign";
+        REQUIRE(::send(fd, partial.data(), partial.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(partial.size()));
+        slow.push_back(fd);
+    }
+    // Peer traffic does not wait for them: a document A -> B through the local API arrives.
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string doc = library_document(kA, kB);
+    const json sent = a.node->api({{"op", "import"}, {"data", json::binary(std::vector<uint8_t>(doc.begin(), doc.end()))}});
+    REQUIRE(wait_until([&] { return b.node->api({{"op", "inbox"}}).at("total") == 1; }, 10s));
+    CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+    // Once the slow ones time out (read_timeout_s 2), a real client is served again.
+    SdkClient c(a.port, kA, kSecretA);
+    bool served = false;
+    for (int i = 0; i < 20 && !served; ++i) {
+        try {
+            served = c.call("countReceiveEdoc", {}, "{}").json().at("status") == "OK";
+        } catch (const std::exception&) {
+            std::this_thread::sleep_for(500ms);
+        }
+    }
+    CHECK(served);
+    for (int fd : slow) ::close(fd);
+    (void)sent;
 }
