@@ -91,6 +91,9 @@ void NodeImpl::handle_api(const Bytes& rid, json& req) {
         if (op == "audit_head") return api_reply(rid, api_audit_head(req));
         if (op == "audit_witnesses") return api_audit_witnesses(rid, req);
         if (op == "audit_export") return api_reply(rid, api_audit_export(req));
+        if (op == "audit_archive_prepare") return api_reply(rid, api_audit_archive_prepare(req));
+        if (op == "audit_archive_commit") return api_audit_archive_commit(rid, req);
+        if (op == "audit_backup") return api_reply(rid, api_audit_backup(req));
     } catch (const json::exception& e) {
         return api_reply(rid, fail("bad request for '" + op + "': " + e.what()));
     }

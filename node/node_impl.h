@@ -577,6 +577,10 @@ private:
     nlohmann::json api_audit_head(const nlohmann::json& req);
     void api_audit_witnesses(const Bytes& rid, const nlohmann::json& req);
     nlohmann::json api_audit_export(const nlohmann::json& req);
+    // audit archive and the backup entry (audit_archive.cpp)
+    nlohmann::json api_audit_archive_prepare(const nlohmann::json& req);
+    void api_audit_archive_commit(const Bytes& rid, const nlohmann::json& req);
+    nlohmann::json api_audit_backup(const nlohmann::json& req);
 
     const PeerLink* find_peer_by_box_key(ByteView key) const;
 
@@ -605,6 +609,14 @@ private:
         std::set<std::string> asked;
     };
     std::vector<WitnessRequest> m_witness_requests;
+    // The archive audit_archive_prepare built, which audit_archive_commit must name (by its
+    // last entry and file hash) before any entry is deleted.
+    struct PreparedArchive {
+        uint64_t first_seq = 0;
+        protocol::AuditHead end;
+        Hash32 file_hash{};
+    };
+    std::optional<PreparedArchive> m_prepared_archive;
     LogThrottle m_audit_refusals{10000};  // our refusals recorded, per (peer, kind)
     std::unique_ptr<Committer> m_committer;  // destroyed before m_store
     ForkJoin m_verifiers{default_helpers()};  // checks a burst of arriving signatures in parallel

@@ -5,6 +5,9 @@
 // finds a byte flipped on disk; `compact` needs the node stopped.
 #include <catch2/catch.hpp>
 #include <lmdb.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -70,6 +73,24 @@ uint64_t flip_byte_in_first_envelope(const std::string& dir) {
     uint64_t n = 0;
     for (unsigned char c : key) n = (n << 8) | c;
     return n;
+}
+
+std::string blake2b_of(const std::string& path) {
+    const std::string bytes = read_all(path);
+    unsigned char h[32];
+    crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), nullptr, 0);
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : h) out += {hex[c >> 4], hex[c & 15]};
+    return out;
+}
+
+std::vector<json> audit_of_kind(TestNode& n, const std::string& kind) {
+    std::vector<json> out;
+    const json log = n.api({{"op", "audit_show"}, {"limit", 100000}});
+    for (const auto& e : log.at("entries"))
+        if (e.at("kind") == kind) out.push_back(e);
+    return out;
 }
 
 json batch_request(const std::string& to, int first, int count, std::mt19937_64& rng) {
@@ -307,4 +328,55 @@ TEST_CASE("compact rewrites a stopped node's database, which then verifies and s
     CHECK(outbox_ids(a, false).size() == 3);
     a.api(send_request({b.agency()}, make_doc(9, rng, 0, 0)));
     CHECK(wait_until([&] { return inbox_ids(b).size() == 4; }, 30s));
+}
+
+TEST_CASE("backup and restore each leave one audit entry with the file's hash and the admin's user", "[e2e]") {
+    TestNode a("000.00.07.H62");
+    a.start();
+    const passwd* pw = ::getpwuid(::geteuid());
+    const std::string user = pw ? pw->pw_name : "";
+    const std::string live = a.dir() + "/live.backup", stopped = a.dir() + "/stopped.backup";
+    // Taken from the running node: the node records it.
+    auto p = admin(a, {"backup", "--out", live});
+    INFO(p.out << p.err);
+    REQUIRE(p.exit_code == 0);
+    REQUIRE(wait_until([&] { return !audit_of_kind(a, "backup").empty(); }, 10s));
+    auto backups = audit_of_kind(a, "backup");
+    REQUIRE(backups.size() == 1);
+    CHECK(backups[0].at("user") == user);
+    CHECK(backups[0].at("detail") == "file_blake2b=" + blake2b_of(live));
+    // Taken while the node is stopped: written into the database directly.
+    CHECK(a.stop() == 0);
+    p = admin(a, {"backup", "--out", stopped});
+    INFO(p.out << p.err);
+    REQUIRE(p.exit_code == 0);
+    a.start();
+    backups = audit_of_kind(a, "backup");
+    REQUIRE(backups.size() == 2);
+    CHECK(backups[1].at("detail") == "file_blake2b=" + blake2b_of(stopped));
+    CHECK(backups[1].at("user") == user);
+    CHECK(audit_of_kind(a, "restore").empty());
+    // Restored from the live backup: the restored database holds the restore, once, and its
+    // chain is whole (the backup's own entry came after the snapshot: it is not in it).
+    CHECK(a.stop() == 0);
+    fs::rename(a.dir() + "/data", a.dir() + "/data.lost");
+    p = admin(a, {"restore", live, "--dir", a.dir() + "/data"});
+    INFO(p.out << p.err);
+    REQUIRE(p.exit_code == 0);
+    auto offline = admin(a, {"audit", "verify", "--offline"});
+    INFO(offline.out << offline.err);
+    CHECK(offline.exit_code == 0);
+    a.start();
+    const auto restores = audit_of_kind(a, "restore");
+    REQUIRE(restores.size() == 1);
+    CHECK(restores[0].at("user") == user);
+    CHECK_THAT(restores[0].at("detail").get<std::string>(), Catch::Contains("file_blake2b=" + blake2b_of(live)));
+    CHECK_THAT(restores[0].at("detail").get<std::string>(), Catch::Contains("taken="));
+    CHECK(audit_of_kind(a, "backup").empty());
+    CHECK(audit_of_kind(a, "node_started").size() == 2);  // the first start, and this one
+    // A refused restore records nothing: the directory already holds the database.
+    CHECK(a.stop() == 0);
+    CHECK(admin(a, {"restore", live, "--dir", a.dir() + "/data"}).exit_code == 1);
+    a.start();
+    CHECK(audit_of_kind(a, "restore").size() == 1);
 }
