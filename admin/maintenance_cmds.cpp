@@ -21,6 +21,7 @@
 #include "node/config.h"
 #include "node/keyfile.h"
 #include "storage/audit_log.h"
+#include "storage/resync_marks.h"
 #include "storage/store.h"
 
 namespace lienthong::admin {
@@ -82,6 +83,21 @@ Status audit_offline(const std::string& dir, const storage::AuditEvent& e) {
     LT_ASSIGN(auto env, storage::Env::open(eo));
     LT_ASSIGN(auto log, storage::AuditLog::open(*env));
     return env->write([&](storage::WriteTxn& t) { return log->append(t, e); });
+}
+
+// What restore writes into the restored database, in one transaction: its audit entry, and
+// the mark that makes the node ask its peers for what they delivered after `taken_ms`.
+Status mark_restored(const std::string& dir, const storage::AuditEvent& e, uint64_t taken_ms) {
+    storage::EnvOptions eo;
+    eo.dir = dir;
+    eo.max_tables = 64;
+    LT_ASSIGN(auto env, storage::Env::open(eo));
+    LT_ASSIGN(auto log, storage::AuditLog::open(*env));
+    LT_ASSIGN(auto marks, storage::ResyncMarks::open(*env));
+    return env->write([&](storage::WriteTxn& t) -> Status {
+        LT_TRY(log->append(t, e));
+        return marks->restored(t, taken_ms);
+    });
 }
 
 storage::AuditEvent admin_event(std::string kind, const std::string& detail) {
@@ -294,8 +310,9 @@ Status do_restore(const Globals& g, const RestoreOpts& o, BackupReader& r) {
     if (size_ec) return make_error("cannot size '" + o.file + "': " + size_ec.message());
     LT_ASSIGN(const std::string file_hash, hash_file_range(o.file, 0, file_bytes));
     const std::string detail = "file_blake2b=" + file_hash + " taken=" + format_time(m.created_ms);
-    if (auto st = audit_offline(o.dir, admin_event("restore", detail)); !st.ok())
-        return make_error("the database was restored into '" + o.dir + "', but its audit entry was not written: " + st.error());
+    if (auto st = mark_restored(o.dir, admin_event("restore", detail), m.created_ms); !st.ok())
+        return make_error("the database was restored into '" + o.dir + "', but its restore mark was not written: " + st.error() +
+                          "; move it aside and restore again");
     if (!o.keys_out.empty()) {
         const int kfd = ::open(o.keys_out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (kfd < 0) return make_error("cannot create '" + o.keys_out + "': " + std::strerror(errno));
@@ -356,7 +373,7 @@ void add_restore(CLI::App& app, Globals& g, int& rc) {
                     format_time(r.manifest.created_ms).c_str(), o->dir.c_str());
         print_counts(r.manifest.counts);
         if (!o->keys_out.empty()) std::printf("keys written to %s (mode 0600)\n", o->keys_out.c_str());
-        std::printf("next: start the node; its peers send again what it lacks (see README, backups)\n");
+        std::printf("next: start the node; it asks its peers for what they delivered after the backup (see README, backups)\n");
     });
 }
 

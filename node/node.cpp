@@ -143,6 +143,7 @@ Status NodeImpl::start() {
     LT_ASSIGN(m_store, storage::Store::open(eo, m_config.agency));
     LT_ASSIGN(m_catalog, storage::Catalog::open(m_store->env()));
     LT_ASSIGN(m_audit, storage::AuditLog::open(m_store->env()));
+    LT_ASSIGN(m_resync, storage::ResyncMarks::open(m_store->env()));
     m_committer = std::make_unique<Committer>(m_store->env());
     LT_TRY(drop_start());
 

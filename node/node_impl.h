@@ -26,6 +26,7 @@
 #include "protocol/cross_trust.h"
 #include "protocol/trust.h"
 #include "storage/audit_log.h"
+#include "storage/resync_marks.h"
 #include "storage/catalog.h"
 #include "storage/store.h"
 
@@ -170,6 +171,8 @@ struct PeerLink {
     uint64_t next_gossip_ms = 0;  // when to reconcile our directories again
     std::unique_ptr<DirSync> dir_sync;
     std::unique_ptr<DeliverySync> sync;  // while set, the outbox waits
+    std::unique_ptr<DeliverySync> resync;  // a restored node asking what the peer delivered (resync.cpp)
+    uint64_t resync_next_ms = 0;           // when to ask again; UINT64_MAX: not needed
     uint64_t chunk_bytes_sent = 0;
     uint64_t relay_progress_ms = 0;  // the last Custody, or the first hand-over since none was waiting
     uint64_t bytes_sent = 0;  // envelope bytes handed to this link: whole, relayed and in chunks
@@ -492,6 +495,12 @@ private:
     void on_sync_answer(PeerLink& link, const protocol::SyncFrame& f);
     void on_sync_request(const Bytes& rid, const std::string& peer, const protocol::SyncFrame& f);
     void on_receipt_want(const Bytes& rid, const std::string& peer, const protocol::ReceiptWantFrame& f);
+    // recipient-initiated resync after a restore (resync.cpp)
+    void maybe_start_resync(PeerLink& link, uint64_t now);
+    void on_resync_answer(PeerLink& link, const protocol::ResyncFrame& f);
+    void resync_timers(PeerLink& link, uint64_t now);
+    void on_resync_request(const Bytes& rid, const std::string& peer, const protocol::ResyncFrame& f);
+    void on_redeliver_want(const Bytes& rid, const std::string& peer, const protocol::RedeliverWantFrame& f);
     // relays (relay.cpp)
     std::string relay_via(const std::string& agency, uint64_t now);
     void pump_relays(PeerLink& via);
@@ -596,6 +605,7 @@ private:
     protocol::EnvelopeLimits m_limits;
     std::unique_ptr<storage::Store> m_store;
     std::unique_ptr<storage::Catalog> m_catalog;
+    std::unique_ptr<storage::ResyncMarks> m_resync;  // set by a restore: what to fetch again
     std::unique_ptr<storage::AuditLog> m_audit;  // always open: witnessed heads are kept even when off
     uint64_t m_next_head_ms = 0;
     // Heads of our own log that peers said they hold (verified with our keys), by peer.
@@ -644,6 +654,7 @@ private:
     uint64_t m_drop_acks = 0;
     std::set<std::string> m_transit_unlinked;
     std::map<std::string, storage::CustodyUsage> m_custody;
+    std::map<std::string, SyncAnswerSet> m_resync_answers;  // by peer: what we delivered to it (resync.cpp)
     std::map<std::string, SyncAnswerSet> m_sync_answers;  // by peer  // by previous hop: what we carry for it
     uint64_t m_next_custody_check_ms = 0;
     std::map<Hash32, Transfer, HashLess> m_transfers;  // transit recipients with no link: reached by route only

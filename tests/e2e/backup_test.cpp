@@ -380,3 +380,68 @@ TEST_CASE("backup and restore each leave one audit entry with the file's hash an
     a.start();
     CHECK(audit_of_kind(a, "restore").size() == 1);
 }
+
+TEST_CASE("a recipient restored from a backup gets again what its sender delivered after the backup, each document once",
+          "[e2e]") {
+    TestNode a("000.00.08.H62"), b("000.00.09.H62");  // a sends; b receives, loses its disk, is restored
+    a.add_peer(b);
+    b.add_peer(a);
+    b.start();
+    a.start();
+    const std::string file = b.dir() + "/b.backup";
+    std::vector<std::string> ids;
+    std::atomic<int> batches{0};
+    std::thread load([&] {
+        auto client = a.client();
+        std::mt19937_64 rng(63);
+        for (int k = 0; k < 10; ++k) {
+            auto r = client->call(batch_request(b.agency(), k * 50, 50, rng));
+            if (!r.ok()) throw std::runtime_error("send_batch: " + r.error());
+            for (const auto& id : r->at("ids")) ids.push_back(id.get<std::string>());
+            ++batches;
+            std::this_thread::sleep_for(40ms);
+        }
+    });
+    REQUIRE(wait_until([&] { return batches >= 3 && inbox_ids(b).size() >= 100; }, 30s));
+    const auto backup = admin(b, {"backup", "--out", file});  // while documents arrive
+    load.join();
+    INFO(backup.out << backup.err);
+    REQUIRE(backup.exit_code == 0);
+    REQUIRE(ids.size() == 500);
+    // Everything is delivered: the sender holds every receipt, nothing is pending.
+    REQUIRE(wait_until([&] { return outbox_ids(a, true).empty() && inbox_ids(b).size() == 500; }, 120s));
+    const uint64_t in_backup = manifest_of(file).at("counts").at("inbox");
+    CHECK(in_backup >= 100);
+    CHECK(in_backup < 500);
+
+    // b's disk dies; it comes back from the backup, which lacks what arrived after it.
+    CHECK(b.stop() == 0);
+    fs::rename(b.dir() + "/data", b.dir() + "/data.lost");
+    const auto restore = admin(b, {"restore", file, "--dir", b.dir() + "/data"});
+    INFO(restore.out << restore.err);
+    REQUIRE(restore.exit_code == 0);
+    b.start();
+    // b asks a for what a delivered since the backup; a queues it again; b stores each once.
+    REQUIRE(wait_until([&] { return inbox_ids(b).size() >= 500; }, 60s, 100ms));
+    REQUIRE(wait_until([&] { return b.log_contains("event=resync_done peer=" + a.agency()); }, 30s, 100ms));
+    const auto received = inbox_ids(b);
+    CHECK(received.size() == 500);
+    CHECK(std::set<std::string>(received.begin(), received.end()) == std::set<std::string>(ids.begin(), ids.end()));
+    CHECK(b.log_contains("event=resync peer=" + a.agency() + " missing=" + std::to_string(500 - in_backup)));
+    CHECK(a.log_contains("event=redelivery peer=" + b.agency() + " asked=" + std::to_string(500 - in_backup) +
+                         " queued=" + std::to_string(500 - in_backup)));
+    // The sender ends with every document delivered again, and says so in its audit log.
+    REQUIRE(wait_until([&] { return outbox_ids(a, true).empty(); }, 60s));
+    CHECK(outbox_ids(a, false).size() == 500);
+    const json log = a.api({{"op", "audit_show"}, {"kind", "redelivery_asked"}});
+    REQUIRE(log.at("entries").size() == 1);
+    CHECK(log.at("entries")[0].at("agency") == b.agency());
+    // Restarted, b does not ask again: that peer is done.
+    b.restart();
+    std::this_thread::sleep_for(1500ms);
+    const std::string text = read_all(b.log_path());
+    size_t rounds = 0;
+    for (size_t at = text.find("event=resync "); at != std::string::npos; at = text.find("event=resync ", at + 1)) ++rounds;
+    CHECK(rounds == 2);  // one that found the missing documents, one that found none
+    CHECK(inbox_ids(b).size() == 500);
+}
