@@ -486,7 +486,7 @@ TEST_CASE("everything committed is still there after close and reopen", "[storag
     CHECK(next.seq == 3);
 }
 
-TEST_CASE("redeliver puts a delivered document back in the outbox once; delivered_since finds what was acknowledged late",
+TEST_CASE("redeliver puts a delivered document back in the outbox once, and delivered_since finds what was acknowledged late",
           "[storage][store]") {
     TempDir dir;
     auto s = open_store(dir);
