@@ -445,3 +445,36 @@ TEST_CASE("a recipient restored from a backup gets again what its sender deliver
     CHECK(rounds == 2);  // one that found the missing documents, one that found none
     CHECK(inbox_ids(b).size() == 500);
 }
+
+TEST_CASE("a peer asking for redelivery gets only what was delivered to it, and a malformed resync is refused", "[e2e][faults]") {
+    TestNode a("000.00.10.H62"), b("000.00.11.H62");
+    FakePeer fake("000.00.12.H62");
+    a.add_peer(b);
+    a.add_peer(fake.as_peer());
+    b.add_peer(a);
+    b.start();
+    a.start();
+    const json r = a.api({{"op", "send"}, {"to", json::array({b.agency()})}, {"subject", "cho b"},
+                          {"body", json::binary(std::vector<uint8_t>{1, 2, 3})}});
+    const std::string id = r.at("id");
+    REQUIRE(wait_until([&] { return outbox_ids(a, true).empty(); }, 20s));
+    fake.connect(a);
+    // b's document and an unknown id: neither was delivered to the fake peer.
+    lienthong::protocol::Hash32 doc{}, unknown{};
+    auto bytes = lienthong::protocol::from_hex(id);
+    REQUIRE(bytes.ok());
+    std::copy(bytes->begin(), bytes->end(), doc.begin());
+    unknown.fill(0x42);
+    fake.send_frame(lienthong::protocol::RedeliverWantFrame{{doc, unknown}});
+    REQUIRE(wait_until([&] { return a.log_contains("event=redelivery peer=" + fake.identity().pub.agency); }, 10s));
+    CHECK(a.log_contains("event=redelivery peer=" + fake.identity().pub.agency + " asked=2 queued=0"));
+    CHECK(outbox_ids(a, true).empty());
+    CHECK(a.api({{"op", "audit_show"}, {"kind", "redelivery_asked"}}).at("entries").empty());
+    // A resync step that is not a reconciliation message.
+    fake.send_frame(lienthong::protocol::ResyncFrame{1, lienthong::protocol::Bytes{0xc1, 0xc1}});
+    REQUIRE(wait_until([&] { return a.log_contains("kind=resync"); }, 10s));
+    // a goes on serving b.
+    a.api({{"op", "send"}, {"to", json::array({b.agency()})}, {"subject", "vẫn chạy"},
+           {"body", json::binary(std::vector<uint8_t>{4})}});
+    REQUIRE(wait_until([&] { return outbox_ids(a, true).empty() && inbox_ids(b).size() == 2; }, 20s));
+}
