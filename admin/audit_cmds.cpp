@@ -105,6 +105,7 @@ struct Witnessing {
     std::vector<std::string> unanswered;
     std::vector<protocol::SignPublicKey> keys;  // the node's signing keys, current first
     uint64_t archived_unchecked = 0;            // heads of archived entries no archive given holds
+    std::optional<uint64_t> restored_at;        // a restore entry explaining a disagreement (the first)
 };
 
 // REQUIRES: `archived` holds the archive files given, linked to the log's archived point.
@@ -127,6 +128,22 @@ Witnessing check_witnesses(const Globals& g, storage::AuditLog& log, storage::En
         const auto head = log.head(t);
         const auto point = log.archived(t);
         const uint64_t archived_to = point ? point->seq : 0;
+        // The restores the log records (seq, time): a head signed before one, past its entry,
+        // names history the restore replaced; said so, still a failure (it is lost).
+        std::vector<std::pair<uint64_t, uint64_t>> restores;
+        log.scan(t, 1, [&](uint64_t seq, protocol::ByteView v) {
+            if (auto e = protocol::decode_audit_entry(v); e.ok() && e->kind == "restore") restores.emplace_back(seq, e->time_ms);
+            return true;
+        });
+        const auto lost_in_restore = [&](const protocol::AuditHead& h) -> std::string {
+            for (const auto& [seq, time] : restores)
+                if (seq <= h.seq && h.time_ms <= time) {
+                    w.restored_at = std::min(w.restored_at.value_or(seq), seq);
+                    return " (signed before the restore recorded at entry " + std::to_string(seq) +
+                           ": history after the backup was lost with the database it replaced)";
+                }
+            return "";
+        };
         for (const auto& [peer, heads] : (*r)["peers"].items()) {
             for (const auto& hj : heads) {
                 auto wire = protocol::from_base64(hj["signed"].get<std::string>());
@@ -154,10 +171,11 @@ Witnessing check_witnesses(const Globals& g, storage::AuditLog& log, storage::En
                     ++w.agree;
                 } else if (h->seq > head.seq) {
                     w.problems.push_back("peer " + peer + " holds a head at entry " + std::to_string(h->seq) +
-                                         " but the log ends at entry " + std::to_string(head.seq) + ": entries are missing");
+                                         " but the log ends at entry " + std::to_string(head.seq) + ": entries are missing" +
+                                         lost_in_restore(*h));
                 } else {
                     w.problems.push_back("entry " + std::to_string(h->seq) + " does not match the head peer " + peer +
-                                         " holds (signed " + format_time(h->time_ms) + ")");
+                                         " holds (signed " + format_time(h->time_ms) + ")" + lost_in_restore(*h));
                 }
                 auto [it, fresh] = agreement.emplace(h->seq, same);
                 if (!fresh) it->second = it->second && same;
@@ -240,6 +258,14 @@ void add_verify(CLI::App* audit, Globals& g, int& rc) {
                                        std::to_string(*w.first_bad_to) +
                                        " was changed (the chain after it was recomputed; the peers' heads disagree from entry " +
                                        std::to_string(*w.first_bad_to) + ")";
+            // A restore inside that run explains it: the entries from the restore on replace
+            // the ones the peers witnessed, which went with the lost database.
+            if (w.restored_at && *w.restored_at >= *w.first_bad_from && *w.restored_at <= *w.first_bad_to) {
+                first_bad = w.restored_at;
+                first_bad_text = "entry " + std::to_string(*w.restored_at) +
+                                 " records a restore from a backup: the entries the peers witnessed after the backup (up to entry " +
+                                 std::to_string(*w.first_bad_to) + ") were lost with the database it replaced";
+            }
         }
         const bool ok = !first_bad && w.problems.empty();
         rc = ok ? 0 : 1;

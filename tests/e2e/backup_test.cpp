@@ -413,6 +413,10 @@ TEST_CASE("a recipient restored from a backup gets again what its sender deliver
     const uint64_t in_backup = manifest_of(file).at("counts").at("inbox");
     CHECK(in_backup >= 100);
     CHECK(in_backup < 500);
+    // a witnesses a head of b's log from after the backup: the restore will lose it.
+    REQUIRE(admin(b, {"audit", "publish"}).exit_code == 0);
+    REQUIRE(wait_until([&] { return b.api({{"op", "audit_witnesses"}, {"wait_ms", 3000}}).at("peers").at(a.agency()).size() == 1; },
+                       10s));
 
     // b's disk dies; it comes back from the backup, which lacks what arrived after it.
     CHECK(b.stop() == 0);
@@ -436,6 +440,12 @@ TEST_CASE("a recipient restored from a backup gets again what its sender deliver
     const json log = a.api({{"op", "audit_show"}, {"kind", "redelivery_asked"}});
     REQUIRE(log.at("entries").size() == 1);
     CHECK(log.at("entries")[0].at("agency") == b.agency());
+    // b's audit log went back with the restore: verify fails, and says why.
+    const auto verified = admin(b, {"audit", "verify"});
+    INFO(verified.out << verified.err);
+    CHECK(verified.exit_code == 1);
+    CHECK_THAT(verified.out, Catch::Contains("signed before the restore recorded at entry"));
+    CHECK_THAT(verified.out, Catch::Contains("records a restore from a backup: the entries the peers witnessed after the backup"));
     // Restarted, b does not ask again: that peer is done.
     b.restart();
     std::this_thread::sleep_for(1500ms);
