@@ -173,6 +173,7 @@ struct PeerLink {
     std::unique_ptr<DeliverySync> sync;  // while set, the outbox waits
     std::unique_ptr<DeliverySync> resync;  // a restored node asking what the peer delivered (resync.cpp)
     uint64_t resync_next_ms = 0;           // when to ask again; UINT64_MAX: not needed
+    uint32_t resync_timeouts = 0;          // rounds in a row the peer did not answer
     uint64_t chunk_bytes_sent = 0;
     uint64_t relay_progress_ms = 0;  // the last Custody, or the first hand-over since none was waiting
     uint64_t bytes_sent = 0;  // envelope bytes handed to this link: whole, relayed and in chunks

@@ -30,6 +30,7 @@ constexpr uint64_t kSkewMs = 3600000;                    // how far the two cloc
 constexpr uint64_t kLookbackMs = 30ull * 24 * 3600000;  // see above
 constexpr uint64_t kRetryMs = 5000;
 constexpr size_t kIdsPerFrame = 4096;
+constexpr uint32_t kMaxTimeouts = 3;
 
 uint64_t minus(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
 
@@ -83,6 +84,7 @@ void NodeImpl::on_resync_answer(PeerLink& link, const protocol::ResyncFrame& f) 
         link.resync.reset();
         return;
     }
+    link.resync_timeouts = 0;
     if (*next) {
         send_frame(*link.dealer, protocol::ResyncFrame{sync.since_ms, std::move(**next)});
         return;
@@ -106,8 +108,16 @@ void NodeImpl::on_resync_answer(PeerLink& link, const protocol::ResyncFrame& f) 
 
 void NodeImpl::resync_timers(PeerLink& link, uint64_t now) {
     if (link.resync && now >= link.resync->started_ms + std::max<uint64_t>(2000, 4 * link.rto_ms())) {
-        m_log.warn("resync_timeout", {{"peer", link.record.identity.agency}, {"note", "no answer; asking again later"}});
         link.resync.reset();
+        // A peer that never answers runs an older version (it refuses the frame): stop asking
+        // it until the node restarts, instead of a warning every few seconds.
+        if (++link.resync_timeouts >= kMaxTimeouts) {
+            m_log.warn("resync_gave_up", {{"peer", link.record.identity.agency},
+                                          {"note", "the peer does not answer resync (an older version?); ask it to resend"}});
+            link.resync_next_ms = UINT64_MAX;
+            return;
+        }
+        m_log.warn("resync_timeout", {{"peer", link.record.identity.agency}, {"note", "no answer; asking again later"}});
     }
     maybe_start_resync(link, now);
 }

@@ -488,3 +488,31 @@ TEST_CASE("a peer asking for redelivery gets only what was delivered to it, and 
            {"body", json::binary(std::vector<uint8_t>{4})}});
     REQUIRE(wait_until([&] { return outbox_ids(a, true).empty() && inbox_ids(b).size() == 2; }, 20s));
 }
+
+TEST_CASE("a restored node stops asking a peer that never answers its resync", "[e2e][faults]") {
+    FakePeer old("000.00.14.H62");  // as a peer of an older version: it ignores Resync
+    old.listen();
+    TestNode b("000.00.13.H62");
+    b.add_peer(old.as_peer());
+    b.start();
+    const std::string file = b.dir() + "/b.backup";
+    REQUIRE(admin(b, {"backup", "--out", file}).exit_code == 0);
+    CHECK(b.stop() == 0);
+    fs::rename(b.dir() + "/data", b.dir() + "/data.lost");
+    REQUIRE(admin(b, {"restore", file, "--dir", b.dir() + "/data"}).exit_code == 0);
+    b.start();
+    size_t resyncs = 0;
+    const bool gave_up = wait_until(
+        [&] {
+            if (auto l = old.recv_listened(200ms); l && l->frame.ok() && std::holds_alternative<lienthong::protocol::ResyncFrame>(*l->frame))
+                ++resyncs;
+            return b.log_contains("event=resync_gave_up peer=" + old.identity().pub.agency);
+        },
+        60s, 10ms);
+    CHECK(gave_up);
+    CHECK(resyncs == 3);
+    // And no more after that.
+    for (int i = 0; i < 20; ++i)
+        if (auto l = old.recv_listened(300ms); l && l->frame.ok())
+            CHECK_FALSE(std::holds_alternative<lienthong::protocol::ResyncFrame>(*l->frame));
+}
