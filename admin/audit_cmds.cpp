@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 
+#include "admin/audit_archive.h"
 #include "admin/commands.h"
 #include "node/config.h"
 #include "protocol/audit.h"
@@ -102,9 +103,14 @@ struct Witnessing {
     std::vector<std::string> problems;
     std::optional<uint64_t> first_bad_from, first_bad_to;  // the first disagreement: somewhere in [from, to]
     std::vector<std::string> unanswered;
+    std::vector<protocol::SignPublicKey> keys;  // the node's signing keys, current first
+    uint64_t archived_unchecked = 0;            // heads of archived entries no archive given holds
+    std::optional<uint64_t> restored_at;        // a restore entry explaining a disagreement (the first)
 };
 
-Witnessing check_witnesses(const Globals& g, storage::AuditLog& log, storage::Env& env, uint64_t wait_ms) {
+// REQUIRES: `archived` holds the archive files given, linked to the log's archived point.
+Witnessing check_witnesses(const Globals& g, storage::AuditLog& log, storage::Env& env, uint64_t wait_ms,
+                           const ArchivedPart& archived) {
     Witnessing w;
     auto r = call_node(g, json{{"op", "audit_witnesses"}, {"wait_ms", wait_ms}});
     if (!r.ok()) {
@@ -112,7 +118,7 @@ Witnessing check_witnesses(const Globals& g, storage::AuditLog& log, storage::En
         return w;
     }
     w.asked = true;
-    std::vector<protocol::SignPublicKey> keys;
+    auto& keys = w.keys;
     for (const auto& k : (*r)["sign_keys"])
         if (auto key = protocol::fixed_from_base64<32>(k.get<std::string>(), "sign key"); key.ok()) keys.push_back(*key);
     for (const auto& a : (*r)["unanswered"]) w.unanswered.push_back(a.get<std::string>());
@@ -120,6 +126,24 @@ Witnessing check_witnesses(const Globals& g, storage::AuditLog& log, storage::En
     std::map<uint64_t, bool> agreement;
     env.read([&](const storage::ReadTxn& t) {
         const auto head = log.head(t);
+        const auto point = log.archived(t);
+        const uint64_t archived_to = point ? point->seq : 0;
+        // The restores the log records (seq, time): a head signed before one, past its entry,
+        // names history the restore replaced; said so, still a failure (it is lost).
+        std::vector<std::pair<uint64_t, uint64_t>> restores;
+        log.scan(t, 1, [&](uint64_t seq, protocol::ByteView v) {
+            if (auto e = protocol::decode_audit_entry(v); e.ok() && e->kind == "restore") restores.emplace_back(seq, e->time_ms);
+            return true;
+        });
+        const auto lost_in_restore = [&](const protocol::AuditHead& h) -> std::string {
+            for (const auto& [seq, time] : restores)
+                if (seq <= h.seq && h.time_ms <= time) {
+                    w.restored_at = std::min(w.restored_at.value_or(seq), seq);
+                    return " (signed before the restore recorded at entry " + std::to_string(seq) +
+                           ": history after the backup was lost with the database it replaced)";
+                }
+            return "";
+        };
         for (const auto& [peer, heads] : (*r)["peers"].items()) {
             for (const auto& hj : heads) {
                 auto wire = protocol::from_base64(hj["signed"].get<std::string>());
@@ -132,16 +156,26 @@ Witnessing check_witnesses(const Globals& g, storage::AuditLog& log, storage::En
                 }
                 ++w.heads;
                 if (h->seq == 0) continue;
-                const auto entry = log.entry(t, h->seq);
-                const bool same = entry && protocol::audit_entry_hash(*entry) == h->head;
+                // An archived entry: its hash is in an archive given, or, for the last one, the
+                // archived point itself.
+                std::optional<protocol::Hash32> hash;
+                if (h->seq == archived_to) hash = point->head;
+                else if (h->seq < archived_to) hash = archived.hash_of(h->seq);
+                else if (const auto entry = log.entry(t, h->seq)) hash = protocol::audit_entry_hash(*entry);
+                if (!hash && h->seq < archived_to) {
+                    ++w.archived_unchecked;
+                    continue;
+                }
+                const bool same = hash && *hash == h->head;
                 if (same) {
                     ++w.agree;
                 } else if (h->seq > head.seq) {
                     w.problems.push_back("peer " + peer + " holds a head at entry " + std::to_string(h->seq) +
-                                         " but the log ends at entry " + std::to_string(head.seq) + ": entries are missing");
+                                         " but the log ends at entry " + std::to_string(head.seq) + ": entries are missing" +
+                                         lost_in_restore(*h));
                 } else {
                     w.problems.push_back("entry " + std::to_string(h->seq) + " does not match the head peer " + peer +
-                                         " holds (signed " + format_time(h->time_ms) + ")");
+                                         " holds (signed " + format_time(h->time_ms) + ")" + lost_in_restore(*h));
                 }
                 auto [it, fresh] = agreement.emplace(h->seq, same);
                 if (!fresh) it->second = it->second && same;
@@ -169,6 +203,7 @@ void add_verify(CLI::App* audit, Globals& g, int& rc) {
         std::string dir;
         bool offline = false;
         uint64_t wait_ms = 3000;
+        std::vector<std::string> archives;
     };
     auto o = std::make_shared<Opts>();
     auto* cmd = audit->add_subcommand(
@@ -176,6 +211,8 @@ void add_verify(CLI::App* audit, Globals& g, int& rc) {
     cmd->add_option("--dir", o->dir, "the data directory (default: the config's data_dir); a copy works too");
     cmd->add_flag("--offline", o->offline, "check the chain only; do not ask the running node for its peers' heads");
     cmd->add_option("--wait-ms", o->wait_ms, "how long the node waits for its peers' answers (default 3000, at most 30000)");
+    cmd->add_option("--archive", o->archives,
+                    "an archive file 'audit archive' wrote (repeat for several): checked, and linked to the log");
     cmd->add_flag("--json", g.json, "print JSON");
     cmd->callback([&g, &rc, o] {
         std::string dir = o->dir;
@@ -189,8 +226,23 @@ void add_verify(CLI::App* audit, Globals& g, int& rc) {
         auto log = storage::AuditLog::open((*store)->env());
         if (!log.ok()) return void(rc = report_error("the database in '" + dir + "' has no audit log: " + log.error()));
         const auto chain = (*store)->env().read([&](const storage::ReadTxn& t) { return (*log)->verify(t); });
+        const auto [point, stored_key] = (*store)->env().read(
+            [&](const storage::ReadTxn& t) { return std::make_pair((*log)->archived(t), (*log)->sign_key(t)); });
+        // The node's keys, to check the archived point and the archives: the running node names
+        // its current and earlier ones; offline, the one the database last started with.
+        std::vector<protocol::SignPublicKey> keys;
+        if (!o->offline) {
+            auto r = call_node(g, json{{"op", "audit_head"}});
+            if (r.ok() && r->contains("sign_keys"))
+                for (const auto& text : (*r)["sign_keys"])
+                    if (auto k = protocol::fixed_from_base64<32>(text.get<std::string>(), "sign key"); k.ok()) keys.push_back(*k);
+        }
+        if (stored_key) keys.push_back(*stored_key);
+        ArchivedPart archived;
+        if (!o->archives.empty() || point) archived = link_archives(o->archives, keys, point);
         Witnessing w;
-        if (!o->offline) w = check_witnesses(g, **log, (*store)->env(), o->wait_ms);
+        if (!o->offline) w = check_witnesses(g, **log, (*store)->env(), o->wait_ms, archived);
+        w.problems.insert(w.problems.begin(), archived.problems.begin(), archived.problems.end());
         // The first bad entry: where the chain breaks, or before that where a witness disagrees.
         std::optional<uint64_t> first_bad;
         std::string first_bad_text;
@@ -206,6 +258,14 @@ void add_verify(CLI::App* audit, Globals& g, int& rc) {
                                        std::to_string(*w.first_bad_to) +
                                        " was changed (the chain after it was recomputed; the peers' heads disagree from entry " +
                                        std::to_string(*w.first_bad_to) + ")";
+            // A restore inside that run explains it: the entries from the restore on replace
+            // the ones the peers witnessed, which went with the lost database.
+            if (w.restored_at && *w.restored_at >= *w.first_bad_from && *w.restored_at <= *w.first_bad_to) {
+                first_bad = w.restored_at;
+                first_bad_text = "entry " + std::to_string(*w.restored_at) +
+                                 " records a restore from a backup: the entries the peers witnessed after the backup (up to entry " +
+                                 std::to_string(*w.first_bad_to) + ") were lost with the database it replaced";
+            }
         }
         const bool ok = !first_bad && w.problems.empty();
         rc = ok ? 0 : 1;
@@ -213,7 +273,9 @@ void add_verify(CLI::App* audit, Globals& g, int& rc) {
             json out{{"verified", ok}, {"entries", chain.entries}, {"head_seq", chain.head.seq},
                      {"head", protocol::to_hex(chain.head.hash)}, {"peers_asked", w.asked},
                      {"witnessed_heads", w.heads}, {"witnessed_agree", w.agree}, {"problems", w.problems},
-                     {"unanswered", w.unanswered}};
+                     {"unanswered", w.unanswered}, {"archived_to", chain.start.seq},
+                     {"archives", archived.archives.size()}, {"archives_linked", archived.linked},
+                     {"archives_from", archived.from_seq}, {"witnessed_archived_unchecked", w.archived_unchecked}};
             if (first_bad) {
                 out["first_bad"] = *first_bad;
                 out["first_bad_text"] = first_bad_text;
@@ -224,6 +286,13 @@ void add_verify(CLI::App* audit, Globals& g, int& rc) {
         std::printf("entries: %llu, head entry %llu %s\n", static_cast<unsigned long long>(chain.entries),
                     static_cast<unsigned long long>(chain.head.seq), protocol::to_hex(chain.head.hash).substr(0, 16).c_str());
         std::printf("chain:   %s\n", chain.first_bad ? ("BROKEN at entry " + std::to_string(chain.first_bad->seq)).c_str() : "whole");
+        if (chain.start.seq > 0 && archived.linked)
+            std::printf("archived: entries %llu..%llu, in %zu archive files given, linked to the log\n",
+                        static_cast<unsigned long long>(archived.from_seq), static_cast<unsigned long long>(chain.start.seq),
+                        archived.archives.size());
+        else if (chain.start.seq > 0 && o->archives.empty())
+            std::printf("archived: entries up to %llu, not checked (give their files with --archive)\n",
+                        static_cast<unsigned long long>(chain.start.seq));
         if (w.asked)
             std::printf("peers:   %llu heads witnessed, %llu agree%s\n", static_cast<unsigned long long>(w.heads),
                         static_cast<unsigned long long>(w.agree),
@@ -274,12 +343,39 @@ void add_export(CLI::App* audit, Globals& g, int& rc) {
     });
 }
 
+// audit check of an archive file (protocol/audit_archive.h); returns the exit code.
+int check_archive(const Globals& g, const std::string& path, const std::string& bytes,
+                  const std::optional<protocol::SignPublicKey>& expected) {
+    std::vector<protocol::SignPublicKey> keys;
+    if (expected) keys.push_back(*expected);
+    auto c = protocol::check_audit_archive(protocol::as_bytes(bytes), keys);
+    if (!c.ok()) return report_error("audit archive '" + path + "' does not check: " + c.error());
+    if (g.json) {
+        print_json(json{{"ok", true}, {"archive", true}, {"agency", c->a.agency}, {"sign_key", protocol::to_base64(c->a.sign_key)},
+                        {"key_given", expected.has_value()}, {"first_seq", c->first_seq}, {"last_seq", c->last_seq},
+                        {"first_time_ms", c->first_time_ms}, {"last_time_ms", c->last_time_ms}, {"before_ms", c->a.before_ms},
+                        {"first_prev", protocol::to_hex(c->a.first_prev)}, {"end", protocol::to_hex(c->end.head)}});
+        return 0;
+    }
+    std::printf("OK: archive of %s, entries %llu..%llu (%s to %s, all before %s), end %s\n", c->a.agency.c_str(),
+                static_cast<unsigned long long>(c->first_seq), static_cast<unsigned long long>(c->last_seq),
+                format_time(c->first_time_ms).c_str(), format_time(c->last_time_ms).c_str(),
+                format_time(c->a.before_ms).c_str(), protocol::to_hex(c->end.head).substr(0, 16).c_str());
+    if (c->first_seq > 1)
+        std::printf("links to entry %llu (%s), the end of the archive before it\n",
+                    static_cast<unsigned long long>(c->first_seq - 1), protocol::to_hex(c->a.first_prev).substr(0, 16).c_str());
+    if (!expected)
+        std::printf("note: checked with the key the file names (%s); give --key or --identity to check it is the node's\n",
+                    protocol::to_base64(c->a.sign_key).c_str());
+    return 0;
+}
+
 void add_check(CLI::App* audit, Globals& g, int& rc) {
     auto file = std::make_shared<std::string>();
     auto key = std::make_shared<std::string>();
     auto identity = std::make_shared<std::string>();
-    auto* cmd = audit->add_subcommand("check", "check an audit export with public keys only (no node, no database)");
-    cmd->add_option("file", *file, "the file 'audit export' wrote")->required();
+    auto* cmd = audit->add_subcommand("check", "check an audit export or archive with public keys only (no node, no database)");
+    cmd->add_option("file", *file, "the file 'audit export' or 'audit archive' wrote")->required();
     cmd->add_option("--key", *key, "the node's public signing key (base64), as its identity line shows it");
     cmd->add_option("--identity", *identity, "the node's identity line (lienthong-id v1 ...), instead of --key");
     cmd->add_flag("--json", g.json, "print JSON");
@@ -296,6 +392,7 @@ void add_check(CLI::App* audit, Globals& g, int& rc) {
         }
         auto bytes = read_file(*file);
         if (!bytes.ok()) return void(rc = report_error(bytes.error()));
+        if (protocol::is_audit_archive(protocol::as_bytes(*bytes))) return void(rc = check_archive(g, *file, *bytes, expected));
         auto c = protocol::check_audit_export(protocol::as_bytes(*bytes), expected);
         if (!c.ok()) return void(rc = report_error("audit export '" + *file + "' does not check: " + c.error()));
         if (g.json) {
@@ -335,6 +432,7 @@ void add_audit(CLI::App& app, Globals& g, int& rc) {
     add_publish(audit, g, rc);
     add_export(audit, g, rc);
     add_check(audit, g, rc);
+    add_audit_archive(audit, g, rc);
 }
 
 }  // namespace lienthong::admin

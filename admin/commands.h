@@ -64,10 +64,13 @@ void add_vdxp(CLI::App& app, Globals& g, int& rc);  // vdxp_cmds.cpp
 
 // Shared helpers (format.cpp).
 Result<nlohmann::json> call_node(const Globals& g, const nlohmann::json& request);
+std::string current_user();  // the OS user lienthong-admin runs as, for the audit log
 int report_error(const std::string& message);  // prints "lienthong-admin: <message>", returns 1
 void print_json(const nlohmann::json& j);       // binary fields are left out
 std::string format_time(uint64_t ms);           // "2026-11-27 09:11:11Z", or "-" for 0
 std::string format_bytes(uint64_t n);
 Result<std::string> read_file(const std::string& path);
+Status write_all(int fd, const void* data, size_t size);
+Status fsync_path(const std::string& path, bool directory);  // a file, or a directory's entries
 
 }  // namespace lienthong::admin

@@ -1,7 +1,10 @@
+#include <fcntl.h>
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -21,8 +24,13 @@ Result<json> call_node(const Globals& g, const json& request) {
     // Who asks, for the node's audit log (admin commands are recorded with their user).
     json req = request;
     if (!req.contains("user"))
-        if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name) req["user"] = std::string(pw->pw_name).substr(0, 64);
+        if (const std::string user = current_user(); !user.empty()) req["user"] = user;
     return client->call(req);
+}
+
+std::string current_user() {
+    const passwd* pw = ::getpwuid(::geteuid());
+    return pw && pw->pw_name ? std::string(pw->pw_name).substr(0, 64) : std::string();
 }
 
 int report_error(const std::string& message) {
@@ -80,6 +88,26 @@ Result<std::string> read_file(const std::string& path) {
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+Status fsync_path(const std::string& path, bool directory) {
+    const int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0) return make_error("cannot open '" + path + "': " + std::strerror(errno));
+    const int rc = ::fsync(fd);
+    ::close(fd);
+    if (rc != 0) return make_error("cannot fsync '" + path + "': " + std::strerror(errno));
+    return ok_status();
+}
+
+Status write_all(int fd, const void* data, size_t size) {
+    const auto* p = static_cast<const uint8_t*>(data);
+    while (size > 0) {
+        const ssize_t n = ::write(fd, p, size);
+        if (n < 0) return make_error(std::string("write failed: ") + std::strerror(errno));
+        p += n;
+        size -= static_cast<size_t>(n);
+    }
+    return ok_status();
 }
 
 }  // namespace lienthong::admin

@@ -20,6 +20,8 @@
 #include "admin/commands.h"
 #include "node/config.h"
 #include "node/keyfile.h"
+#include "storage/audit_log.h"
+#include "storage/resync_marks.h"
 #include "storage/store.h"
 
 namespace lienthong::admin {
@@ -36,37 +38,23 @@ public:
         if (m_fd >= 0) ::close(m_fd);
     }
     Status take(const std::string& dir) {
+        LT_ASSIGN(const bool taken, try_take(dir));
+        if (!taken) return make_error("a lienthong-node is running on '" + dir + "'; stop it first (systemctl stop lienthong)");
+        return ok_status();
+    }
+    // false: a node holds it.
+    Result<bool> try_take(const std::string& dir) {
         const std::string path = dir + "/node.lock";
         m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (m_fd < 0) return make_error("cannot open '" + path + "': " + std::strerror(errno));
-        if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0)
-            return make_error("a lienthong-node is running on '" + dir + "'; stop it first (systemctl stop lienthong)");
-        return ok_status();
+        if (::flock(m_fd, LOCK_EX | LOCK_NB) == 0) return true;
+        if (errno == EWOULDBLOCK) return false;
+        return make_error("cannot lock '" + path + "': " + std::strerror(errno));
     }
 
 private:
     int m_fd = -1;
 };
-
-Status fsync_path(const std::string& path, bool directory) {
-    const int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-    if (fd < 0) return make_error("cannot open '" + path + "': " + std::strerror(errno));
-    const int rc = ::fsync(fd);
-    ::close(fd);
-    if (rc != 0) return make_error("cannot fsync '" + path + "': " + std::strerror(errno));
-    return ok_status();
-}
-
-Status write_all(int fd, const void* data, size_t size) {
-    const auto* p = static_cast<const uint8_t*>(data);
-    while (size > 0) {
-        const ssize_t n = ::write(fd, p, size);
-        if (n < 0) return make_error(std::string("write failed: ") + std::strerror(errno));
-        p += n;
-        size -= static_cast<size_t>(n);
-    }
-    return ok_status();
-}
 
 // The data directory: --dir, else the config's data_dir.
 Result<std::string> data_dir_of(const Globals& g, const std::string& dir_option) {
@@ -86,12 +74,71 @@ void print_counts(const std::map<std::string, uint64_t>& counts) {
     for (const auto& [table, n] : counts) std::printf("  %-11s %llu\n", table.c_str(), static_cast<unsigned long long>(n));
 }
 
+// Appends `e` to the audit log of the database in `dir`, where no node runs (the caller holds
+// its lock): what restore records, and backup when the node is stopped.
+Status audit_offline(const std::string& dir, const storage::AuditEvent& e) {
+    storage::EnvOptions eo;
+    eo.dir = dir;
+    eo.max_tables = 64;
+    LT_ASSIGN(auto env, storage::Env::open(eo));
+    LT_ASSIGN(auto log, storage::AuditLog::open(*env));
+    return env->write([&](storage::WriteTxn& t) { return log->append(t, e); });
+}
+
+// What restore writes into the restored database, in one transaction: its audit entry, and
+// the mark that makes the node ask its peers for what they delivered after `taken_ms`.
+Status mark_restored(const std::string& dir, const storage::AuditEvent& e, uint64_t taken_ms) {
+    storage::EnvOptions eo;
+    eo.dir = dir;
+    eo.max_tables = 64;
+    LT_ASSIGN(auto env, storage::Env::open(eo));
+    LT_ASSIGN(auto log, storage::AuditLog::open(*env));
+    LT_ASSIGN(auto marks, storage::ResyncMarks::open(*env));
+    return env->write([&](storage::WriteTxn& t) -> Status {
+        LT_TRY(log->append(t, e));
+        return marks->restored(t, taken_ms);
+    });
+}
+
+storage::AuditEvent admin_event(std::string kind, const std::string& detail) {
+    storage::AuditEvent e;
+    e.kind = std::move(kind);
+    e.time_ms = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    e.user = current_user();
+    e.detail = detail;
+    return e;
+}
+
 // --- backup ---------------------------------------------------------------------------------
 
 struct BackupOpts {
     std::string out, dir, passphrase_file;
     bool with_keys = false;
 };
+
+// The backup's audit entry, with the file's BLAKE2b-256 and the admin's user: the running node
+// records it (through its API, as it records other admin commands); when none runs on `dir`,
+// it goes into the database directly.
+Status record_backup(const Globals& g, const std::string& dir, const std::string& file) {
+    std::error_code ec;
+    const uint64_t size = fs::file_size(file, ec);
+    if (ec) return make_error("cannot size '" + file + "': " + ec.message());
+    LT_ASSIGN(const std::string hash, hash_file_range(file, 0, size));
+    const auto why = [&](const std::string& error) {
+        return make_error("the backup '" + file + "' was written, but its audit entry was not: " + error);
+    };
+    NodeLock lock;
+    auto free = lock.try_take(dir);
+    if (!free.ok()) return why(free.error());
+    if (*free) {
+        if (auto st = audit_offline(dir, admin_event("backup", "file_blake2b=" + hash)); !st.ok()) return why(st.error());
+        return ok_status();
+    }
+    auto r = call_node(g, json{{"op", "audit_backup"}, {"file_blake2b", hash}});
+    if (!r.ok()) return why(r.error());
+    return ok_status();
+}
 
 Status take_backup(const Globals& g, const BackupOpts& o, BackupManifest& m) {
     LT_ASSIGN(const std::string dir, data_dir_of(g, o.dir));
@@ -179,7 +226,8 @@ Status take_backup(const Globals& g, const BackupOpts& o, BackupManifest& m) {
         return st;
     }
     const std::string parent = fs::absolute(o.out).parent_path().string();
-    return fsync_path(parent, true);
+    LT_TRY(fsync_path(parent, true));
+    return record_backup(g, dir, o.out);
 }
 
 // --- restore --------------------------------------------------------------------------------
@@ -255,6 +303,16 @@ Status do_restore(const Globals& g, const RestoreOpts& o, BackupReader& r) {
         return st;
     }
     LT_TRY(fsync_path(o.dir, true));
+    // The restore's audit entry, in the restored database itself (no node runs on it).
+    // Its file hash is the whole file's, as the backup's own entry names it.
+    std::error_code size_ec;
+    const uint64_t file_bytes = fs::file_size(o.file, size_ec);
+    if (size_ec) return make_error("cannot size '" + o.file + "': " + size_ec.message());
+    LT_ASSIGN(const std::string file_hash, hash_file_range(o.file, 0, file_bytes));
+    const std::string detail = "file_blake2b=" + file_hash + " taken=" + format_time(m.created_ms);
+    if (auto st = mark_restored(o.dir, admin_event("restore", detail), m.created_ms); !st.ok())
+        return make_error("the database was restored into '" + o.dir + "', but its restore mark was not written: " + st.error() +
+                          "; move it aside and restore again");
     if (!o.keys_out.empty()) {
         const int kfd = ::open(o.keys_out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (kfd < 0) return make_error("cannot create '" + o.keys_out + "': " + std::strerror(errno));
@@ -315,7 +373,7 @@ void add_restore(CLI::App& app, Globals& g, int& rc) {
                     format_time(r.manifest.created_ms).c_str(), o->dir.c_str());
         print_counts(r.manifest.counts);
         if (!o->keys_out.empty()) std::printf("keys written to %s (mode 0600)\n", o->keys_out.c_str());
-        std::printf("next: start the node; its peers send again what it lacks (see README, backups)\n");
+        std::printf("next: start the node; it asks its peers for what they delivered after the backup (see README, backups)\n");
     });
 }
 

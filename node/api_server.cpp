@@ -99,6 +99,9 @@ void NodeImpl::handle_api(const Bytes& rid, json& req) {
         if (op == "vdxp_sent") return api_reply(rid, api_vdxp_sent(req));
         if (op == "vdxp_agencies") return api_reply(rid, api_vdxp_agencies());
         if (op == "vdxp_system") return api_vdxp_system(rid, req);
+        if (op == "audit_archive_prepare") return api_reply(rid, api_audit_archive_prepare(req));
+        if (op == "audit_archive_commit") return api_audit_archive_commit(rid, req);
+        if (op == "audit_backup") return api_reply(rid, api_audit_backup(req));
     } catch (const json::exception& e) {
         return api_reply(rid, fail("bad request for '" + op + "': " + e.what()));
     }

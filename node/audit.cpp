@@ -257,7 +257,10 @@ json NodeImpl::api_audit_head(const json& req) {
         const auto pos = m_store->env().read([&](const storage::ReadTxn& t) { return m_audit->head(t); });
         h = protocol::sign_audit_head(m_identity, pos.seq, pos.hash, m_clock->now_ms());
     }
-    return json{{"ok", true}, {"head", head_json(h)}, {"sign_key", protocol::to_base64(m_identity.pub.sign_key)}};
+    json keys = json::array({protocol::to_base64(m_identity.pub.sign_key)});
+    for (const auto& p : m_previous) keys.push_back(protocol::to_base64(p.pub.sign_key));
+    return json{{"ok", true}, {"head", head_json(h)}, {"sign_key", protocol::to_base64(m_identity.pub.sign_key)},
+                {"sign_keys", keys}};
 }
 
 void NodeImpl::api_audit_witnesses(const Bytes& rid, const json& req) {

@@ -223,6 +223,10 @@ void NodeImpl::on_router_readable() {
                     on_chunk(rid, peer, std::move(f));
                 } else if constexpr (std::is_same_v<T, protocol::ReceiptWantFrame>) {
                     on_receipt_want(rid, peer, f);
+                } else if constexpr (std::is_same_v<T, protocol::ResyncFrame>) {
+                    on_resync_request(rid, peer, f);
+                } else if constexpr (std::is_same_v<T, protocol::RedeliverWantFrame>) {
+                    on_redeliver_want(rid, peer, f);
                 } else if constexpr (std::is_same_v<T, protocol::RelayOfferFrame>) {
                     on_relay_offer(rid, peer, std::move(f));
                 } else if constexpr (std::is_same_v<T, protocol::RelayFrame>) {

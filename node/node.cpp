@@ -145,6 +145,7 @@ Status NodeImpl::start() {
     LT_ASSIGN(m_audit, storage::AuditLog::open(m_store->env()));
     LT_ASSIGN(m_vdxp, storage::VdxpTables::open(m_store->env()));
     LT_TRY(vdxp_load_systems(m_config));
+    LT_ASSIGN(m_resync, storage::ResyncMarks::open(m_store->env()));
     m_committer = std::make_unique<Committer>(m_store->env());
     LT_TRY(drop_start());
 

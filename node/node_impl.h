@@ -28,6 +28,7 @@
 #include "protocol/cross_trust.h"
 #include "protocol/trust.h"
 #include "storage/audit_log.h"
+#include "storage/resync_marks.h"
 #include "storage/catalog.h"
 #include "storage/store.h"
 #include "storage/vdxp_tables.h"
@@ -173,6 +174,9 @@ struct PeerLink {
     uint64_t next_gossip_ms = 0;  // when to reconcile our directories again
     std::unique_ptr<DirSync> dir_sync;
     std::unique_ptr<DeliverySync> sync;  // while set, the outbox waits
+    std::unique_ptr<DeliverySync> resync;  // a restored node asking what the peer delivered (resync.cpp)
+    uint64_t resync_next_ms = 0;           // when to ask again; UINT64_MAX: not needed
+    uint32_t resync_timeouts = 0;          // rounds in a row the peer did not answer
     uint64_t chunk_bytes_sent = 0;
     uint64_t relay_progress_ms = 0;  // the last Custody, or the first hand-over since none was waiting
     uint64_t bytes_sent = 0;  // envelope bytes handed to this link: whole, relayed and in chunks
@@ -499,6 +503,12 @@ private:
     void on_sync_answer(PeerLink& link, const protocol::SyncFrame& f);
     void on_sync_request(const Bytes& rid, const std::string& peer, const protocol::SyncFrame& f);
     void on_receipt_want(const Bytes& rid, const std::string& peer, const protocol::ReceiptWantFrame& f);
+    // recipient-initiated resync after a restore (resync.cpp)
+    void maybe_start_resync(PeerLink& link, uint64_t now);
+    void on_resync_answer(PeerLink& link, const protocol::ResyncFrame& f);
+    void resync_timers(PeerLink& link, uint64_t now);
+    void on_resync_request(const Bytes& rid, const std::string& peer, const protocol::ResyncFrame& f);
+    void on_redeliver_want(const Bytes& rid, const std::string& peer, const protocol::RedeliverWantFrame& f);
     // relays (relay.cpp)
     std::string relay_via(const std::string& agency, uint64_t now);
     void pump_relays(PeerLink& via);
@@ -584,6 +594,10 @@ private:
     nlohmann::json api_audit_head(const nlohmann::json& req);
     void api_audit_witnesses(const Bytes& rid, const nlohmann::json& req);
     nlohmann::json api_audit_export(const nlohmann::json& req);
+    // audit archive and the backup entry (audit_archive.cpp)
+    nlohmann::json api_audit_archive_prepare(const nlohmann::json& req);
+    void api_audit_archive_commit(const Bytes& rid, const nlohmann::json& req);
+    nlohmann::json api_audit_backup(const nlohmann::json& req);
 
     // The national hub's API (api_vdxp.cpp, api_vdxp_systems.cpp; HTTP side vdxp_http.cpp).
     void api_vdxp_send(const Bytes& rid, nlohmann::json& req);
@@ -613,6 +627,7 @@ private:
     protocol::EnvelopeLimits m_limits;
     std::unique_ptr<storage::Store> m_store;
     std::unique_ptr<storage::Catalog> m_catalog;
+    std::unique_ptr<storage::ResyncMarks> m_resync;  // set by a restore: what to fetch again
     std::unique_ptr<storage::AuditLog> m_audit;  // always open: witnessed heads are kept even when off
     std::unique_ptr<storage::VdxpTables> m_vdxp;
     std::shared_ptr<VdxpRegistry> m_vdxp_systems = std::make_shared<VdxpRegistry>();
@@ -631,6 +646,14 @@ private:
         std::set<std::string> asked;
     };
     std::vector<WitnessRequest> m_witness_requests;
+    // The archive audit_archive_prepare built, which audit_archive_commit must name (by its
+    // last entry and file hash) before any entry is deleted.
+    struct PreparedArchive {
+        uint64_t first_seq = 0;
+        protocol::AuditHead end;
+        Hash32 file_hash{};
+    };
+    std::optional<PreparedArchive> m_prepared_archive;
     LogThrottle m_audit_refusals{10000};  // our refusals recorded, per (peer, kind)
     std::unique_ptr<Committer> m_committer;  // destroyed before m_store
     ForkJoin m_verifiers{default_helpers()};  // checks a burst of arriving signatures in parallel
@@ -658,6 +681,7 @@ private:
     uint64_t m_drop_acks = 0;
     std::set<std::string> m_transit_unlinked;
     std::map<std::string, storage::CustodyUsage> m_custody;
+    std::map<std::string, SyncAnswerSet> m_resync_answers;  // by peer: what we delivered to it (resync.cpp)
     std::map<std::string, SyncAnswerSet> m_sync_answers;  // by peer  // by previous hop: what we carry for it
     uint64_t m_next_custody_check_ms = 0;
     std::map<Hash32, Transfer, HashLess> m_transfers;  // transit recipients with no link: reached by route only

@@ -214,6 +214,9 @@ void NodeImpl::on_monitor_event(PeerLink& link) {
             link.next_forward_ms = now;
             m_log.info("peer_connected", {{"peer", agency}, {"endpoint", link.record.endpoint}});
             start_delivery_sync(link, now);
+            link.resync.reset();
+            link.resync_next_ms = 0;
+            maybe_start_resync(link, now);
             break;
         case ZMQ_EVENT_DISCONNECTED:
             if (link.connected) {
@@ -280,6 +283,8 @@ void NodeImpl::on_dealer_readable(PeerLink& link) {
                     on_reject(l, f);
                 } else if constexpr (std::is_same_v<T, protocol::SyncFrame>) {
                     on_sync_answer(l, f);
+                } else if constexpr (std::is_same_v<T, protocol::ResyncFrame>) {
+                    on_resync_answer(l, f);
                 } else if constexpr (std::is_same_v<T, protocol::ChunkWantFrame>) {
                     on_chunk_want(l, f);
                 } else if constexpr (std::is_same_v<T, protocol::CustodyFrame>) {
@@ -500,6 +505,7 @@ void NodeImpl::on_peer_timers(PeerLink& link, uint64_t now) {
         link.last_progress_ms = now;
     }
     relay_timers(link, now);
+    resync_timers(link, now);
     if (link.sync && now >= link.sync->started_ms + std::max<uint64_t>(2000, 4 * link.rto_ms())) {
         m_log.warn("delivery_sync_timeout", {{"peer", agency}, {"note", "no answer; sending the outbox"}});
         link.sync.reset();

@@ -9,7 +9,7 @@ enum class FrameType : uint64_t {
     deliver = 1, ack = 2, reject = 3, ping = 4, pong = 5, dir_want = 8, dir_records = 9,
     dir_reconcile = 10, relay = 11, custody = 12, sync = 13, receipt_want = 14,
     offer = 15, chunk_want = 16, chunk = 17, relay_offer = 18,
-    audit_head = 19, audit_heads_want = 20, audit_heads = 21
+    audit_head = 19, audit_heads_want = 20, audit_heads = 21, resync = 22, redeliver_want = 23
 };
 constexpr size_t kMaxRecordWire = 4096;
 
@@ -165,6 +165,12 @@ struct Encoder {
         return w.take();
     }
     Bytes operator()(const ReceiptWantFrame& f) const { return with_ids(14, f.ids); }
+    Bytes operator()(const ResyncFrame& f) const {
+        Writer w;
+        w.array(2).u64(22).u64(f.since_ms).raw(f.message);
+        return w.take();
+    }
+    Bytes operator()(const RedeliverWantFrame& f) const { return with_ids(23, f.ids); }
     Bytes operator()(const OfferFrame& f) const {
         Writer w;
         w.array(4).u64(15).bin(f.id).u64(f.total).u64(f.chunk_size);
@@ -279,7 +285,7 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
     const ByteView rest = frame.subspan(header_len);
     const bool wants_envelope = type == 1 || type == 2 || type == 8 || type == 9 || type == 10 || type == 11 ||
                                 type == 13 || type == 14 || type == 15 || type == 16 || type == 17 || type == 18 ||
-                                type == 19 || type == 21;
+                                type == 19 || type == 21 || type == 22 || type == 23;
     if (wants_envelope && rest.empty()) return make_error("frame: body is missing");
     if (!wants_envelope && !rest.empty()) return make_error("frame: unexpected bytes after the header");
     if (rest.size() > max_envelope_bytes)
@@ -351,6 +357,18 @@ Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes) {
         case FrameType::receipt_want: {
             LT_ASSIGN(auto ids, read_ids(rest));
             out = ReceiptWantFrame{std::move(ids)};
+            break;
+        }
+        case FrameType::resync: {
+            ResyncFrame f;
+            LT_ASSIGN(f.since_ms, r.u64("since_ms"));
+            f.message.assign(rest.begin(), rest.end());
+            out = std::move(f);
+            break;
+        }
+        case FrameType::redeliver_want: {
+            LT_ASSIGN(auto ids, read_ids(rest));
+            out = RedeliverWantFrame{std::move(ids)};
             break;
         }
         case FrameType::offer: {

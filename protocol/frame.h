@@ -36,6 +36,12 @@
 //                                  audit log (protocol/audit.h), for the receiver to witness
 //   AuditHeadsWant [20]            "send me the heads of my log you hold"
 //   AuditHeads [21] [[signed head:bin...]]  the answer: at most kMaxAuditHeadsInFrame
+//   Resync   [22, since_ms:uint] message  as Sync, the other way round: the connecting side
+//                                  is the recipient (a node restored from a backup taken at
+//                                  since_ms); the reconciliation is of what the other side
+//                                  delivered to it since then against what it holds from it
+//   RedeliverWant [23] [[id:bin(32)...]]  "you delivered these to me, but I lost them: queue
+//                                  them for me again"
 //   DirWant    [8] [[id:bin(32)...]]             send me these records
 //   DirRecords [9] [[[kind:uint, record:bin]...]] records (kind 1 node, 2 issuer, 3 revocation,
 //                                                  4 cross-trust)
@@ -92,6 +98,13 @@ struct SyncFrame {
     Bytes message;  // a reconcile message, decoded by its reader
 };
 struct ReceiptWantFrame {
+    std::vector<Hash32> ids;
+};
+struct ResyncFrame {
+    uint64_t since_ms = 0;
+    Bytes message;  // a reconcile message, decoded by its reader
+};
+struct RedeliverWantFrame {
     std::vector<Hash32> ids;
 };
 constexpr size_t kMaxChunks = 1u << 16;             // chunks in one manifest
@@ -164,7 +177,7 @@ struct AuditHeadsFrame {
 using Frame = std::variant<DeliverFrame, AckFrame, RejectFrame, PingFrame, PongFrame, DirWantFrame, DirRecordsFrame,
                            DirReconcileFrame, RelayFrame, CustodyFrame, SyncFrame, ReceiptWantFrame, OfferFrame,
                            ChunkWantFrame, ChunkFrame, RelayOfferFrame, AuditHeadFrame, AuditHeadsWantFrame,
-                           AuditHeadsFrame>;
+                           AuditHeadsFrame, ResyncFrame, RedeliverWantFrame>;
 
 Bytes encode_frame(const Frame& f);
 Result<Frame> decode_frame(ByteView frame, size_t max_envelope_bytes);

@@ -29,13 +29,49 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(Env& env) {
     return log;
 }
 
+namespace {
+// 0x00 "sign_key" and 0x00 "archived": no head key starts with 0x00 (an agency code is never empty).
+const Bytes kSignKeyKey = {0, 's', 'i', 'g', 'n', '_', 'k', 'e', 'y'};
+const Bytes kArchivedKey = {0, 'a', 'r', 'c', 'h', 'i', 'v', 'e', 'd'};
+}  // namespace
+
 AuditHeadPos AuditLog::head(const ReadTxn& t) const {
     AuditHeadPos h;
     if (auto last = t.last(m_entries); last && last->first.size() == 8) {
         h.seq = read_be64(last->first);
         h.hash = protocol::audit_entry_hash(last->second);
+    } else if (auto a = archived(t)) {
+        h = {a->seq, a->head};
     }
     return h;
+}
+
+std::optional<protocol::AuditHead> AuditLog::archived(const ReadTxn& t) const {
+    auto v = t.get(m_heads, kArchivedKey);
+    if (!v) return std::nullopt;
+    auto h = protocol::decode_audit_head(*v);
+    if (!h.ok()) return std::nullopt;
+    return *h;
+}
+
+uint64_t AuditLog::first_seq(const ReadTxn& t) const {
+    uint64_t first = 0;
+    t.scan(m_entries, {}, [&](ByteView k, ByteView) {
+        first = k.size() == 8 ? read_be64(k) : 0;
+        return false;
+    });
+    return first;
+}
+
+Status AuditLog::archive(WriteTxn& t, uint64_t first_seq, const protocol::AuditHead& end) {
+    const auto last = entry(t, end.seq);
+    if (!last || protocol::audit_entry_hash(*last) != end.head)
+        return make_error("audit entry " + std::to_string(end.seq) + " is not the one archived: the log changed meanwhile");
+    if (this->first_seq(t) != first_seq)
+        return make_error("the audit log no longer starts at entry " + std::to_string(first_seq) +
+                          ": another archive ran meanwhile");
+    for (uint64_t seq = first_seq; seq <= end.seq; ++seq) LT_TRY(t.del(m_entries, be64(seq)));
+    return t.put(m_heads, kArchivedKey, protocol::encode_audit_head(end));
 }
 
 Status AuditLog::append(WriteTxn& t, const AuditEvent& e) {
@@ -66,9 +102,11 @@ void AuditLog::scan(const ReadTxn& t, uint64_t from_seq, const std::function<boo
 
 AuditChainReport AuditLog::verify(const ReadTxn& t) const {
     AuditChainReport r;
-    Hash32 prev{};
+    if (auto a = archived(t)) r.start = {a->seq, a->head};
+    Hash32 prev = r.start.hash;
+    r.head = r.start;
     t.scan(m_entries, {}, [&](ByteView k, ByteView v) {
-        const uint64_t want = r.entries + 1;
+        const uint64_t want = r.start.seq + r.entries + 1;
         const auto fail = [&](std::string why) {
             r.first_bad = protocol::ChainBreak{static_cast<size_t>(r.entries), want, std::move(why)};
             return false;
@@ -81,6 +119,7 @@ AuditChainReport AuditLog::verify(const ReadTxn& t) const {
         if (e->seq != want) return fail("holds seq " + std::to_string(e->seq));
         if (e->prev != prev) {
             if (want == 1) return fail("does not start the chain (its prev is not zero)");
+            if (r.entries == 0) return fail("does not link to the archived entry " + std::to_string(r.start.seq));
             r.first_bad = protocol::ChainBreak{static_cast<size_t>(r.entries - 1), want - 1,
                                                "was changed: entry " + std::to_string(want) + " no longer links to it (or entry " +
                                                    std::to_string(want) + "'s link was changed)"};
@@ -113,11 +152,6 @@ Status AuditLog::put_head(WriteTxn& t, const protocol::AuditHead& h) {
     for (size_t i = 0; i + kKeepHeads < kept.size(); ++i) LT_TRY(t.del(m_heads, kept[i]));
     return ok_status();
 }
-
-namespace {
-// 0x00 "sign_key": no head key starts with 0x00 (an agency code is never empty).
-const Bytes kSignKeyKey = {0, 's', 'i', 'g', 'n', '_', 'k', 'e', 'y'};
-}  // namespace
 
 std::optional<protocol::SignPublicKey> AuditLog::sign_key(const ReadTxn& t) const {
     auto v = t.get(m_heads, kSignKeyKey);

@@ -345,6 +345,27 @@ Result<bool> Store::record_receipt(WriteTxn& t, const Hash32& id, const std::str
     return true;
 }
 
+Result<bool> Store::redeliver(WriteTxn& t, const Hash32& id, const std::string& recipient) {
+    const auto n = number_of(t, id);
+    if (!n) return false;
+    const Bytes key = number_key(*n, protocol::as_bytes(recipient));
+    auto raw = t.get(m_deliveries, key);
+    if (!raw) return false;
+    LT_ASSIGN(auto d, decode_delivery(recipient, *raw));
+    if (d.state != DeliveryState::delivered) return false;
+    d.state = DeliveryState::pending;
+    d.receipt_ms = 0;
+    d.acked_ms = 0;
+    d.receipt_id.reset();
+    d.via.clear();
+    d.custody_ms = 0;
+    d.attempts = 0;
+    d.last_error = "redelivery asked by the recipient";
+    LT_TRY(t.put(m_deliveries, key, encode(d)));
+    LT_TRY(t.put(m_outbox, outbox_key(recipient, d.urgency, d.outbox_seq), id));
+    return true;
+}
+
 Result<bool> Store::record_custody(WriteTxn& t, const Hash32& id, const std::string& recipient,
                                    const std::string& via, uint64_t now_ms) {
     const auto n = number_of(t, id);

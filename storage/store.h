@@ -212,6 +212,10 @@ public:
     Status put_receipt(WriteTxn& t, const Hash32& receipt_id, ByteView receipt_wire);
     Status note_attempt(WriteTxn& t, const Hash32& id, const std::string& recipient,
                         const std::string& error);
+    // The recipient lost what it received (restored from a backup): the delivered (id,
+    // recipient) is pending again, back in the outbox at its old place. Returns false when it
+    // was not delivered (pending already, refused, or not ours to that recipient).
+    Result<bool> redeliver(WriteTxn& t, const Hash32& id, const std::string& recipient);
     // A relay took custody of (id, recipient): the outbox entry goes (the relay carries it
     // on), the delivery stays pending until the receipt. False if not pending or relayed already.
     // For an envelope this node carries as a relay itself, the same for its transit record.
@@ -278,6 +282,18 @@ public:
     std::optional<std::vector<TimedId>> received_from_since(const ReadTxn& t, const std::string& sender,
                                                             uint64_t since_ms, uint64_t skew_ms, size_t max,
                                                             size_t scan_budget = SIZE_MAX) const;
+    // Recipient-initiated resync after a restore (issue 17, node/resync.cpp). Those received
+    // from `sender` at or after `received_since_ms` (our time), newest first; at most `max`,
+    // looking at no more than `scan_budget` inbox entries (nullopt when there are more).
+    std::optional<std::vector<TimedId>> received_since(const ReadTxn& t, const std::string& sender,
+                                                       uint64_t received_since_ms, size_t max, size_t scan_budget) const;
+    // What this node sent to `agency` and either delivered at or after `acked_since_ms` (our
+    // time) or still has pending, among the documents created at or after `created_since_ms`
+    // (the sent table read newest first); at most `max`, looking at no more than `scan_budget`
+    // sent entries (nullopt when there are more).
+    std::optional<std::vector<TimedId>> delivered_since(const ReadTxn& t, const std::string& agency,
+                                                        uint64_t acked_since_ms, uint64_t created_since_ms, size_t max,
+                                                        size_t scan_budget) const;
     // The recipients of every transit not yet delivered.
     std::set<std::string> transit_destinations(const ReadTxn& t) const;
     // Per previous hop, the transits still pending (not delivered, not refused).

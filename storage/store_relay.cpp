@@ -247,6 +247,60 @@ std::optional<std::vector<TimedId>> Store::received_from_since(const ReadTxn& t,
     return out;
 }
 
+std::optional<std::vector<TimedId>> Store::received_since(const ReadTxn& t, const std::string& sender,
+                                                          uint64_t received_since_ms, size_t max, size_t scan_budget) const {
+    std::vector<TimedId> out;
+    bool more = false;
+    size_t scanned = 0;
+    t.scan_reverse(m_inbox, [&](ByteView, ByteView idv) {
+        if (++scanned > scan_budget) {
+            more = true;
+            return false;
+        }
+        auto rec = inbox_record(t, to_hash(idv));
+        if (!rec) return true;
+        if (rec->received_ms < received_since_ms) return false;
+        if (rec->sender != sender) return true;
+        if (out.size() >= max) {
+            more = true;
+            return false;
+        }
+        out.push_back({rec->created_ms, rec->id});
+        return true;
+    });
+    if (more) return std::nullopt;
+    return out;
+}
+
+std::optional<std::vector<TimedId>> Store::delivered_since(const ReadTxn& t, const std::string& agency,
+                                                           uint64_t acked_since_ms, uint64_t created_since_ms, size_t max,
+                                                           size_t scan_budget) const {
+    std::vector<TimedId> out;
+    bool more = false;
+    size_t scanned = 0;
+    t.scan_reverse(m_sent, [&](ByteView, ByteView idv) {
+        if (++scanned > scan_budget) {
+            more = true;
+            return false;
+        }
+        const Hash32 id = to_hash(idv);
+        auto rec = sent_record(t, id);
+        if (!rec) return true;
+        if (rec->created_ms < created_since_ms) return false;
+        auto d = delivery(t, id, agency);
+        if (!d || d->state == DeliveryState::refused) return true;
+        if (d->state == DeliveryState::delivered && d->acked_ms < acked_since_ms) return true;
+        if (out.size() >= max) {
+            more = true;
+            return false;
+        }
+        out.push_back({rec->created_ms, id});
+        return true;
+    });
+    if (more) return std::nullopt;
+    return out;
+}
+
 std::set<std::string> Store::transit_destinations(const ReadTxn& t) const {
     std::set<std::string> out;
     t.scan_prefix(m_transit, ByteView(), [&](ByteView k, ByteView v) {

@@ -5,6 +5,9 @@
 // finds a byte flipped on disk; `compact` needs the node stopped.
 #include <catch2/catch.hpp>
 #include <lmdb.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -70,6 +73,24 @@ uint64_t flip_byte_in_first_envelope(const std::string& dir) {
     uint64_t n = 0;
     for (unsigned char c : key) n = (n << 8) | c;
     return n;
+}
+
+std::string blake2b_of(const std::string& path) {
+    const std::string bytes = read_all(path);
+    unsigned char h[32];
+    crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), nullptr, 0);
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : h) out += {hex[c >> 4], hex[c & 15]};
+    return out;
+}
+
+std::vector<json> audit_of_kind(TestNode& n, const std::string& kind) {
+    std::vector<json> out;
+    const json log = n.api({{"op", "audit_show"}, {"limit", 100000}});
+    for (const auto& e : log.at("entries"))
+        if (e.at("kind") == kind) out.push_back(e);
+    return out;
 }
 
 json batch_request(const std::string& to, int first, int count, std::mt19937_64& rng) {
@@ -307,4 +328,191 @@ TEST_CASE("compact rewrites a stopped node's database, which then verifies and s
     CHECK(outbox_ids(a, false).size() == 3);
     a.api(send_request({b.agency()}, make_doc(9, rng, 0, 0)));
     CHECK(wait_until([&] { return inbox_ids(b).size() == 4; }, 30s));
+}
+
+TEST_CASE("backup and restore each leave one audit entry with the file's hash and the admin's user", "[e2e]") {
+    TestNode a("000.00.07.H62");
+    a.start();
+    const passwd* pw = ::getpwuid(::geteuid());
+    const std::string user = pw ? pw->pw_name : "";
+    const std::string live = a.dir() + "/live.backup", stopped = a.dir() + "/stopped.backup";
+    // Taken from the running node: the node records it.
+    auto p = admin(a, {"backup", "--out", live});
+    INFO(p.out << p.err);
+    REQUIRE(p.exit_code == 0);
+    REQUIRE(wait_until([&] { return !audit_of_kind(a, "backup").empty(); }, 10s));
+    auto backups = audit_of_kind(a, "backup");
+    REQUIRE(backups.size() == 1);
+    CHECK(backups[0].at("user") == user);
+    CHECK(backups[0].at("detail") == "file_blake2b=" + blake2b_of(live));
+    // Taken while the node is stopped: written into the database directly.
+    CHECK(a.stop() == 0);
+    p = admin(a, {"backup", "--out", stopped});
+    INFO(p.out << p.err);
+    REQUIRE(p.exit_code == 0);
+    a.start();
+    backups = audit_of_kind(a, "backup");
+    REQUIRE(backups.size() == 2);
+    CHECK(backups[1].at("detail") == "file_blake2b=" + blake2b_of(stopped));
+    CHECK(backups[1].at("user") == user);
+    CHECK(audit_of_kind(a, "restore").empty());
+    // Restored from the live backup: the restored database holds the restore, once, and its
+    // chain is whole (the backup's own entry came after the snapshot: it is not in it).
+    CHECK(a.stop() == 0);
+    fs::rename(a.dir() + "/data", a.dir() + "/data.lost");
+    p = admin(a, {"restore", live, "--dir", a.dir() + "/data"});
+    INFO(p.out << p.err);
+    REQUIRE(p.exit_code == 0);
+    auto offline = admin(a, {"audit", "verify", "--offline"});
+    INFO(offline.out << offline.err);
+    CHECK(offline.exit_code == 0);
+    a.start();
+    const auto restores = audit_of_kind(a, "restore");
+    REQUIRE(restores.size() == 1);
+    CHECK(restores[0].at("user") == user);
+    CHECK_THAT(restores[0].at("detail").get<std::string>(), Catch::Contains("file_blake2b=" + blake2b_of(live)));
+    CHECK_THAT(restores[0].at("detail").get<std::string>(), Catch::Contains("taken="));
+    CHECK(audit_of_kind(a, "backup").empty());
+    CHECK(audit_of_kind(a, "node_started").size() == 2);  // the first start, and this one
+    // A refused restore records nothing: the directory already holds the database.
+    CHECK(a.stop() == 0);
+    CHECK(admin(a, {"restore", live, "--dir", a.dir() + "/data"}).exit_code == 1);
+    a.start();
+    CHECK(audit_of_kind(a, "restore").size() == 1);
+}
+
+TEST_CASE("a recipient restored from a backup gets again what its sender delivered after the backup, each document once",
+          "[e2e]") {
+    TestNode a("000.00.08.H62"), b("000.00.09.H62");  // a sends; b receives, loses its disk, is restored
+    a.add_peer(b);
+    b.add_peer(a);
+    b.start();
+    a.start();
+    const std::string file = b.dir() + "/b.backup";
+    std::vector<std::string> ids;
+    std::atomic<int> batches{0};
+    std::thread load([&] {
+        auto client = a.client();
+        std::mt19937_64 rng(63);
+        for (int k = 0; k < 10; ++k) {
+            auto r = client->call(batch_request(b.agency(), k * 50, 50, rng));
+            if (!r.ok()) throw std::runtime_error("send_batch: " + r.error());
+            for (const auto& id : r->at("ids")) ids.push_back(id.get<std::string>());
+            ++batches;
+            std::this_thread::sleep_for(40ms);
+        }
+    });
+    REQUIRE(wait_until([&] { return batches >= 3 && inbox_ids(b).size() >= 100; }, 30s));
+    const auto backup = admin(b, {"backup", "--out", file});  // while documents arrive
+    load.join();
+    INFO(backup.out << backup.err);
+    REQUIRE(backup.exit_code == 0);
+    REQUIRE(ids.size() == 500);
+    // Everything is delivered: the sender holds every receipt, nothing is pending.
+    REQUIRE(wait_until([&] { return outbox_ids(a, true).empty() && inbox_ids(b).size() == 500; }, 120s));
+    const uint64_t in_backup = manifest_of(file).at("counts").at("inbox");
+    CHECK(in_backup >= 100);
+    CHECK(in_backup < 500);
+    // a witnesses a head of b's log from after the backup: the restore will lose it.
+    REQUIRE(admin(b, {"audit", "publish"}).exit_code == 0);
+    REQUIRE(wait_until([&] { return b.api({{"op", "audit_witnesses"}, {"wait_ms", 3000}}).at("peers").at(a.agency()).size() == 1; },
+                       10s));
+
+    // b's disk dies; it comes back from the backup, which lacks what arrived after it.
+    CHECK(b.stop() == 0);
+    fs::rename(b.dir() + "/data", b.dir() + "/data.lost");
+    const auto restore = admin(b, {"restore", file, "--dir", b.dir() + "/data"});
+    INFO(restore.out << restore.err);
+    REQUIRE(restore.exit_code == 0);
+    b.start();
+    // b asks a for what a delivered since the backup; a queues it again; b stores each once.
+    REQUIRE(wait_until([&] { return inbox_ids(b).size() >= 500; }, 60s, 100ms));
+    REQUIRE(wait_until([&] { return b.log_contains("event=resync_done peer=" + a.agency()); }, 30s, 100ms));
+    const auto received = inbox_ids(b);
+    CHECK(received.size() == 500);
+    CHECK(std::set<std::string>(received.begin(), received.end()) == std::set<std::string>(ids.begin(), ids.end()));
+    CHECK(b.log_contains("event=resync peer=" + a.agency() + " missing=" + std::to_string(500 - in_backup)));
+    CHECK(a.log_contains("event=redelivery peer=" + b.agency() + " asked=" + std::to_string(500 - in_backup) +
+                         " queued=" + std::to_string(500 - in_backup)));
+    // The sender ends with every document delivered again, and says so in its audit log.
+    REQUIRE(wait_until([&] { return outbox_ids(a, true).empty(); }, 60s));
+    CHECK(outbox_ids(a, false).size() == 500);
+    const json log = a.api({{"op", "audit_show"}, {"kind", "redelivery_asked"}});
+    REQUIRE(log.at("entries").size() == 1);
+    CHECK(log.at("entries")[0].at("agency") == b.agency());
+    // b's audit log went back with the restore: verify fails, and says why.
+    const auto verified = admin(b, {"audit", "verify"});
+    INFO(verified.out << verified.err);
+    CHECK(verified.exit_code == 1);
+    CHECK_THAT(verified.out, Catch::Contains("signed before the restore recorded at entry"));
+    CHECK_THAT(verified.out, Catch::Contains("records a restore from a backup: the entries the peers witnessed after the backup"));
+    // Restarted, b does not ask again: that peer is done.
+    b.restart();
+    std::this_thread::sleep_for(1500ms);
+    const std::string text = read_all(b.log_path());
+    size_t rounds = 0;
+    for (size_t at = text.find("event=resync "); at != std::string::npos; at = text.find("event=resync ", at + 1)) ++rounds;
+    CHECK(rounds == 2);  // one that found the missing documents, one that found none
+    CHECK(inbox_ids(b).size() == 500);
+}
+
+TEST_CASE("a peer asking for redelivery gets only what was delivered to it, and a malformed resync is refused", "[e2e][faults]") {
+    TestNode a("000.00.10.H62"), b("000.00.11.H62");
+    FakePeer fake("000.00.12.H62");
+    a.add_peer(b);
+    a.add_peer(fake.as_peer());
+    b.add_peer(a);
+    b.start();
+    a.start();
+    const json r = a.api({{"op", "send"}, {"to", json::array({b.agency()})}, {"subject", "cho b"},
+                          {"body", json::binary(std::vector<uint8_t>{1, 2, 3})}});
+    const std::string id = r.at("id");
+    REQUIRE(wait_until([&] { return outbox_ids(a, true).empty(); }, 20s));
+    fake.connect(a);
+    // b's document and an unknown id: neither was delivered to the fake peer.
+    lienthong::protocol::Hash32 doc{}, unknown{};
+    auto bytes = lienthong::protocol::from_hex(id);
+    REQUIRE(bytes.ok());
+    std::copy(bytes->begin(), bytes->end(), doc.begin());
+    unknown.fill(0x42);
+    fake.send_frame(lienthong::protocol::RedeliverWantFrame{{doc, unknown}});
+    REQUIRE(wait_until([&] { return a.log_contains("event=redelivery peer=" + fake.identity().pub.agency); }, 10s));
+    CHECK(a.log_contains("event=redelivery peer=" + fake.identity().pub.agency + " asked=2 queued=0"));
+    CHECK(outbox_ids(a, true).empty());
+    CHECK(a.api({{"op", "audit_show"}, {"kind", "redelivery_asked"}}).at("entries").empty());
+    // A resync step that is not a reconciliation message.
+    fake.send_frame(lienthong::protocol::ResyncFrame{1, lienthong::protocol::Bytes{0xc1, 0xc1}});
+    REQUIRE(wait_until([&] { return a.log_contains("kind=resync"); }, 10s));
+    // a goes on serving b.
+    a.api({{"op", "send"}, {"to", json::array({b.agency()})}, {"subject", "vẫn chạy"},
+           {"body", json::binary(std::vector<uint8_t>{4})}});
+    REQUIRE(wait_until([&] { return outbox_ids(a, true).empty() && inbox_ids(b).size() == 2; }, 20s));
+}
+
+TEST_CASE("a restored node stops asking a peer that never answers its resync", "[e2e][faults]") {
+    FakePeer old("000.00.14.H62");  // as a peer of an older version: it ignores Resync
+    old.listen();
+    TestNode b("000.00.13.H62");
+    b.add_peer(old.as_peer());
+    b.start();
+    const std::string file = b.dir() + "/b.backup";
+    REQUIRE(admin(b, {"backup", "--out", file}).exit_code == 0);
+    CHECK(b.stop() == 0);
+    fs::rename(b.dir() + "/data", b.dir() + "/data.lost");
+    REQUIRE(admin(b, {"restore", file, "--dir", b.dir() + "/data"}).exit_code == 0);
+    b.start();
+    size_t resyncs = 0;
+    const bool gave_up = wait_until(
+        [&] {
+            if (auto l = old.recv_listened(200ms); l && l->frame.ok() && std::holds_alternative<lienthong::protocol::ResyncFrame>(*l->frame))
+                ++resyncs;
+            return b.log_contains("event=resync_gave_up peer=" + old.identity().pub.agency);
+        },
+        60s, 10ms);
+    CHECK(gave_up);
+    CHECK(resyncs == 3);
+    // And no more after that.
+    for (int i = 0; i < 20; ++i)
+        if (auto l = old.recv_listened(300ms); l && l->frame.ok())
+            CHECK_FALSE(std::holds_alternative<lienthong::protocol::ResyncFrame>(*l->frame));
 }

@@ -51,6 +51,8 @@ std::vector<std::vector<uint8_t>> lienthong_fuzz_seeds() {
         seed(CustodyFrame{Hash32{}, "000.00.00.P01"}),
         seed(SyncFrame{1764000000000ull, Bytes{0x92, 0x01, 0x90}}),
         seed(ReceiptWantFrame{{Hash32{}}}),
+        seed(ResyncFrame{1764000000000ull, Bytes{0x92, 0x01, 0x90}}),
+        seed(RedeliverWantFrame{{Hash32{}}}),
         seed(OfferFrame{Hash32{}, 70000, 65536, {Hash32{}, Hash32{}}, Signature{}}),
         seed(RelayOfferFrame{"000.00.00.P01", 2, 0, OfferFrame{Hash32{}, 10, 65536, {Hash32{}}, Signature{}}}),
         seed(ChunkWantFrame{Hash32{}, {0, 1, 2}}),

@@ -178,3 +178,72 @@ TEST_CASE("over-long audit text is cut to fit and stays valid UTF-8", "[storage]
         return 0;
     });
 }
+
+TEST_CASE("archiving deletes the oldest entries and the chain goes on from the archived point", "[storage][audit]") {
+    TempDir dir;
+    auto db = open_all(dir);
+    const auto us = seeded_identity(kUs, 1);
+    REQUIRE(db.store->env().write([&](WriteTxn& t) -> Status {
+        for (int i = 0; i < 6; ++i) LT_TRY(db.log->append(t, event("document_sent", 100 + i)));
+        return ok_status();
+    }).ok());
+    const auto end_at = [&](uint64_t seq) {
+        return db.store->env().read([&](const ReadTxn& t) {
+            return protocol::sign_audit_head(us, seq, protocol::audit_entry_hash(*db.log->entry(t, seq)), 500);
+        });
+    };
+    const auto head4 = end_at(4);
+    // Refused: the log does not start where the archive says, or the entry is not the one archived.
+    CHECK_FALSE(db.store->env().write([&](WriteTxn& t) { return db.log->archive(t, 2, head4); }).ok());
+    auto wrong = head4;
+    wrong.head[0] ^= 1;
+    CHECK_THAT(db.store->env().write([&](WriteTxn& t) { return db.log->archive(t, 1, wrong); }).error(),
+               Catch::Contains("not the one archived"));
+    REQUIRE(db.store->env().write([&](WriteTxn& t) { return db.log->archive(t, 1, head4); }).ok());
+    REQUIRE(db.store->env().write([&](WriteTxn& t) { return db.log->append(t, event("audit_archived", 200)); }).ok());
+    db.store->env().read([&](const ReadTxn& t) {
+        CHECK_FALSE(db.log->entry(t, 4).has_value());
+        CHECK(db.log->first_seq(t) == 5);
+        REQUIRE(db.log->archived(t).has_value());
+        CHECK(db.log->archived(t)->seq == 4);
+        const auto r = db.log->verify(t);
+        CHECK_FALSE(r.first_bad.has_value());
+        CHECK(r.start.seq == 4);
+        CHECK(r.entries == 3);
+        CHECK(r.head.seq == 7);
+        return 0;
+    });
+    // Everything archived: the head is the archived point, and the next entry links to it.
+    const auto head7 = end_at(7);
+    REQUIRE(db.store->env().write([&](WriteTxn& t) { return db.log->archive(t, 5, head7); }).ok());
+    db.store->env().read([&](const ReadTxn& t) {
+        CHECK(db.log->head(t).seq == 7);
+        CHECK(db.log->head(t).hash == head7.head);
+        CHECK(db.log->verify(t).entries == 0);
+        CHECK_FALSE(db.log->verify(t).first_bad.has_value());
+        return 0;
+    });
+    REQUIRE(db.store->env().write([&](WriteTxn& t) { return db.log->append(t, event("node_started", 300)); }).ok());
+    db.store->env().read([&](const ReadTxn& t) {
+        auto e = protocol::decode_audit_entry(*db.log->entry(t, 8));
+        REQUIRE(e.ok());
+        CHECK(e->prev == head7.head);
+        CHECK_FALSE(db.log->verify(t).first_bad.has_value());
+        return 0;
+    });
+    // An edit of the first entry after the point: it no longer links.
+    auto table = db.store->env().table("audit");
+    REQUIRE(table.ok());
+    REQUIRE(db.store->env().write([&](WriteTxn& t) -> Status {
+        auto e = *protocol::decode_audit_entry(*db.log->entry(t, 8));
+        e.prev[0] ^= 1;
+        return t.put(*table, be64(8), protocol::encode_audit_entry(e));
+    }).ok());
+    db.store->env().read([&](const ReadTxn& t) {
+        const auto r = db.log->verify(t);
+        REQUIRE(r.first_bad);
+        CHECK(r.first_bad->seq == 8);
+        CHECK_THAT(r.first_bad->why, Catch::Contains("does not link to the archived entry 7"));
+        return 0;
+    });
+}

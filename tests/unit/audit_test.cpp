@@ -1,7 +1,8 @@
-// protocol/audit.h: entries, the chain, signed heads and export files.
+// protocol/audit.h and audit_archive.h: entries, the chain, signed heads, export and archive files.
 #include <catch2/catch.hpp>
 
 #include "protocol/audit.h"
+#include "protocol/audit_archive.h"
 #include "test_util.h"
 
 using namespace lienthong;
@@ -156,4 +157,72 @@ TEST_CASE("an audit export whose head does not cover its entries is refused", "[
     CHECK_THAT(check_audit_export(write_audit_export(x, us), std::nullopt).error(), Catch::Contains("no signed head covers"));
     x.heads = {encode_audit_head(sign_audit_head(seeded_identity(kUs, 2), 5, audit_entry_hash(c[4]), 8000))};
     CHECK_THAT(check_audit_export(write_audit_export(x, us), std::nullopt).error(), Catch::Contains("bad signature"));
+}
+
+namespace {
+// An archive of entries [from, to] (1-based) of `c`, cut off at `before`.
+AuditArchive archive_of(const protocol::SecretIdentity& us, const std::vector<Bytes>& c, size_t from, size_t to,
+                        uint64_t before) {
+    AuditArchive a;
+    a.agency = kUs;
+    a.sign_key = us.pub.sign_key;
+    a.created_ms = 9000;
+    a.before_ms = before;
+    if (from > 1) a.first_prev = audit_entry_hash(c[from - 2]);
+    a.entries.assign(c.begin() + static_cast<long>(from - 1), c.begin() + static_cast<long>(to));
+    a.end = encode_audit_head(sign_audit_head(us, to, audit_entry_hash(c[to - 1]), 8500));
+    return a;
+}
+}  // namespace
+
+TEST_CASE("an audit archive checks with the public key, links to the one before it, and fails on any changed byte",
+          "[protocol][audit]") {
+    const auto us = seeded_identity(kUs, 1);
+    const auto c = chain(6);  // entry i has time 1000 + i
+    const Bytes first = write_audit_archive(archive_of(us, c, 1, 3, 1004), us);
+    const Bytes second = write_audit_archive(archive_of(us, c, 4, 6, 1007), us);
+    auto a = check_audit_archive(first, {us.pub.sign_key});
+    REQUIRE(a.ok());
+    CHECK(a->first_seq == 1);
+    CHECK(a->last_seq == 3);
+    CHECK(a->end.seq == 3);
+    CHECK(a->hashes.size() == 3);
+    auto b = check_audit_archive(second);
+    REQUIRE(b.ok());
+    CHECK(b->first_seq == 4);
+    CHECK(b->a.first_prev == a->end.head);  // the second archive goes on from the first's end
+    CHECK(is_audit_archive(first));
+    CHECK_FALSE(is_audit_archive(Bytes{'l', 'i'}));
+    CHECK_THAT(check_audit_archive(first, {seeded_identity(kUs, 2).pub.sign_key}).error(), Catch::Contains("not a key given"));
+    for (size_t i = 0; i < first.size(); ++i) {
+        Bytes changed = first;
+        changed[i] ^= 0x01;
+        INFO("byte " << i);
+        CHECK_FALSE(check_audit_archive(changed).ok());
+    }
+    CHECK_FALSE(check_audit_archive(Bytes(first.begin(), first.end() - 1)).ok());
+    CHECK_THAT(check_audit_archive(Bytes{'x'}).error(), Catch::Contains("not an audit archive"));
+}
+
+TEST_CASE("an audit archive whose entries break the chain, pass the cut-off or miss their end head is refused",
+          "[protocol][audit]") {
+    const auto us = seeded_identity(kUs, 1);
+    const auto c = chain(6);
+    auto late = archive_of(us, c, 1, 3, 1003);  // entry 3 has time 1003: not before the cut-off
+    CHECK_THAT(check_audit_archive(write_audit_archive(late, us)).error(), Catch::Contains("entry 3 is not older"));
+    auto unlinked = archive_of(us, c, 4, 6, 1007);
+    unlinked.first_prev = filled(1);
+    CHECK_THAT(check_audit_archive(write_audit_archive(unlinked, us)).error(), Catch::Contains("entry 4 does not link"));
+    auto gap = archive_of(us, c, 1, 3, 1007);
+    gap.entries.erase(gap.entries.begin() + 1);
+    CHECK_THAT(check_audit_archive(write_audit_archive(gap, us)).error(), Catch::Contains("holds seq 3"));
+    auto short_end = archive_of(us, c, 1, 3, 1007);
+    short_end.end = encode_audit_head(sign_audit_head(us, 2, audit_entry_hash(c[1]), 8500));
+    CHECK_THAT(check_audit_archive(write_audit_archive(short_end, us)).error(), Catch::Contains("does not name its last entry"));
+    auto foreign_end = archive_of(us, c, 1, 3, 1007);
+    foreign_end.end = encode_audit_head(sign_audit_head(seeded_identity(kUs, 2), 3, audit_entry_hash(c[2]), 8500));
+    CHECK_THAT(check_audit_archive(write_audit_archive(foreign_end, us)).error(), Catch::Contains("bad signature"));
+    auto empty = archive_of(us, c, 1, 3, 1007);
+    empty.entries.clear();
+    CHECK_THAT(check_audit_archive(write_audit_archive(empty, us)).error(), Catch::Contains("holds no entries"));
 }

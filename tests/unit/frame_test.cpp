@@ -145,7 +145,7 @@ TEST_CASE("a missing envelope, or bytes after a header that takes none, is refus
 }
 
 TEST_CASE("an unknown frame type is refused", "[protocol][frame]") {
-    for (uint64_t t : std::initializer_list<uint64_t>{0, 6, 7, 22, 100, UINT64_MAX}) {
+    for (uint64_t t : std::initializer_list<uint64_t>{0, 6, 7, 24, 100, UINT64_MAX}) {
         auto r = decode(Writer().array(1).u64(t).take());
         REQUIRE_FALSE(r.ok());
         CHECK_THAT(r.error(), Catch::Contains("unknown type"));
@@ -256,6 +256,25 @@ TEST_CASE("delivery sync frames round trip and are checked", "[protocol][frame]"
     CHECK_FALSE(decode(Writer().array(2).u64(13).u64(5).take()).ok());
     CHECK_FALSE(decode(concat(Writer().array(2).u64(13).str("5").take(), msg)).ok());
     CHECK_FALSE(decode(concat(Writer().array(1).u64(14).take(), Writer().array(1).array(1).bin(Bytes(31, 1)).take())).ok());
+}
+
+TEST_CASE("recipient-initiated resync frames round trip and are checked", "[protocol][frame]") {
+    const Bytes msg = pattern_bytes(200, 5);
+    auto s = decode(encode_frame(ResyncFrame{1764000000456ull, msg}));
+    REQUIRE(s.ok());
+    REQUIRE(std::holds_alternative<ResyncFrame>(*s));
+    CHECK(std::get<ResyncFrame>(*s).since_ms == 1764000000456ull);
+    CHECK(std::get<ResyncFrame>(*s).message == msg);
+    Hash32 a{};
+    a.fill(3);
+    auto w = decode(encode_frame(RedeliverWantFrame{{a}}));
+    REQUIRE(w.ok());
+    REQUIRE(std::holds_alternative<RedeliverWantFrame>(*w));
+    CHECK(std::get<RedeliverWantFrame>(*w).ids == std::vector<Hash32>{a});
+    CHECK_FALSE(decode(Writer().array(2).u64(22).u64(5).take()).ok());
+    CHECK_FALSE(decode(concat(Writer().array(2).u64(22).str("5").take(), msg)).ok());
+    CHECK_FALSE(decode(Writer().array(1).u64(23).take()).ok());
+    CHECK_FALSE(decode(concat(Writer().array(1).u64(23).take(), Writer().array(1).array(1).bin(Bytes(31, 1)).take())).ok());
 }
 
 namespace {

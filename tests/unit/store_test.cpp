@@ -1,6 +1,10 @@
-// Store: schema checks at open, the outbox lifecycle, inbox, peers, growth and durability.
+// Store: schema checks at open, the outbox lifecycle, inbox, peers, growth and durability, and
+// what a resync after a restore reads and writes.
 #include <catch2/catch.hpp>
 
+#include <set>
+
+#include "storage/resync_marks.h"
 #include "storage/store.h"
 #include "test_util.h"
 
@@ -480,4 +484,79 @@ TEST_CASE("everything committed is still there after close and reopen", "[storag
     auto next = sent(2, {"B"}, 0);
     REQUIRE(s->env().write([&](WriteTxn& t) { return s->add_sent(t, next, bytes_of("x"), 10); }).ok());
     CHECK(next.seq == 3);
+}
+
+TEST_CASE("redeliver puts a delivered document back in the outbox once, and delivered_since finds what was acknowledged late",
+          "[storage][store]") {
+    TempDir dir;
+    auto s = open_store(dir);
+    const auto a = sent(1, {"B"}, 0), b = sent(2, {"B", "C"}, 0), c = sent(3, {"B"}, 0);
+    REQUIRE(s->env().write([&](WriteTxn& t) -> Status {
+        for (auto rec : {a, b, c}) LT_TRY(s->add_sent(t, rec, bytes_of("env"), 100));
+        LT_TRY(s->record_receipt(t, a.id, "B", 200, 250, id_of(200)));  // acknowledged early
+        LT_TRY(s->record_receipt(t, b.id, "B", 900, 950, id_of(201)));  // acknowledged late
+        return ok_status();
+    }).ok());
+    s->env().read([&](const ReadTxn& t) {
+        // Acknowledged at or after 500, or still pending (c); not a, acknowledged at 250.
+        const auto found = s->delivered_since(t, "B", 500, 0, 100, 1000);
+        REQUIRE(found.has_value());
+        std::set<Hash32> ids;
+        for (const auto& f : *found) ids.insert(f.id);
+        CHECK(ids == std::set<Hash32>{b.id, c.id});
+        CHECK_FALSE(s->delivered_since(t, "B", 500, 0, 1, 1000).has_value());  // more than max
+        CHECK(s->delivered_since(t, "B", 500, 1003, 100, 1000)->size() == 1);  // created at or after 1003: c only
+        CHECK(s->delivered_since(t, "Z", 0, 0, 100, 1000)->empty());
+        return 0;
+    });
+    bool again = false, twice = true, pending = true, stranger = true;
+    REQUIRE(s->env().write([&](WriteTxn& t) -> Status {
+        LT_ASSIGN(again, s->redeliver(t, b.id, "B"));
+        LT_ASSIGN(twice, s->redeliver(t, b.id, "B"));
+        LT_ASSIGN(pending, s->redeliver(t, c.id, "B"));
+        LT_ASSIGN(stranger, s->redeliver(t, a.id, "Z"));
+        return ok_status();
+    }).ok());
+    CHECK(again);
+    CHECK_FALSE(twice);     // pending already
+    CHECK_FALSE(pending);   // never delivered
+    CHECK_FALSE(stranger);  // not sent to Z
+    CHECK(outbox_of(*s, "B") == std::vector<Hash32>{b.id, c.id});
+    s->env().read([&](const ReadTxn& t) {
+        CHECK(s->delivery(t, b.id, "B")->state == DeliveryState::pending);
+        CHECK(s->delivery(t, b.id, "C")->state == DeliveryState::pending);
+        return 0;
+    });
+    // The new receipt retires it as any delivery.
+    REQUIRE(s->env().write([&](WriteTxn& t) -> Status {
+        LT_TRY(s->record_receipt(t, b.id, "B", 1200, 1250, id_of(202)));
+        return ok_status();
+    }).ok());
+    CHECK(outbox_of(*s, "B") == std::vector<Hash32>{c.id});
+}
+
+TEST_CASE("resync marks: a restore sets the time, peers are done one by one, a second restore starts over", "[storage][store]") {
+    TempDir dir;
+    auto s = open_store(dir);
+    auto m = ResyncMarks::open(s->env());
+    REQUIRE(m.ok());
+    auto& marks = **m;
+    s->env().read([&](const ReadTxn& t) {
+        CHECK_FALSE(marks.since(t).has_value());
+        return 0;
+    });
+    REQUIRE(s->env().write([&](WriteTxn& t) { return marks.restored(t, 5000); }).ok());
+    REQUIRE(s->env().write([&](WriteTxn& t) { return marks.set_done(t, "B", 6000); }).ok());
+    s->env().read([&](const ReadTxn& t) {
+        CHECK(marks.since(t) == 5000u);
+        CHECK(marks.done(t, "B"));
+        CHECK_FALSE(marks.done(t, "C"));
+        return 0;
+    });
+    REQUIRE(s->env().write([&](WriteTxn& t) { return marks.restored(t, 7000); }).ok());
+    s->env().read([&](const ReadTxn& t) {
+        CHECK(marks.since(t) == 7000u);
+        CHECK_FALSE(marks.done(t, "B"));
+        return 0;
+    });
 }
