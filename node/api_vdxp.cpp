@@ -181,11 +181,8 @@ json NodeImpl::api_vdxp_sent(const json& req) {
         ids.push_back(*id);
     }
     return m_store->env().read([&](const storage::ReadTxn& t) {
-        if (ids.empty()) {  // no docId: the latest documents this agency sent, newest last
-            auto sent = m_store->list_sent(t, SIZE_MAX);
-            const size_t from = sent.size() > 500 ? sent.size() - 500 : 0;
-            for (size_t i = from; i < sent.size(); ++i) ids.push_back(sent[i].id);
-        }
+        if (ids.empty())  // no docId: the latest 500 documents this agency sent, newest first
+            for (const auto& s : m_store->list_sent(t, 500)) ids.push_back(s.id);
         json rows = json::array();
         for (const auto& id : ids) {
             const auto rec = m_store->sent_record(t, id);

@@ -139,6 +139,16 @@ std::string NodeImpl::render_metrics(uint64_t now) {
     p.family("lienthong_duplicates_total", "counter", "Documents that arrived again (already stored; answered with their receipt).");
     p.sample("lienthong_duplicates_total", {}, static_cast<double>(m_counters.duplicates));
 
+    if (m_vdxp_http) {
+        const auto v = m_vdxp_http->stats();
+        p.family("lienthong_vdxp_requests_total", "counter",
+                 "Requests to the hub API (document systems), by call and ErrorCode (0: OK).");
+        for (const auto& [key, n] : v.requests)
+            p.sample("lienthong_vdxp_requests_total", {{"call", key.first}, {"code", key.second}}, static_cast<double>(n));
+        p.family("lienthong_vdxp_request_seconds", "histogram", "Time to answer one hub API request, a commit included.");
+        p.histogram("lienthong_vdxp_request_seconds", {}, v.seconds);
+    }
+
     p.family("lienthong_commit_items", "histogram", "Items (documents, receipts, bookkeeping) per group commit.");
     p.histogram("lienthong_commit_items", {}, m_metrics.commit_items);
     p.family("lienthong_commit_seconds", "histogram", "Time of one group commit, its fsync included.");

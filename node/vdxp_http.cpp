@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -74,6 +75,10 @@ std::string param(const vdxp::Params& p, std::string_view key) { return vdxp::pa
 
 }  // namespace
 
+constexpr std::string_view kCalls[] = {"sendEdoc", "getReceivedEdocList", "getEdoc", "downloadEdoc", "updateStatus",
+                                       "getSentEdocList", "countReceiveEdoc", "countReceiveStatus", "getAgenciesList",
+                                       "getAgenciesListQD20", "getSynchronizeUnit", "registerAgency", "deleteAgency"};
+
 struct VdxpHttp::Impl {
     VdxpHttpOptions options;
     zmq::context_t* context = nullptr;
@@ -84,6 +89,8 @@ struct VdxpHttp::Impl {
     std::mutex log_mu;
     LogThrottle refusals{10000};
     std::atomic<bool> stopping{false};
+    mutable std::mutex stats_mu;
+    Stats stats;
 
     // One request to the event loop and its answer; a socket whose request timed out is closed
     // (a REQ socket cannot send again before its answer).
@@ -170,7 +177,20 @@ void VdxpHttp::Impl::handle(const httplib::Request& req, httplib::Response& res)
     const bool raw = method == "downloadEdoc";  // errors are an empty body (SPEC §5.4)
     std::string system_id = "-";
     Failure failure;
+    // Counted on every way out: by call and ErrorCode, with the time taken.
+    struct Count {
+        Impl& impl;
+        std::string call, code = "0";
+        std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+        ~Count() {
+            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            std::lock_guard lock(impl.stats_mu);
+            ++impl.stats.requests[{call, code}];
+            impl.stats.seconds.observe(s);
+        }
+    } count{*this, std::find(std::begin(kCalls), std::end(kCalls), method) != std::end(kCalls) ? method : "other"};
     const auto refuse = [&](Failure f) {
+        count.code = f.code;
         refused(system_id, method.substr(0, 64), f);
         if (raw) {
             res.status = f.code == "404" ? 404 : 400;
@@ -481,6 +501,11 @@ Result<std::unique_ptr<VdxpHttp>> VdxpHttp::start(const VdxpHttpOptions& options
     if (*listener >= 0) ::listen(*listener, 1024);
     s->m_thread = std::thread([&srv] { srv.listen_after_bind(); });
     return s;
+}
+
+VdxpHttp::Stats VdxpHttp::stats() const {
+    std::lock_guard lock(m_impl->stats_mu);
+    return m_impl->stats;
 }
 
 VdxpHttp::~VdxpHttp() {

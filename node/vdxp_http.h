@@ -13,11 +13,13 @@
 // Thread-safety: start() and the destructor from one thread; everything else on HTTP threads.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "node/log.h"
+#include "node/metrics.h"
 #include "node/vdxp_systems.h"
 #include "protocol/result.h"
 
@@ -47,6 +49,14 @@ public:
                                                    std::shared_ptr<const VdxpRegistry> systems, const Logger& log);
     ~VdxpHttp();
     VdxpHttp(const VdxpHttp&) = delete;
+
+    // What /metrics shows: requests by call (the known calls, else "other") and ErrorCode ("0"
+    // for OK), and how long each took. A copy, taken under the lock the HTTP threads use.
+    struct Stats {
+        std::map<std::pair<std::string, std::string>, uint64_t> requests;
+        Histogram seconds{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10}};
+    };
+    Stats stats() const;
     VdxpHttp& operator=(const VdxpHttp&) = delete;
 
     struct Impl;

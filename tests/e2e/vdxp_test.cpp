@@ -34,11 +34,12 @@ const std::string kSecretB = "test-secret-for-B-0123456789";
 struct HubNode {
     uint16_t port = free_port();
     std::unique_ptr<TestNode> node;
-    HubNode(const std::string& agency, const std::string& systemid, const std::string& secret) {
+    HubNode(const std::string& agency, const std::string& systemid, const std::string& secret,
+            const std::string& more_yaml = "") {
         NodeOptions o;
         o.extra_yaml = "vdxp:\n  listen: \"127.0.0.1:" + std::to_string(port) +
                        "\"\n  max_body_bytes: 1048576\n  systems:\n    - systemid: \"" + systemid +
-                       "\"\n      secret_file: vdxp.secret\n";
+                       "\"\n      secret_file: vdxp.secret\n" + more_yaml;
         node = std::make_unique<TestNode>(agency, o);
         std::ofstream(node->dir() + "/vdxp.secret") << secret << "\n";
     }
@@ -519,4 +520,44 @@ TEST_CASE("slow and idle HTTP clients hold no more than their threads, and never
     CHECK(served);
     for (int fd : slow) ::close(fd);
     (void)sent;
+}
+
+TEST_CASE("getSentEdocList without a docId gives the latest 500 documents sent, newest first", "[e2e]") {
+    HubNode a(kA, kA, kSecretA), b(kB, "SYS." + kB, kSecretB);
+    a.node->add_peer(*b.node);  // B never starts: everything stays pending
+    a.node->start();
+    json docs = json::array();
+    for (int i = 0; i < 520; ++i)
+        docs.push_back({{"to", {kB}}, {"subject", "older " + std::to_string(i)}, {"body", "x"}});
+    a.node->api({{"op", "send_batch"}, {"documents", docs}});
+    SdkClient c(a.port, kA, kSecretA);
+    const std::string doc_id =
+        c.send_edoc(library_document(kA, kB), {{"from", kA}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}}).json().at("DocId");
+    const json j = SdkClient(a.port, kA, kSecretA).call("getSentEdocList", {{"servicetype", "eDoc"}, {"messagetype", "edoc"}}).json();
+    check_ok(j);
+    REQUIRE(j.at("data").size() == 500);
+    CHECK(j.at("data")[0].at("senderDocId") == doc_id);
+    CHECK(j.at("data")[0].at("sendStatus") == "pending");
+    CHECK(j.at("data")[0].at("sendStatusDesc").get<std::string>().rfind("queued", 0) == 0);
+}
+
+TEST_CASE("/metrics counts hub API requests by call and ErrorCode, with their time", "[e2e]") {
+    const uint16_t http = free_port();
+    HubNode a(kA, kA, kSecretA, "http:\n  listen: \"127.0.0.1:" + std::to_string(http) + "\"\n");
+    a.node->start();
+    SdkClient ok(a.port, kA, kSecretA), wrong(a.port, kA, "not-the-secret-at-all");
+    check_ok(ok.call("countReceiveEdoc", {}, "{}").json());
+    check_ok(ok.call("countReceiveEdoc", {}, "{}").json());
+    check_fail(wrong.call("getReceivedEdocList", {}), "401", "Invalid signature");
+    check_fail(ok.call("noSuchMethod", {}), "404", "unknown method");
+    std::string page;
+    REQUIRE(wait_until(
+        [&] {
+            page = http_exchange(http, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "", false).body;
+            return page.find("lienthong_vdxp_requests_total{call=\"other\",code=\"404\"} 1") != std::string::npos;
+        },
+        10s, 200ms));
+    CHECK_THAT(page, Contains("lienthong_vdxp_requests_total{call=\"countReceiveEdoc\",code=\"0\"} 2"));
+    CHECK_THAT(page, Contains("lienthong_vdxp_requests_total{call=\"getReceivedEdocList\",code=\"401\"} 1"));
+    CHECK_THAT(page, Contains("lienthong_vdxp_request_seconds_count 4"));
 }

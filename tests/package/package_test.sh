@@ -81,6 +81,8 @@ chroot --userspec=lienthong:lienthong "$root" /usr/bin/lienthong-node --config /
   2>"$work/node.log" &
 node_pid=$!
 for _ in $(seq 1 100); do [ -S "$root/var/lib/lienthong/api.sock" ] && break; sleep 0.1; done
+[ -S "$root/var/lib/lienthong/api.sock" ] ||
+  fail "the node did not open its API within 10 s; its log: $(tail -5 "$work/node.log")"
 check "the node runs as lienthong and answers the admin" \
   bash -c "chroot '$root' lienthong-admin -c /etc/lienthong/node.yaml status | grep -q 000.00.31.H41"
 kill -TERM "$node_pid"; wait "$node_pid" || fail "the node did not stop cleanly: $(tail -3 "$work/node.log")"
