@@ -331,6 +331,10 @@ public:
     VerifyReport verify(const ReadTxn& t, const std::vector<protocol::SignPublicKey>& own_keys) const;
 
 private:
+    std::optional<std::vector<TimedId>> scan_received(const ReadTxn& t, const std::string& sender,
+                                                      uint64_t stop_received_ms, uint64_t min_created_ms, size_t max,
+                                                      size_t scan_budget) const;
+
     Status check_schema(const std::string& agency);
     Status migrate_from_2();  // store_migrate.cpp
     Result<bool> transit_custody(WriteTxn& t, const Hash32& id, const std::string& to, const std::string& via,

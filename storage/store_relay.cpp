@@ -220,12 +220,13 @@ std::optional<std::vector<TimedId>> Store::sent_to_since(const ReadTxn& t, const
     return out;
 }
 
-std::optional<std::vector<TimedId>> Store::received_from_since(const ReadTxn& t, const std::string& sender,
-                                                               uint64_t since_ms, uint64_t skew_ms, size_t max,
-                                                               size_t scan_budget) const {
+// Received from `sender`, newest first, back to `stop_received_ms` (our time), created at or
+// after `min_created_ms`; nullopt when more than `max` or more than `scan_budget` looked at.
+std::optional<std::vector<TimedId>> Store::scan_received(const ReadTxn& t, const std::string& sender,
+                                                         uint64_t stop_received_ms, uint64_t min_created_ms, size_t max,
+                                                         size_t scan_budget) const {
     std::vector<TimedId> out;
     bool more = false;
-    const uint64_t stop = since_ms > skew_ms ? since_ms - skew_ms : 0;
     size_t scanned = 0;
     t.scan_reverse(m_inbox, [&](ByteView, ByteView idv) {
         if (++scanned > scan_budget) {
@@ -234,8 +235,8 @@ std::optional<std::vector<TimedId>> Store::received_from_since(const ReadTxn& t,
         }
         auto rec = inbox_record(t, to_hash(idv));
         if (!rec) return true;
-        if (rec->received_ms < stop) return false;
-        if (rec->sender != sender || rec->created_ms < since_ms) return true;
+        if (rec->received_ms < stop_received_ms) return false;
+        if (rec->sender != sender || rec->created_ms < min_created_ms) return true;
         if (out.size() >= max) {
             more = true;
             return false;
@@ -247,29 +248,15 @@ std::optional<std::vector<TimedId>> Store::received_from_since(const ReadTxn& t,
     return out;
 }
 
+std::optional<std::vector<TimedId>> Store::received_from_since(const ReadTxn& t, const std::string& sender,
+                                                               uint64_t since_ms, uint64_t skew_ms, size_t max,
+                                                               size_t scan_budget) const {
+    return scan_received(t, sender, since_ms > skew_ms ? since_ms - skew_ms : 0, since_ms, max, scan_budget);
+}
+
 std::optional<std::vector<TimedId>> Store::received_since(const ReadTxn& t, const std::string& sender,
                                                           uint64_t received_since_ms, size_t max, size_t scan_budget) const {
-    std::vector<TimedId> out;
-    bool more = false;
-    size_t scanned = 0;
-    t.scan_reverse(m_inbox, [&](ByteView, ByteView idv) {
-        if (++scanned > scan_budget) {
-            more = true;
-            return false;
-        }
-        auto rec = inbox_record(t, to_hash(idv));
-        if (!rec) return true;
-        if (rec->received_ms < received_since_ms) return false;
-        if (rec->sender != sender) return true;
-        if (out.size() >= max) {
-            more = true;
-            return false;
-        }
-        out.push_back({rec->created_ms, rec->id});
-        return true;
-    });
-    if (more) return std::nullopt;
-    return out;
+    return scan_received(t, sender, received_since_ms, 0, max, scan_budget);
 }
 
 std::optional<std::vector<TimedId>> Store::delivered_since(const ReadTxn& t, const std::string& agency,

@@ -93,16 +93,21 @@ void check_fail(const HttpResponse& r, const std::string& code, const std::strin
     for (unsigned char c : r.body) CHECK(c < 0x80);  // ASCII only
 }
 
+// Each node trusts the other; both started.
+void link_and_start(HubNode& a, HubNode& b) {
+    a.node->add_peer(*b.node);
+    b.node->add_peer(*a.node);
+    a.node->start();
+    b.node->start();
+}
+
 uint64_t sent_count(TestNode& n) { return n.api({{"op", "outbox"}, {"limit", 1000}}).at("documents").size(); }
 
 }  // namespace
 
 TEST_CASE("a document system on the hub's SDK sends, receives, acknowledges and answers through two nodes", "[e2e]") {
     HubNode a(kA, kA, kSecretA), b(kB, "SYS." + kB, kSecretB);
-    a.node->add_peer(*b.node);
-    b.node->add_peer(*a.node);
-    a.node->start();
-    b.node->start();
+    link_and_start(a, b);
     SdkClient sa(a.port, kA, kSecretA), sb(b.port, "SYS." + kB, kSecretB);
 
     // A sends: the answer's DocId is file-name safe; the SDK's retry of the same bytes gets the same one.
@@ -205,10 +210,7 @@ TEST_CASE("a document system on the hub's SDK sends, receives, acknowledges and 
 
 TEST_CASE("the hub API refuses bad requests with the hub's FAIL envelope and stores nothing", "[e2e][faults]") {
     HubNode a(kA, kA, kSecretA), b(kB, "SYS." + kB, kSecretB);
-    a.node->add_peer(*b.node);
-    b.node->add_peer(*a.node);
-    a.node->start();
-    b.node->start();
+    link_and_start(a, b);
     const std::string doc = library_document(kA, kB);
     const std::vector<std::pair<std::string, std::string>> send{{"from", kA}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}};
 
@@ -322,10 +324,7 @@ TEST_CASE("systems are added, listed, rotated and removed with lienthong-admin v
 TEST_CASE("fifty document-system clients for a minute, across a kill -9 of each node, lose and repeat nothing",
           "[e2e][faults]") {
     HubNode a(kA, kA, kSecretA), b(kB, "SYS." + kB, kSecretB);
-    a.node->add_peer(*b.node);
-    b.node->add_peer(*a.node);
-    a.node->start();
-    b.node->start();
+    link_and_start(a, b);
     constexpr int kSenders = 25, kReceivers = 25;
     const auto run_for = std::chrono::seconds(60);
     std::atomic<bool> stop_sending{false}, stop_receiving{false};
@@ -484,10 +483,7 @@ TEST_CASE("slow and idle HTTP clients hold no more than their threads, and never
         return o;
     }());
     std::ofstream(a.node->dir() + "/vdxp.secret") << kSecretA << "\n";
-    a.node->add_peer(*b.node);
-    b.node->add_peer(*a.node);
-    a.node->start();
-    b.node->start();
+    link_and_start(a, b);
     // Eight connections that send half a request and then nothing: more than the threads.
     std::vector<int> slow;
     for (int i = 0; i < 8; ++i) {
