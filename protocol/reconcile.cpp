@@ -476,6 +476,7 @@ Reconciler::Reconciler(const ReconcileStorage& storage, ReconcileOptions options
 Bytes Reconciler::initiate() {
     m_initiated = true;
     m_rounds = 0;
+    m_reported.clear();
     ReconcileMessage m;
     ReconcileRange all;
     all.upper = ReconcileBound::infinity();
@@ -494,12 +495,29 @@ Result<std::optional<Bytes>> Reconciler::reconcile(ByteView msg, std::vector<Has
                           " rounds; the peer may be misbehaving, or max_rounds is too low for "
                           "the sets' difference");
     LT_ASSIGN(const ReconcileMessage in, decode_reconcile_message(msg, m_options));
+    const size_t have_before = have.size(), need_before = need.size();
     ReconcileMessage out = answer(m_storage, m_options, in, &have, &need);
+    keep_unreported(have, have_before);
+    keep_unreported(need, need_before);
     if (out.ranges.empty()) {
         m_initiated = false;
         return std::optional<Bytes>();
     }
     return std::optional<Bytes>(encode_reconcile_message(out));
+}
+
+void Reconciler::keep_unreported(std::vector<Hash32>& v, size_t from) {
+    const auto first = v.begin() + static_cast<ptrdiff_t>(from);
+    std::sort(first, v.end());
+    auto last = std::unique(first, v.end());
+    last = std::remove_if(first, last, [&](const Hash32& id) {
+        return std::binary_search(m_reported.begin(), m_reported.end(), id);
+    });
+    v.erase(last, v.end());
+    const size_t old_size = m_reported.size();
+    m_reported.insert(m_reported.end(), v.begin() + static_cast<ptrdiff_t>(from), v.end());
+    std::inplace_merge(m_reported.begin(), m_reported.begin() + static_cast<ptrdiff_t>(old_size),
+                       m_reported.end());
 }
 
 ReconcileResponder::ReconcileResponder(const ReconcileStorage& storage, ReconcileOptions options)

@@ -181,16 +181,24 @@ class Reconciler {
     // in gossip, cost one small round trip). Starts over if called again.
     Bytes initiate();
     // Reads the responder's answer, appends the differences it settles to `have` and `need`,
-    // and returns the next message to send, or nullopt when every range is settled.
+    // and returns the next message to send, or nullopt when every range is settled. Over one
+    // reconciliation each id is appended once: a message that runs out of room ends with one
+    // fingerprint of everything after it, ranges already settled included, so a range can be
+    // settled twice, and the ids it yields again are dropped.
     // REQUIRES: initiate() was called. Errors: a malformed or oversize message, too many rounds.
     Result<std::optional<Bytes>> reconcile(ByteView msg, std::vector<Hash32>& have,
                                            std::vector<Hash32>& need);
 
   private:
+    // Keeps the ids of v[from..] not yet reported in this reconciliation, each once, and
+    // records them as reported.
+    void keep_unreported(std::vector<Hash32>& v, size_t from);
+
     const ReconcileStorage& m_storage;
     ReconcileOptions m_options;
     bool m_initiated = false;
     size_t m_rounds = 0;
+    std::vector<Hash32> m_reported;  // sorted: every id appended to have or need so far
 };
 
 // The responder's side.
